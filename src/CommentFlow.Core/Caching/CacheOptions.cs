@@ -1,0 +1,15 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace CommentFlow.Caching;
+
+public sealed class CacheOptions
+{
+    public const string Section = "CommentFlow:Cache";
+
+    /// <summary>How long an answer is reused for the same context. 0 turns the cache off.</summary>
+    [Range(0, 86_400)]
+    public int TtlSeconds { get; set; } = 300;
+
+    [Range(1, 10_000_000)]
+    public int MaxEntries { get; set; } = 10_000;
+}

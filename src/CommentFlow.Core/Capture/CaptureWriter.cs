@@ -1,0 +1,106 @@
+using CommentFlow.Domain;
+using CommentFlow.Storage;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace CommentFlow.Capture;
+
+/// <summary>
+/// The single reader of the capture queue: takes what is queued (up to a batch), writes it in one transaction,
+/// retries a failed batch with capped exponential back-off, and on stop drains the queue before returning.
+/// Invariant: a sample leaves the writer's hands only as written, duplicate, or (drain timed out) lost.
+/// </summary>
+public sealed partial class CaptureWriter(
+    CaptureQueue queue,
+    ITrainingStore store,
+    IOptions<CaptureOptions> options,
+    TimeProvider time,
+    ILogger<CaptureWriter> logger) : BackgroundService
+{
+    private static readonly TimeSpan FirstRetryDelay = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(5);
+
+    // Cancelled only when the drain deadline passes; the host's stopping token merely closes the queue.
+    private readonly CancellationTokenSource _abandon = new();
+    private int _inFlight;
+
+    /// <summary>Samples taken from the queue but not yet committed.</summary>
+    public int InFlight => Volatile.Read(ref _inFlight);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var batch = new List<TrainingSample>(options.Value.BatchSize);
+        var reader = queue.Reader;
+        try
+        {
+            while (await reader.WaitToReadAsync(_abandon.Token))
+            {
+                batch.Clear();
+                while (batch.Count < options.Value.BatchSize && reader.TryRead(out var sample))
+                {
+                    batch.Add(sample);
+                }
+                Volatile.Write(ref _inFlight, batch.Count);
+                await WriteWithRetryAsync(batch, _abandon.Token);
+                Volatile.Write(ref _inFlight, 0);
+            }
+        }
+        catch (OperationCanceledException) when (_abandon.IsCancellationRequested)
+        {
+            var lost = batch.Count + queue.Depth;
+            while (reader.TryRead(out _)) { }
+            queue.Counters.OnLost(lost);
+            LogDrainTimedOut(logger, lost);
+        }
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        queue.Complete();
+        var deadline = TimeSpan.FromSeconds(options.Value.DrainTimeoutSeconds);
+        using var timer = new CancellationTokenSource(deadline, time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timer.Token);
+        await using (linked.Token.Register(_abandon.Cancel))
+        {
+            await base.StopAsync(CancellationToken.None);
+        }
+        LogDrained(logger, queue.Counters.Written, queue.Counters.Duplicates, queue.Counters.Lost);
+    }
+
+    public override void Dispose()
+    {
+        _abandon.Dispose();
+        base.Dispose();
+    }
+
+    private async Task WriteWithRetryAsync(List<TrainingSample> batch, CancellationToken cancellationToken)
+    {
+        var delay = FirstRetryDelay;
+        while (true)
+        {
+            try
+            {
+                var result = await store.WriteAsync(batch, progress: null, cancellationToken);
+                queue.Counters.OnWritten(result.Written, result.Duplicates);
+                return;
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                queue.Counters.OnFailedWrite();
+                LogWriteFailed(logger, ex, batch.Count, delay.TotalMilliseconds);
+                await Task.Delay(delay, time, cancellationToken);
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, MaxRetryDelay.Ticks));
+            }
+        }
+    }
+
+    [LoggerMessage(EventId = 2101, Level = LogLevel.Error, Message = "Writing a batch of {Count} samples failed; retrying in {DelayMs} ms")]
+    private static partial void LogWriteFailed(ILogger logger, Exception exception, int count, double delayMs);
+
+    [LoggerMessage(EventId = 2102, Level = LogLevel.Error, Message = "Capture drain timed out: {Lost} queued samples were not written")]
+    private static partial void LogDrainTimedOut(ILogger logger, int lost);
+
+    [LoggerMessage(EventId = 2103, Level = LogLevel.Information, Message = "Capture stopped: {Written} written, {Duplicates} duplicates, {Lost} lost")]
+    private static partial void LogDrained(ILogger logger, long written, long duplicates, long lost);
+}

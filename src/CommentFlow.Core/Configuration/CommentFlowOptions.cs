@@ -1,0 +1,26 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace CommentFlow.Configuration;
+
+/// <summary>The top of the <c>CommentFlow</c> configuration section.</summary>
+public sealed class CommentFlowOptions
+{
+    public const string Section = "CommentFlow";
+
+    /// <summary>Where the store, exports and models live. Relative paths are resolved against the working directory.</summary>
+    [Required(AllowEmptyStrings = false)]
+    public string DataDir { get; set; } = "./data";
+
+    /// <summary><c>auto</c>: Ollama when it is up, else rules. <c>ollama</c>: Ollama, rules as the fallback. <c>rules</c>: rules only.</summary>
+    [Required, AllowedValues(EngineModes.Auto, EngineModes.Ollama, EngineModes.Rules)]
+    public string Engine { get; set; } = EngineModes.Auto;
+
+    public string ResolveDataDir() => Path.GetFullPath(DataDir);
+}
+
+public static class EngineModes
+{
+    public const string Auto = "auto";
+    public const string Ollama = "ollama";
+    public const string Rules = "rules";
+}

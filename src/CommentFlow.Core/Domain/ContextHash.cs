@@ -1,0 +1,74 @@
+using System.Buffers;
+using System.Security.Cryptography;
+using System.Text;
+
+namespace CommentFlow.Domain;
+
+/// <summary>
+/// The duplicate key of a sample: lower-case hex MD5 of UTF-8 <c>summary|description|c1|c2|…</c>,
+/// byte for byte what the earlier Python service computed, so stores can be merged.
+/// MD5 is an identity here, not a security measure.
+/// </summary>
+public static class ContextHash
+{
+    public static string Compute(string summary, string description, IReadOnlyList<string> comments)
+    {
+        var length = summary.Length + description.Length + 1;
+        foreach (var c in comments)
+        {
+            length += c.Length + 1;
+        }
+
+        var chars = ArrayPool<char>.Shared.Rent(length);
+        try
+        {
+            var pos = 0;
+            Append(chars, ref pos, summary);
+            chars[pos++] = '|';
+            Append(chars, ref pos, description);
+            chars[pos++] = '|';
+            for (var i = 0; i < comments.Count; i++)
+            {
+                if (i > 0)
+                {
+                    chars[pos++] = '|';
+                }
+                Append(chars, ref pos, comments[i]);
+            }
+
+            return HashUtf8(chars.AsSpan(0, pos));
+        }
+        finally
+        {
+            ArrayPool<char>.Shared.Return(chars);
+        }
+    }
+
+    public static bool IsValid(string? hash) =>
+        hash is { Length: 32 } && hash.All(c => c is (>= '0' and <= '9') or (>= 'a' and <= 'f'));
+
+    private static void Append(char[] buffer, ref int pos, string value)
+    {
+        value.CopyTo(buffer.AsSpan(pos));
+        pos += value.Length;
+    }
+
+    private static string HashUtf8(ReadOnlySpan<char> text)
+    {
+        // Lone surrogates encode as U+FFFD, exactly as Python's surrogatepass-free encode would refuse;
+        // JSON input cannot carry them unescaped, so this only matters for hand-built contexts.
+        var max = Encoding.UTF8.GetMaxByteCount(text.Length);
+        var bytes = ArrayPool<byte>.Shared.Rent(max);
+        try
+        {
+            var written = Encoding.UTF8.GetBytes(text, bytes);
+            Span<byte> digest = stackalloc byte[MD5.HashSizeInBytes];
+            MD5.HashData(bytes.AsSpan(0, written), digest);
+            return Convert.ToHexStringLower(digest);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(bytes);
+        }
+    }
+}

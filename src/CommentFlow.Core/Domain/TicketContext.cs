@@ -1,0 +1,19 @@
+namespace CommentFlow.Domain;
+
+/// <summary>What the agent sees when asking for a suggestion. Comments are oldest first.</summary>
+public sealed record TicketContext
+{
+    public const string DefaultIssueType = "Unknown";
+    public const string DefaultStatus = "Open";
+    public const string DefaultPriority = "Medium";
+
+    public string? TicketKey { get; init; }
+    public string Summary { get; init; } = "";
+    public string Description { get; init; } = "";
+    public string IssueType { get; init; } = DefaultIssueType;
+    public string Status { get; init; } = DefaultStatus;
+    public string Priority { get; init; } = DefaultPriority;
+    public IReadOnlyList<string> Comments { get; init; } = [];
+
+    public string Hash() => ContextHash.Compute(Summary, Description, Comments);
+}

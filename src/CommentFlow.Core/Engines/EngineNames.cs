@@ -1,0 +1,7 @@
+namespace CommentFlow.Engines;
+
+public static class EngineNames
+{
+    public const string Ollama = "ollama";
+    public const string Rules = "rules";
+}

@@ -1,0 +1,9 @@
+namespace CommentFlow.Engines;
+
+public sealed class RulesOptions
+{
+    public const string Section = "CommentFlow:Rules";
+
+    /// <summary>The rules file; empty uses the <c>rules.json</c> shipped next to the executable.</summary>
+    public string? Path { get; set; }
+}

@@ -1,0 +1,105 @@
+using CommentFlow.Caching;
+using CommentFlow.Capture;
+using CommentFlow.Configuration;
+using CommentFlow.Engines;
+using CommentFlow.Engines.Ollama;
+using CommentFlow.Storage;
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using OllamaSharp;
+
+namespace CommentFlow.Hosting;
+
+/// <summary>The wiring shared by the server and the command line.</summary>
+public static class CommentFlowHostingExtensions
+{
+    public const string OllamaHttpClient = "ollama";
+
+    public static IHostApplicationBuilder AddCommentFlowStorage(this IHostApplicationBuilder builder)
+    {
+        builder.AddValidatedOptions<CommentFlowOptions>(CommentFlowOptions.Section);
+        builder.AddValidatedOptions<StorageOptions>(StorageOptions.Section);
+        builder.Services.TryAddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<ITrainingStore>(sp =>
+        {
+            var root = sp.GetRequiredService<IOptions<CommentFlowOptions>>().Value;
+            var storage = sp.GetRequiredService<IOptions<StorageOptions>>().Value;
+            var connectionString = string.IsNullOrWhiteSpace(storage.ConnectionString)
+                ? SqliteTrainingStore.DefaultConnectionString(root.ResolveDataDir())
+                : storage.ConnectionString;
+            return new SqliteTrainingStore(connectionString, storage, sp.GetRequiredService<TimeProvider>(),
+                sp.GetRequiredService<ILogger<SqliteTrainingStore>>());
+        });
+        builder.Services.AddHostedService<StoreMigrator>();
+        return builder;
+    }
+
+    public static IHostApplicationBuilder AddCapture(this IHostApplicationBuilder builder)
+    {
+        builder.AddValidatedOptions<CaptureOptions>(CaptureOptions.Section);
+        builder.Services.AddSingleton<CaptureCounters>();
+        builder.Services.AddSingleton<CaptureQueue>();
+        builder.Services.AddSingleton<CaptureWriter>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<CaptureWriter>());
+        // The host must wait at least as long as the writer is allowed to drain.
+        builder.Services.Configure<HostOptions>(h =>
+        {
+            var drain = TimeSpan.FromSeconds(builder.Configuration.GetValue(CaptureOptions.Section + ":DrainTimeoutSeconds", 30) + 5);
+            if (h.ShutdownTimeout < drain)
+            {
+                h.ShutdownTimeout = drain;
+            }
+        });
+        return builder;
+    }
+
+    public static IHostApplicationBuilder AddEngines(this IHostApplicationBuilder builder)
+    {
+        builder.AddValidatedOptions<OllamaOptions>(OllamaOptions.Section);
+        builder.AddValidatedOptions<RulesOptions>(RulesOptions.Section);
+        builder.AddValidatedOptions<CacheOptions>(CacheOptions.Section);
+
+        builder.Services.AddSingleton(sp =>
+        {
+            var path = sp.GetRequiredService<IOptions<RulesOptions>>().Value.Path;
+            return new RulesEngine(RuleSet.Load(string.IsNullOrWhiteSpace(path) ? Path.Combine(AppContext.BaseDirectory, "rules.json") : path));
+        });
+
+        // The engine's own timeout (a linked token) bounds each call; the HttpClient timeout is only a backstop.
+        builder.Services.AddHttpClient(OllamaHttpClient, (sp, http) =>
+        {
+            var ollama = sp.GetRequiredService<IOptions<OllamaOptions>>().Value;
+            http.BaseAddress = new Uri(ollama.Url);
+            http.Timeout = TimeSpan.FromSeconds(ollama.TimeoutSeconds + 30);
+        });
+        builder.Services.AddSingleton(sp => new OllamaApiClient(
+            sp.GetRequiredService<IHttpClientFactory>().CreateClient(OllamaHttpClient),
+            sp.GetRequiredService<IOptions<OllamaOptions>>().Value.Model));
+        builder.Services.AddSingleton<IOllamaApiClient>(sp => sp.GetRequiredService<OllamaApiClient>());
+        builder.Services.AddSingleton<IChatClient>(sp => sp.GetRequiredService<OllamaApiClient>());
+
+        builder.Services.AddSingleton<OllamaStatus>();
+        builder.Services.AddSingleton<OllamaEngine>();
+        builder.Services.AddSingleton<OllamaMonitor>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<OllamaMonitor>());
+        builder.Services.AddSingleton<SuggestionCache>();
+        builder.Services.AddSingleton<SuggestionService>();
+        return builder;
+    }
+
+    private static void AddValidatedOptions<T>(this IHostApplicationBuilder builder, string section) where T : class =>
+        builder.Services.AddOptions<T>().BindConfiguration(section).ValidateDataAnnotations().ValidateOnStart();
+}
+
+/// <summary>Creates or migrates the store before anything else runs (hosted services start in registration order).</summary>
+internal sealed class StoreMigrator(ITrainingStore store) : IHostedService
+{
+    public Task StartAsync(CancellationToken cancellationToken) => store.MigrateAsync(cancellationToken);
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}

@@ -1,0 +1,46 @@
+using CommentFlow.Domain;
+
+namespace CommentFlow.Storage;
+
+/// <summary>
+/// The training store. One implementation per database; every implementation must pass the same store tests:
+/// duplicates rejected by the database's unique constraint, a batch written in one transaction,
+/// aggregates updated in that same transaction so stats never scan samples.
+/// </summary>
+public interface ITrainingStore
+{
+    string Provider { get; }
+
+    /// <summary>Creates or migrates the schema. Safe to call from several processes at once.</summary>
+    Task MigrateAsync(CancellationToken cancellationToken);
+
+    /// <summary>Writes the batch in one transaction; samples whose context hash is already stored are skipped and counted.</summary>
+    Task<WriteResult> WriteAsync(IReadOnlyList<TrainingSample> samples, IProgress<int>? progress, CancellationToken cancellationToken);
+
+    Task<StoreStats> GetStatsAsync(CancellationToken cancellationToken);
+
+    /// <summary>Every sample, oldest first, streamed: memory stays flat however large the store.</summary>
+    IAsyncEnumerable<TrainingSample> ReadAllAsync(CancellationToken cancellationToken);
+
+    Task PingAsync(CancellationToken cancellationToken);
+}
+
+public readonly record struct WriteResult(int Written, int Duplicates);
+
+public sealed record StoreStats
+{
+    public required long TotalSamples { get; init; }
+    public required long TotalSuggestions { get; init; }
+    public required long TotalComments { get; init; }
+    public required bool Compressed { get; init; }
+    public required DateTimeOffset Created { get; init; }
+    public required DateTimeOffset LastModified { get; init; }
+    public required IReadOnlyDictionary<string, long> ByIssueType { get; init; }
+    public required IReadOnlyDictionary<string, long> ByStatus { get; init; }
+    public required IReadOnlyDictionary<string, long> ByPriority { get; init; }
+    public required IReadOnlyDictionary<string, long> ByEngine { get; init; }
+    public required IReadOnlyDictionary<string, long> ByModel { get; init; }
+
+    public double AvgSuggestionsPerSample => TotalSamples == 0 ? 0 : Math.Round((double)TotalSuggestions / TotalSamples, 2);
+    public double AvgCommentsPerSample => TotalSamples == 0 ? 0 : Math.Round((double)TotalComments / TotalSamples, 2);
+}

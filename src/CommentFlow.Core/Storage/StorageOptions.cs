@@ -1,0 +1,30 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace CommentFlow.Storage;
+
+public sealed class StorageOptions
+{
+    public const string Section = "CommentFlow:Storage";
+
+    [Required, AllowedValues(StorageProviders.Sqlite)]
+    public string Provider { get; set; } = StorageProviders.Sqlite;
+
+    /// <summary>Empty: <c>Data Source={DataDir}/commentflow.db</c>.</summary>
+    public string? ConnectionString { get; set; }
+
+    /// <summary>From this many samples on, payloads are stored GZip-compressed, existing ones included. 0 compresses from the first sample.</summary>
+    [Range(0, int.MaxValue)]
+    public int CompressionThreshold { get; set; } = 100;
+
+    /// <summary>
+    /// SQLite <c>synchronous</c>: <c>full</c> syncs the WAL at every commit, so a committed batch survives a power cut;
+    /// <c>normal</c> survives a process crash (kill -9) but may lose the last commits on a power cut. Neither can corrupt the file.
+    /// </summary>
+    [Required, AllowedValues("full", "normal")]
+    public string Synchronous { get; set; } = "full";
+}
+
+public static class StorageProviders
+{
+    public const string Sqlite = "sqlite";
+}

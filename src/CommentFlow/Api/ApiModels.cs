@@ -1,0 +1,104 @@
+using System.Text.Json.Serialization;
+using CommentFlow.Domain;
+
+namespace CommentFlow.Api;
+
+/// <summary>The suggestion request, as the earlier service's front end sends it.</summary>
+public sealed record SuggestionRequest
+{
+    public string? TicketKey { get; init; }
+    public string? Summary { get; init; }
+    public string? Description { get; init; }
+    public string? IssueType { get; init; }
+    public string? Status { get; init; }
+    public string? Priority { get; init; }
+    public List<string?>? AllComments { get; init; }
+
+    /// <summary>Alias of <see cref="AllComments"/>, used when that is absent.</summary>
+    public List<string?>? RecentComments { get; init; }
+    public int? MaxSuggestions { get; init; }
+}
+
+public sealed record SuggestionDto(string Text, string Type, double Confidence);
+
+public sealed record FallbackDto(string From, string Reason);
+
+public sealed record SuggestionsResponse
+{
+    public bool Success { get; init; } = true;
+    public required IReadOnlyList<SuggestionDto> Suggestions { get; init; }
+    public int Count => Suggestions.Count;
+    public required bool Cached { get; init; }
+    public required string CacheHash { get; init; }
+    public required string ContextHash { get; init; }
+    public required string Engine { get; init; }
+    public required string Model { get; init; }
+
+    /// <summary>Present when an engine was tried and could not answer.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public FallbackDto? Fallback { get; init; }
+}
+
+public sealed record StatsDto
+{
+    public required long TotalSamples { get; init; }
+    public required long TotalSuggestions { get; init; }
+    public required long TotalComments { get; init; }
+    public required double AvgSuggestionsPerSample { get; init; }
+    public required double AvgCommentsPerSample { get; init; }
+    public required IReadOnlyDictionary<string, long> ByIssueType { get; init; }
+    public required IReadOnlyDictionary<string, long> ByStatus { get; init; }
+    public required IReadOnlyDictionary<string, long> ByPriority { get; init; }
+    public required IReadOnlyDictionary<string, long> ByEngine { get; init; }
+    public required IReadOnlyDictionary<string, long> ByModel { get; init; }
+    public required bool Compressed { get; init; }
+    public required DateTimeOffset Created { get; init; }
+    public required DateTimeOffset LastModified { get; init; }
+    public required string Storage { get; init; }
+}
+
+public sealed record CaptureDto(long Enqueued, long Written, long Duplicates, long Dropped, long FailedWrites, long Lost, int QueueDepth, int QueueCapacity);
+
+public sealed record StatsResponse(StatsDto Stats, CaptureDto Capture)
+{
+    public bool Success => true;
+}
+
+public sealed record ExportResponse(string Path, int Samples, int Rows)
+{
+    public bool Success => true;
+    public string Message => "Training data exported successfully";
+}
+
+public sealed record CacheStatsDto(bool Enabled, long Entries, long Hits, long Misses, double HitRate, int TtlSeconds, int MaxEntries);
+
+public sealed record CacheStatsResponse(CacheStatsDto Cache)
+{
+    public bool Success => true;
+}
+
+public sealed record CacheClearResponse(int Cleared)
+{
+    public bool Success => true;
+    public string Message => "Cache cleared";
+}
+
+public sealed record OllamaDto(string State, string Url, string Model, bool WarmedUp, IReadOnlyList<string> Models, string? Error, DateTimeOffset? CheckedAt);
+
+public sealed record WarmupResponse(bool Success, string Message, OllamaDto Ollama, double? DurationMs);
+
+public sealed record ServiceHealthResponse(string Status, string Engine, OllamaDto Ollama, string Storage, bool StoreReachable, CaptureDto Capture)
+{
+    public bool Success => true;
+}
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, MaxDepth = 32)]
+[JsonSerializable(typeof(SuggestionRequest))]
+[JsonSerializable(typeof(SuggestionsResponse))]
+[JsonSerializable(typeof(StatsResponse))]
+[JsonSerializable(typeof(ExportResponse))]
+[JsonSerializable(typeof(CacheStatsResponse))]
+[JsonSerializable(typeof(CacheClearResponse))]
+[JsonSerializable(typeof(WarmupResponse))]
+[JsonSerializable(typeof(ServiceHealthResponse))]
+internal sealed partial class ApiJsonContext : JsonSerializerContext;

@@ -1,0 +1,65 @@
+using CommentFlow.Capture;
+using CommentFlow.Configuration;
+using CommentFlow.Export;
+using CommentFlow.Storage;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+
+namespace CommentFlow.Api;
+
+internal static class DatasetEndpoints
+{
+    public const string TrainingDatasetPath = "ml_models/training_dataset.json";
+
+    public static RouteGroupBuilder MapDataset(this RouteGroupBuilder group)
+    {
+        group.MapGet("/ml-stats", GetStatsAsync)
+            .WithName("GetStats")
+            .WithSummary("Totals and distributions of the training store, and the capture counters.");
+        group.MapPost("/export-training-data", ExportAsync)
+            .WithName("ExportTrainingData")
+            .WithSummary("Writes data/ml_models/training_dataset.json: one row per suggestion.");
+        return group;
+    }
+
+    internal static async Task<StatsResponse> BuildStatsAsync(ITrainingStore store, CaptureQueue capture, CancellationToken cancellationToken)
+    {
+        var s = await store.GetStatsAsync(cancellationToken);
+        return new StatsResponse(
+            new StatsDto
+            {
+                TotalSamples = s.TotalSamples,
+                TotalSuggestions = s.TotalSuggestions,
+                TotalComments = s.TotalComments,
+                AvgSuggestionsPerSample = s.AvgSuggestionsPerSample,
+                AvgCommentsPerSample = s.AvgCommentsPerSample,
+                ByIssueType = s.ByIssueType,
+                ByStatus = s.ByStatus,
+                ByPriority = s.ByPriority,
+                ByEngine = s.ByEngine,
+                ByModel = s.ByModel,
+                Compressed = s.Compressed,
+                Created = s.Created,
+                LastModified = s.LastModified,
+                Storage = store.Provider,
+            },
+            CaptureOf(capture));
+    }
+
+    internal static CaptureDto CaptureOf(CaptureQueue capture)
+    {
+        var c = capture.Counters;
+        return new CaptureDto(c.Enqueued, c.Written, c.Duplicates, c.Dropped, c.FailedWrites, c.Lost, capture.Depth, capture.Capacity);
+    }
+
+    private static async Task<Ok<StatsResponse>> GetStatsAsync(ITrainingStore store, CaptureQueue capture, CancellationToken cancellationToken) =>
+        TypedResults.Ok(await BuildStatsAsync(store, capture, cancellationToken));
+
+    private static async Task<Ok<ExportResponse>> ExportAsync(ITrainingStore store, IOptions<CommentFlowOptions> options, CancellationToken cancellationToken)
+    {
+        // The path is fixed under DataDir: a client never chooses where the server writes.
+        var path = Path.Combine(options.Value.ResolveDataDir(), TrainingDatasetPath);
+        var (samples, rows) = await AtomicFile.WriteAsync(path, stream => TrainingDatasetWriter.WriteAsync(stream, store.ReadAllAsync(cancellationToken), cancellationToken));
+        return TypedResults.Ok(new ExportResponse(path, samples, rows));
+    }
+}

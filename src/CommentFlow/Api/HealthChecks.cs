@@ -1,0 +1,63 @@
+using System.Text.Json;
+using CommentFlow.Engines.Ollama;
+using CommentFlow.Storage;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+
+namespace CommentFlow.Api;
+
+internal static class HealthChecks
+{
+    private const string Ready = "ready";
+
+    public static IHostApplicationBuilder AddCommentFlowHealthChecks(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddHealthChecks()
+            .AddCheck<StoreHealthCheck>("store", tags: [Ready])
+            .AddCheck<OllamaHealthCheck>("ollama", tags: [Ready]);
+        return builder;
+    }
+
+    /// <summary><c>/health</c>: the process answers. <c>/health/ready</c>: the store is reachable; Ollama's state is reported, not required.</summary>
+    public static IEndpointRouteBuilder MapCommentFlowHealth(this IEndpointRouteBuilder app)
+    {
+        app.MapHealthChecks("/health", new HealthCheckOptions { Predicate = _ => false, ResponseWriter = WriteAsync });
+        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains(Ready), ResponseWriter = WriteAsync });
+        return app;
+    }
+
+    private static Task WriteAsync(HttpContext context, HealthReport report)
+    {
+        context.Response.ContentType = "application/json";
+        return context.Response.WriteAsync(JsonSerializer.Serialize(new Dictionary<string, object>
+        {
+            ["status"] = report.Status.ToString().ToLowerInvariant(),
+            ["checks"] = report.Entries.ToDictionary(
+                e => e.Key,
+                e => new Dictionary<string, string?> { ["status"] = e.Value.Status.ToString().ToLowerInvariant(), ["description"] = e.Value.Description }),
+        }));
+    }
+
+    private sealed class StoreHealthCheck(ITrainingStore store) : IHealthCheck
+    {
+        public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+        {
+            try
+            {
+                await store.PingAsync(cancellationToken);
+                return HealthCheckResult.Healthy($"{store.Provider} store reachable");
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                return HealthCheckResult.Unhealthy($"{store.Provider} store unreachable: {ex.Message}");
+            }
+        }
+    }
+
+    // Ollama is optional (rules answer without it), so its state is reported but never makes the service unready.
+    private sealed class OllamaHealthCheck(OllamaStatus status) : IHealthCheck
+    {
+        public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
+            Task.FromResult(HealthCheckResult.Healthy($"ollama {status.Current.StateName}"));
+    }
+}

@@ -1,0 +1,77 @@
+using System.Buffers;
+using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
+
+namespace CommentFlow.Api;
+
+/// <summary>
+/// Reads a JSON body ourselves rather than through parameter binding, so every way a body can be wrong
+/// (too large, not JSON, invalid UTF-8, a field of the wrong type) becomes a 400 problem that names the field.
+/// </summary>
+internal static class JsonBody
+{
+    public const int MaxBytes = 1 << 20;
+
+    public static async Task<(T? Value, Dictionary<string, string[]>? Errors)> ReadAsync<T>(
+        HttpRequest request, JsonTypeInfo<T> typeInfo, CancellationToken cancellationToken) where T : class
+    {
+        if (request.ContentLength > MaxBytes)
+        {
+            return (null, Error("body", $"The body is larger than {MaxBytes} bytes (1 MiB)."));
+        }
+
+        var buffer = ArrayPool<byte>.Shared.Rent(request.ContentLength is > 0 and var n ? (int)n + 1 : 16 * 1024);
+        try
+        {
+            var length = 0;
+            while (true)
+            {
+                if (length == buffer.Length)
+                {
+                    var larger = ArrayPool<byte>.Shared.Rent(Math.Min(buffer.Length * 2, MaxBytes + 1));
+                    buffer.AsSpan(0, length).CopyTo(larger);
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = larger;
+                }
+                var read = await request.Body.ReadAsync(buffer.AsMemory(length, Math.Min(buffer.Length, MaxBytes + 1) - length), cancellationToken);
+                if (read == 0)
+                {
+                    break;
+                }
+                length += read;
+                if (length > MaxBytes)
+                {
+                    return (null, Error("body", $"The body is larger than {MaxBytes} bytes (1 MiB)."));
+                }
+            }
+
+            if (length == 0)
+            {
+                return (null, Error("body", "A JSON object is required."));
+            }
+            try
+            {
+                var value = JsonSerializer.Deserialize(buffer.AsSpan(0, length), typeInfo);
+                return value is null ? (null, Error("body", "A JSON object is required, not null.")) : (value, null);
+            }
+            catch (JsonException ex)
+            {
+                return (null, Error(FieldOf(ex.Path), ex.Path is null or "$" ? "The body is not valid JSON." : $"Wrong type or invalid value ({ex.Path})."));
+            }
+            catch (Exception ex) when (ex is InvalidOperationException or ArgumentException or NotSupportedException)
+            {
+                // Invalid UTF-8 inside a string surfaces as a transcoding error rather than a JsonException.
+                return (null, Error("body", "The body is not valid UTF-8 JSON."));
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    public static Dictionary<string, string[]> Error(string field, string message) => new() { [field] = [message] };
+
+    // "$.all_comments[2]" -> "all_comments[2]"; "$" or null -> "body".
+    private static string FieldOf(string? path) => path is null or "$" ? "body" : path.StartsWith("$.", StringComparison.Ordinal) ? path[2..] : path;
+}

@@ -1,0 +1,32 @@
+using System.CommandLine;
+using CommentFlow.Api;
+
+namespace CommentFlow.Cli;
+
+/// <summary>
+/// <c>commentflow</c>: the server and the tools in one executable. Tokens a command does not know
+/// (<c>--urls …</c>, <c>--CommentFlow:DataDir=…</c>) go to the standard .NET configuration.
+/// </summary>
+internal static class CommandLine
+{
+    public static RootCommand Build()
+    {
+        var root = new RootCommand("CommentFlow: suggests the next comment on a service-desk ticket and learns from every answer.");
+
+        var serve = Configurable(new Command("serve", $"Run the HTTP server (default {ServerApp.DefaultUrl}; --urls to change)."));
+        serve.SetAction((parse, ct) => ServerApp.Build([.. parse.UnmatchedTokens]).RunAsync());
+        root.Subcommands.Add(serve);
+
+        root.Subcommands.Add(Configurable(StatsCommand.Create()));
+        root.Subcommands.Add(Configurable(ExportCommand.Create()));
+        root.Subcommands.Add(Configurable(SuggestCommand.Create()));
+        root.Subcommands.Add(Configurable(ImportLegacyCommand.Create()));
+        return root;
+    }
+
+    private static Command Configurable(Command command)
+    {
+        command.TreatUnmatchedTokensAsErrors = false;
+        return command;
+    }
+}

@@ -1,0 +1,3 @@
+using CommentFlow.Cli;
+
+return await CommandLine.Build().Parse(args).InvokeAsync();
