@@ -56,7 +56,8 @@ internal static class JsonBody
             }
             catch (JsonException ex)
             {
-                return (null, Error(FieldOf(ex.Path), ex.Path is null or "$" ? "The body is not valid JSON." : $"Wrong type or invalid value ({ex.Path})."));
+                // The serializer's message says what was expected and where (line, byte); the field is the JSON path.
+                return (null, Error(FieldOf(ex.Path), ex.Path is null or "$" ? $"The body is not a valid JSON object: {ex.Message}" : ex.Message));
             }
             catch (Exception ex) when (ex is InvalidOperationException or ArgumentException or NotSupportedException)
             {

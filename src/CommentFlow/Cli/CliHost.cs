@@ -14,8 +14,12 @@ internal static class CliHost
             Args = [.. configurationArgs],
             ContentRootPath = AppContext.BaseDirectory,
         });
-        // Tools print their own output; only problems should reach the log.
-        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        // Tools print their own output; only problems should reach the log (this outranks appsettings.json).
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Logging:LogLevel:Default"] = "Warning",
+            ["Logging:LogLevel:Microsoft.Hosting.Lifetime"] = "Warning",
+        });
         builder.AddCommentFlowStorage();
         if (engines)
         {

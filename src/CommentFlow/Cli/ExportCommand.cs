@@ -32,9 +32,8 @@ internal static class ExportCommand
                     ?? Path.Combine(dataDir, legacy ? Path.Combine("exports", LegacyStoreFile.FileName) : DatasetEndpoints.TrainingDatasetPath);
                 var gzip = path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase);
 
-                var (samples, rows) = await AtomicFile.WriteAsync(path, async stream =>
+                async Task<(int, int)> WriteAsync(Stream target)
                 {
-                    await using var target = gzip ? new GZipStream(stream, CompressionLevel.Optimal, leaveOpen: true) : stream;
                     if (legacy)
                     {
                         var stats = await store.GetStatsAsync(ct);
@@ -42,6 +41,16 @@ internal static class ExportCommand
                         return (n, n);
                     }
                     return await TrainingDatasetWriter.WriteAsync(target, store.ReadAllAsync(ct), ct);
+                }
+
+                var (samples, rows) = await AtomicFile.WriteAsync(path, async stream =>
+                {
+                    if (!gzip)
+                    {
+                        return await WriteAsync(stream);
+                    }
+                    await using var compressed = new GZipStream(stream, CompressionLevel.Optimal, leaveOpen: true);
+                    return await WriteAsync(compressed);
                 });
                 AnsiConsole.MarkupLineInterpolated($"Exported [bold]{samples:N0}[/] samples ({rows:N0} rows) to [blue]{path}[/]");
                 return 0;

@@ -31,7 +31,10 @@ internal static class SuggestCommand
             {
                 result.AddError("--summary or --description is required.");
             }
-            if (result.GetValue(max) is < 1 or > 10)
+        });
+        max.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<int>() is < 1 or > 10)
             {
                 result.AddError("--max must be between 1 and 10.");
             }

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Runs the whole test suite: builds, runs every test, prints "N passed, N failed, N skipped".
+# Needs only the .NET SDK (global.json) and python3 (the earlier service's store, for the legacy import tests).
+set -euo pipefail
+cd "$(dirname "$0")"
+
+results="$(pwd)/.artifacts/test-results"
+rm -rf "$results"
+mkdir -p "$results"
+
+status=0
+dotnet test CommentFlow.slnx -c Release --logger "trx;LogFileName=tests.trx" --results-directory "$results" "$@" || status=$?
+
+trx=$(find "$results" -name '*.trx' | head -n 1)
+if [[ -z "$trx" ]]; then
+  echo "no test results found"
+  exit 1
+fi
+python3 - "$trx" <<'PY'
+import sys, xml.etree.ElementTree as ET
+ns = {"t": "http://microsoft.com/schemas/VisualStudio/TeamTest/2010"}
+c = ET.parse(sys.argv[1]).getroot().find("t:ResultSummary/t:Counters", ns).attrib
+skipped = int(c.get("notExecuted", 0))
+print(f"{c['passed']} passed, {c['failed']} failed, {skipped} skipped")
+PY
+exit $status

@@ -1,0 +1,218 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json.Nodes;
+using CommentFlow.Tests.Fakes;
+
+namespace CommentFlow.Tests.Api;
+
+public sealed class SuggestionApiTests
+{
+    private static object Ticket404 => new
+    {
+        ticket_key = "WEB-1",
+        summary = "Error 404 en página principal",
+        description = "Los usuarios reportan error 404",
+        issue_type = "Bug",
+        all_comments = new[] { "Iniciando investigación", "Revisar configuración del servidor" },
+    };
+
+    [Fact]
+    public async Task Suggest_NoOllamaRunning_RulesAnswerAndSayWhich()
+    {
+        await using var server = await TestServer.StartAsync();
+        var answer = await server.SuggestAsync(Ticket404);
+
+        Assert.True(answer["success"]!.GetValue<bool>());
+        Assert.Equal("rules", answer["engine"]!.GetValue<string>());
+        Assert.Equal("rules-v1", answer["model"]!.GetValue<string>());
+        Assert.Equal(5, answer["count"]!.GetValue<int>());
+        Assert.Equal("33d0f21934ad94f22708f7259eb7a230", answer["context_hash"]!.GetValue<string>());
+        Assert.Equal("33d0f219", answer["cache_hash"]!.GetValue<string>());
+        Assert.False(answer["cached"]!.GetValue<bool>());
+        Assert.Null(answer["fallback"]);
+        foreach (var s in answer["suggestions"]!.AsArray())
+        {
+            Assert.Contains(s!["type"]!.GetValue<string>(), new[] { "diagnostic", "action", "resolution" });
+            Assert.InRange(s["confidence"]!.GetValue<double>(), 0, 1);
+        }
+    }
+
+    [Fact]
+    public async Task Suggest_FakeOllamaUp_OllamaAnswers()
+    {
+        await using var fake = await FakeOllama.StartAsync();
+        await using var server = await TestServer.StartAsync(null, $"Ollama:Url={fake.Url}", "Ollama:WarmUp=false");
+        await WaitForOllamaAsync(server, "up");
+
+        var answer = await server.SuggestAsync(Ticket404);
+        Assert.Equal("ollama", answer["engine"]!.GetValue<string>());
+        Assert.Equal("llama3.2", answer["model"]!.GetValue<string>());
+        Assert.Equal(3, answer["count"]!.GetValue<int>());
+        Assert.Equal("¿Puede enviar una captura del error?", answer["suggestions"]![0]!["text"]!.GetValue<string>());
+        Assert.True(fake.TagRequests >= 1);
+    }
+
+    [Fact]
+    public async Task Startup_OllamaUp_WarmsTheModelUp()
+    {
+        await using var fake = await FakeOllama.StartAsync();
+        await using var server = await TestServer.StartAsync(null, $"Ollama:Url={fake.Url}");
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (fake.ChatRequests.IsEmpty && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50);
+        }
+        var warmup = Assert.Single(fake.ChatRequests);
+        Assert.Equal("ping", warmup["messages"]![0]!["content"]!.GetValue<string>());
+        var health = await server.GetJsonAsync("/api/ml/comments/health");
+        Assert.Equal("up", health["ollama"]!["state"]!.GetValue<string>());
+    }
+
+    [Theory]
+    [InlineData(OllamaFault.Slow, "timeout")]
+    [InlineData(OllamaFault.ServerError, "http_error")]
+    [InlineData(OllamaFault.MalformedJson, "malformed_response")]
+    [InlineData(OllamaFault.DropConnection, "connection_error")]
+    public async Task Suggest_OllamaFault_FallbackAnswersWithinTimeoutPlusOneSecond(OllamaFault fault, string reason)
+    {
+        await using var fake = await FakeOllama.StartAsync();
+        await using var server = await TestServer.StartAsync(null, $"Ollama:Url={fake.Url}", "Ollama:WarmUp=false", "Ollama:TimeoutSeconds=2");
+        await WaitForOllamaAsync(server, "up");
+        fake.Fault = fault;
+
+        var clock = Stopwatch.StartNew();
+        var answer = await server.SuggestAsync(Ticket404);
+        clock.Stop();
+
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(3), $"answered after {clock.Elapsed}");
+        Assert.Equal("rules", answer["engine"]!.GetValue<string>());
+        Assert.Equal("ollama", answer["fallback"]!["from"]!.GetValue<string>());
+        Assert.Equal(reason, answer["fallback"]!["reason"]!.GetValue<string>());
+        Assert.True(answer["count"]!.GetValue<int>() > 0);
+    }
+
+    [Fact]
+    public async Task SeedCheck_SameTicketTwiceThenAnother_TwoSamplesByIssueType()
+    {
+        await using var server = await TestServer.StartAsync();
+        var first = await server.SuggestAsync(Ticket404);
+        var again = await server.SuggestAsync(Ticket404);
+        await server.SuggestAsync(new { summary = "Sistema lento", description = "", issue_type = "Performance" });
+
+        Assert.False(first["cached"]!.GetValue<bool>());
+        Assert.True(again["cached"]!.GetValue<bool>());
+        Assert.Equal(first["suggestions"]!.ToJsonString(), again["suggestions"]!.ToJsonString());
+
+        await server.StopAsync();
+        await using var reopened = await TestServer.StartAsync(server.DataDir);
+        var stats = (await reopened.GetJsonAsync("/api/ml/comments/ml-stats"))["stats"]!;
+        Assert.Equal(2, stats["total_samples"]!.GetValue<long>());
+        Assert.Equal(1, stats["by_issue_type"]!["Bug"]!.GetValue<long>());
+        Assert.Equal(1, stats["by_issue_type"]!["Performance"]!.GetValue<long>());
+        Assert.Equal(2, stats["by_issue_type"]!.AsObject().Count);
+    }
+
+    [Fact]
+    public async Task Suggest_MaxSuggestionsAndAlias_Honoured()
+    {
+        await using var server = await TestServer.StartAsync();
+        var answer = await server.SuggestAsync(new { summary = "Printer jam", description = "The printer on floor 2 does not print", recent_comments = new[] { "Checked toner" }, max_suggestions = 2 });
+        Assert.Equal(2, answer["count"]!.GetValue<int>());
+        Assert.Equal(2, answer["suggestions"]!.AsArray().Count);
+        // recent_comments is an alias of all_comments: it is part of the hash
+        Assert.Equal(CommentFlow.Domain.ContextHash.Compute("Printer jam", "The printer on floor 2 does not print", ["Checked toner"]),
+            answer["context_hash"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Cache_StatsAndClear_CountHitsAndEmpty()
+    {
+        await using var server = await TestServer.StartAsync();
+        await server.SuggestAsync(Ticket404);
+        await server.SuggestAsync(Ticket404);
+        var stats = (await server.GetJsonAsync("/api/ml/comments/cache/stats"))["cache"]!;
+        Assert.Equal(1, stats["entries"]!.GetValue<long>());
+        Assert.Equal(1, stats["hits"]!.GetValue<long>());
+
+        var cleared = await (await server.Client.PostAsync("/api/ml/comments/cache/clear", null)).Content.ReadFromJsonAsync<JsonObject>();
+        Assert.Equal(1, cleared!["cleared"]!.GetValue<int>());
+        var after = await server.SuggestAsync(Ticket404);
+        Assert.False(after["cached"]!.GetValue<bool>());
+    }
+
+    [Fact]
+    public async Task Export_AfterSuggestions_WritesOneRowPerSuggestion()
+    {
+        await using var server = await TestServer.StartAsync();
+        await server.SuggestAsync(Ticket404);
+        await server.SuggestAsync(new { summary = "Sistema lento", max_suggestions = 3 });
+        await WaitForWrittenAsync(server, 2);
+
+        var response = await server.Client.PostAsync("/api/ml/comments/export-training-data", null);
+        var body = (await response.Content.ReadFromJsonAsync<JsonObject>())!;
+        Assert.Equal("Training data exported successfully", body["message"]!.GetValue<string>());
+        Assert.Equal(2, body["samples"]!.GetValue<int>());
+        Assert.Equal(8, body["rows"]!.GetValue<int>());
+        var path = body["path"]!.GetValue<string>();
+        Assert.Equal(Path.Combine(server.DataDir, "ml_models", "training_dataset.json"), path);
+
+        var rows = JsonNode.Parse(await File.ReadAllTextAsync(path))!.AsArray();
+        Assert.Equal(8, rows.Count);
+        Assert.Equal("Error 404 en página principal Los usuarios reportan error 404 Iniciando investigación Revisar configuración del servidor",
+            rows[0]!["input"]!.GetValue<string>());
+        Assert.Equal("Bug", rows[0]!["metadata"]!["issue_type"]!.GetValue<string>());
+        Assert.Equal("Sistema lento ", rows[7]!["input"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Health_LiveAndReady_ReportStoreAndOllama()
+    {
+        await using var server = await TestServer.StartAsync();
+        Assert.Equal(HttpStatusCode.OK, (await server.Client.GetAsync("/health")).StatusCode);
+        var ready = await server.GetJsonAsync("/health/ready");
+        Assert.Equal("healthy", ready["status"]!.GetValue<string>());
+        Assert.Equal("healthy", ready["checks"]!["store"]!["status"]!.GetValue<string>());
+        Assert.StartsWith("ollama", ready["checks"]!["ollama"]!["description"]!.GetValue<string>(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task UnknownRoute_ProblemDetails404()
+    {
+        await using var server = await TestServer.StartAsync();
+        var response = await server.Client.GetAsync("/api/ml/comments/nope");
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType!.MediaType);
+    }
+
+    internal static async Task WaitForOllamaAsync(TestServer server, string state)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (DateTime.UtcNow < deadline)
+        {
+            var health = await server.GetJsonAsync("/api/ml/comments/health");
+            if (health["ollama"]!["state"]!.GetValue<string>() == state)
+            {
+                return;
+            }
+            await Task.Delay(50);
+        }
+        Assert.Fail($"Ollama never became {state}");
+    }
+
+    internal static async Task WaitForWrittenAsync(TestServer server, long written)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (DateTime.UtcNow < deadline)
+        {
+            var stats = await server.GetJsonAsync("/api/ml/comments/ml-stats");
+            if (stats["capture"]!["written"]!.GetValue<long>() + stats["capture"]!["duplicates"]!.GetValue<long>() >= written)
+            {
+                return;
+            }
+            await Task.Delay(20);
+        }
+        Assert.Fail($"capture never wrote {written} samples");
+    }
+}

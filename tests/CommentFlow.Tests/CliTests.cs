@@ -1,0 +1,54 @@
+using CommentFlow.Cli;
+using CommentFlow.Storage;
+using CommentFlow.Tests.Legacy;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace CommentFlow.Tests;
+
+[Collection(CliCollection.Name)]
+public sealed class CliTests
+{
+    private static Task<int> RunAsync(params string[] args) => CommandLine.Build().Parse(args).InvokeAsync();
+
+    [Fact]
+    public async Task Suggest_WithoutOllama_AnswersFromRulesAndCapturesTheSample()
+    {
+        var dataDir = TempDir.Create();
+        var code = await RunAsync("suggest", "--summary", "Error en login", "--description", "Usuarios no pueden acceder", "--comment", "Revisando logs",
+            "--issue-type", "Incident", "--json", $"--CommentFlow:DataDir={dataDir}", "--CommentFlow:Ollama:Url=http://127.0.0.1:9");
+        Assert.Equal(0, code);
+
+        var store = new SqliteTrainingStore(SqliteTrainingStore.DefaultConnectionString(dataDir), new StorageOptions(), TimeProvider.System, NullLogger<SqliteTrainingStore>.Instance);
+        var stats = await store.GetStatsAsync(CancellationToken.None);
+        Assert.Equal(1, stats.TotalSamples);
+        Assert.Equal(1, stats.ByIssueType["Incident"]);
+        Assert.Equal(1, stats.ByEngine["rules"]);
+        await foreach (var s in store.ReadAllAsync(CancellationToken.None))
+        {
+            Assert.Equal("50e02266fd1c3b79fcb987fae3d94add", s.ContextHash);
+        }
+    }
+
+    [Fact]
+    public async Task Suggest_NeitherSummaryNorDescription_Refused()
+    {
+        Assert.NotEqual(0, await RunAsync("suggest", "--CommentFlow:DataDir=" + TempDir.Create()));
+    }
+
+    [Fact]
+    public async Task StatsAndExport_OnAStore_SucceedAndWriteTheDataset()
+    {
+        var dataDir = TempDir.Create();
+        var store = new SqliteTrainingStore(SqliteTrainingStore.DefaultConnectionString(dataDir), new StorageOptions(), TimeProvider.System, NullLogger<SqliteTrainingStore>.Instance);
+        await store.MigrateAsync(CancellationToken.None);
+        await store.WriteAsync([Some.Sample(suggestions: 2), Some.Sample(suggestions: 3)], null, CancellationToken.None);
+
+        Assert.Equal(0, await RunAsync("stats", $"--CommentFlow:DataDir={dataDir}"));
+        var output = Path.Combine(dataDir, "out", "dataset.json");
+        Assert.Equal(0, await RunAsync("export", "--out", output, $"--CommentFlow:DataDir={dataDir}"));
+        var rows = System.Text.Json.Nodes.JsonNode.Parse(await File.ReadAllTextAsync(output))!.AsArray();
+        Assert.Equal(5, rows.Count);
+        Assert.Equal(0, await RunAsync("export", $"--CommentFlow:DataDir={dataDir}"));
+        Assert.True(File.Exists(Path.Combine(dataDir, "ml_models", "training_dataset.json")));
+    }
+}
