@@ -16,10 +16,11 @@ internal sealed record SamplePayload(string Summary, string Description, IReadOn
     public static SamplePayload Of(TrainingSample sample) =>
         new(sample.Context.Summary, sample.Context.Description, sample.Context.Comments, sample.Suggestions);
 
-    public byte[] Encode(bool compress)
+    /// <summary>UTF-8 JSON, GZip-compressed at <paramref name="level"/> when it is given.</summary>
+    public byte[] Encode(CompressionLevel? level)
     {
         var json = JsonSerializer.SerializeToUtf8Bytes(this, StorageJsonContext.Default.SamplePayload);
-        return compress ? GzipBytes(json) : json;
+        return level is { } l ? Compress(json, l) : json;
     }
 
     public static SamplePayload Decode(byte[] bytes, int encoding)
@@ -34,13 +35,10 @@ internal sealed record SamplePayload(string Summary, string Description, IReadOn
             ?? throw new InvalidDataException("Empty sample payload.");
     }
 
-    public static byte[] Recompress(ReadOnlySpan<byte> plainJson) => GzipBytes(plainJson);
-
-    private static byte[] GzipBytes(ReadOnlySpan<byte> json)
+    public static byte[] Compress(ReadOnlySpan<byte> json, CompressionLevel level)
     {
         using var output = new MemoryStream(json.Length / 2 + 64);
-        // Fastest: on ticket text it keeps most of Optimal's saving at a fraction of the CPU per sample.
-        using (var gzip = new GZipStream(output, CompressionLevel.Fastest, leaveOpen: true))
+        using (var gzip = new GZipStream(output, level, leaveOpen: true))
         {
             gzip.Write(json);
         }

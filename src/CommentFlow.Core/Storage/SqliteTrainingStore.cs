@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.IO.Compression;
 using System.Reflection;
 using System.Runtime.CompilerServices;
 using CommentFlow.Domain;
@@ -99,7 +100,7 @@ internal sealed partial class SqliteTrainingStore : ITrainingStore
         var payloads = new byte[samples.Count][];
         for (var i = 0; i < samples.Count; i++)
         {
-            payloads[i] = SamplePayload.Of(samples[i]).Encode(compressedKnown);
+            payloads[i] = SamplePayload.Of(samples[i]).Encode(compressedKnown ? _options.GzipLevel : null);
         }
 
         await using var connection = await OpenAsync(cancellationToken);
@@ -117,11 +118,11 @@ internal sealed partial class SqliteTrainingStore : ITrainingStore
             {
                 for (var i = 0; i < payloads.Length; i++)
                 {
-                    payloads[i] = SamplePayload.Recompress(payloads[i]);
+                    payloads[i] = SamplePayload.Compress(payloads[i], _options.GzipLevel);
                 }
                 if (!on)
                 {
-                    var converted = await CompressExistingAsync(connection, tx, cancellationToken);
+                    var converted = await CompressExistingAsync(connection, tx, _options.GzipLevel, cancellationToken);
                     LogCompressionEnabled(_logger, held, converted);
                 }
             }
@@ -261,7 +262,7 @@ internal sealed partial class SqliteTrainingStore : ITrainingStore
     }
 
     /// <summary>Turns the existing plain payloads into GZip ones, inside the caller's transaction.</summary>
-    private static async Task<int> CompressExistingAsync(SqliteConnection connection, SqliteTransaction tx, CancellationToken cancellationToken)
+    private static async Task<int> CompressExistingAsync(SqliteConnection connection, SqliteTransaction tx, CompressionLevel level, CancellationToken cancellationToken)
     {
         var plain = (await connection.QueryAsync<(long Id, byte[] Payload)>(new CommandDefinition(
             "SELECT id, payload FROM samples WHERE payload_encoding = 0", transaction: tx, cancellationToken: cancellationToken))).ToList();
@@ -269,7 +270,7 @@ internal sealed partial class SqliteTrainingStore : ITrainingStore
         {
             await connection.ExecuteAsync(new CommandDefinition(
                 "UPDATE samples SET payload = @payload, payload_encoding = 1 WHERE id = @id",
-                new { id, payload = SamplePayload.Recompress(payload) }, tx, cancellationToken: cancellationToken));
+                new { id, payload = SamplePayload.Compress(payload, level) }, tx, cancellationToken: cancellationToken));
         }
         await connection.ExecuteAsync(new CommandDefinition(
             "UPDATE store_meta SET value = '1' WHERE key = 'compressed'", transaction: tx, cancellationToken: cancellationToken));

@@ -1,0 +1,81 @@
+using System.Diagnostics;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+
+namespace CommentFlow.Tests.Fakes;
+
+/// <summary>The real <c>commentflow serve</c> in its own process, for crash and signal tests.</summary>
+public sealed class ServerProcess : IDisposable
+{
+    private readonly Process _process;
+
+    private ServerProcess(Process process, string url)
+    {
+        _process = process;
+        Client = new HttpClient { BaseAddress = new Uri(url), Timeout = TimeSpan.FromSeconds(30) };
+    }
+
+    public HttpClient Client { get; }
+    public int Id => _process.Id;
+    public bool HasExited => _process.HasExited;
+
+    public static async Task<ServerProcess> StartAsync(string dataDir, params string[] settings)
+    {
+        var info = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var arg in (string[])["exec", Path.Combine(AppContext.BaseDirectory, "commentflow.dll"), "serve", "--urls=http://127.0.0.1:0",
+                     $"--CommentFlow:DataDir={dataDir}", "--CommentFlow:Ollama:Url=http://127.0.0.1:9", .. settings.Select(s => $"--CommentFlow:{s}")])
+        {
+            info.ArgumentList.Add(arg);
+        }
+        var process = Process.Start(info)!;
+        var url = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        process.OutputDataReceived += (_, e) =>
+        {
+            const string marker = "Now listening on: ";
+            if (e.Data?.Contains(marker, StringComparison.Ordinal) == true)
+            {
+                url.TrySetResult(e.Data[(e.Data.IndexOf(marker, StringComparison.Ordinal) + marker.Length)..].Trim());
+            }
+        };
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        var started = await Task.WhenAny(url.Task, Task.Delay(TimeSpan.FromSeconds(30)));
+        Assert.True(started == url.Task, "the server did not start within 30 s");
+        return new ServerProcess(process, await url.Task);
+    }
+
+    public async Task<JsonObject> StatsAsync() => (await Client.GetFromJsonAsync<JsonObject>("/api/ml/comments/ml-stats"))!;
+
+    public void Kill() => _process.Kill(); // SIGKILL: no shutdown code runs
+
+    /// <summary>SIGTERM, as a service manager stops the process; returns once it has exited.</summary>
+    public async Task<TimeSpan> TerminateAsync(TimeSpan timeout)
+    {
+        var clock = Stopwatch.StartNew();
+        using (var kill = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            await kill.WaitForExitAsync();
+        }
+        using var cts = new CancellationTokenSource(timeout);
+        await _process.WaitForExitAsync(cts.Token);
+        return clock.Elapsed;
+    }
+
+    public int ExitCode => _process.ExitCode;
+
+    public void Dispose()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill();
+        }
+        _process.Dispose();
+        Client.Dispose();
+    }
+}
