@@ -19,7 +19,10 @@ public sealed class ServerProcess : IDisposable
     public int Id => _process.Id;
     public bool HasExited => _process.HasExited;
 
-    public static async Task<ServerProcess> StartAsync(string dataDir, params string[] settings)
+    public static Task<ServerProcess> StartAsync(string dataDir, params string[] settings) =>
+        StartAsync(dataDir, new Dictionary<string, string>(), settings);
+
+    public static async Task<ServerProcess> StartAsync(string dataDir, IReadOnlyDictionary<string, string> environment, params string[] settings)
     {
         var info = new ProcessStartInfo("dotnet")
         {
@@ -27,8 +30,13 @@ public sealed class ServerProcess : IDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        foreach (var (key, value) in environment)
+        {
+            info.Environment[key] = value;
+        }
         foreach (var arg in (string[])["exec", Path.Combine(AppContext.BaseDirectory, "commentflow.dll"), "serve", "--urls=http://127.0.0.1:0",
-                     $"--CommentFlow:DataDir={dataDir}", "--CommentFlow:Ollama:Url=http://127.0.0.1:9", .. settings.Select(s => $"--CommentFlow:{s}")])
+                     $"--CommentFlow:DataDir={dataDir}", .. (settings.Any(s => s.StartsWith("Ollama:Url=", StringComparison.Ordinal)) ? Array.Empty<string>() : ["--CommentFlow:Ollama:Url=http://127.0.0.1:9"]),
+                     .. settings.Select(s => $"--CommentFlow:{s}")])
         {
             info.ArgumentList.Add(arg);
         }
