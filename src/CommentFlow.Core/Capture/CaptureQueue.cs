@@ -7,7 +7,7 @@ namespace CommentFlow.Capture;
 
 /// <summary>
 /// The hand-off between the request path and the writer: a bounded channel with one reader.
-/// The request path only ever calls <see cref="TryEnqueue"/> / <see cref="EnqueueAsync"/>, never the database.
+/// The request path only ever calls <see cref="EnqueueAsync"/>, never the database; a full or closed queue drops and counts.
 /// </summary>
 public sealed partial class CaptureQueue
 {
@@ -38,17 +38,6 @@ public sealed partial class CaptureQueue
     public int Capacity => _options.QueueCapacity;
 
     internal ChannelReader<TrainingSample> Reader => _channel.Reader;
-
-    /// <summary>Never blocks: a full (or closed) queue drops the sample and counts it.</summary>
-    public bool TryEnqueue(TrainingSample sample)
-    {
-        if (TryWrite(sample))
-        {
-            return true;
-        }
-        Drop();
-        return false;
-    }
 
     /// <summary>Applies the configured full mode: drop at once, or wait a short bounded time for room.</summary>
     public ValueTask<bool> EnqueueAsync(TrainingSample sample, CancellationToken cancellationToken)

@@ -16,7 +16,7 @@ public sealed partial class CaptureWriter(
     ITrainingStore store,
     IOptions<CaptureOptions> options,
     TimeProvider time,
-    ILogger<CaptureWriter> logger) : BackgroundService
+    ILogger<CaptureWriter> logger) : IHostedService, IDisposable
 {
     private static readonly TimeSpan FirstRetryDelay = TimeSpan.FromMilliseconds(100);
     private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(5);
@@ -24,11 +24,22 @@ public sealed partial class CaptureWriter(
     // Cancelled only when the drain deadline passes; the host's stopping token merely closes the queue.
     private readonly CancellationTokenSource _abandon = new();
     private int _inFlight;
+    private Task _loop = Task.CompletedTask;
 
     /// <summary>Samples taken from the queue but not yet committed.</summary>
     public int InFlight => Volatile.Read(ref _inFlight);
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    /// <summary>
+    /// Starts the loop with no cancellation token on purpose: a <see cref="BackgroundService"/> whose stop comes before its
+    /// loop was scheduled never runs the loop at all, and whatever was queued would never be drained.
+    /// </summary>
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        _loop = Task.Run(RunAsync, CancellationToken.None);
+        return Task.CompletedTask;
+    }
+
+    private async Task RunAsync()
     {
         var batch = new List<TrainingSample>(options.Value.BatchSize);
         var reader = queue.Reader;
@@ -55,7 +66,7 @@ public sealed partial class CaptureWriter(
         }
     }
 
-    public override async Task StopAsync(CancellationToken cancellationToken)
+    public async Task StopAsync(CancellationToken cancellationToken)
     {
         queue.Complete();
         var deadline = TimeSpan.FromSeconds(options.Value.DrainTimeoutSeconds);
@@ -63,16 +74,12 @@ public sealed partial class CaptureWriter(
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timer.Token);
         await using (linked.Token.Register(_abandon.Cancel))
         {
-            await base.StopAsync(CancellationToken.None);
+            await _loop;
         }
         LogDrained(logger, queue.Counters.Written, queue.Counters.Duplicates, queue.Counters.Lost);
     }
 
-    public override void Dispose()
-    {
-        _abandon.Dispose();
-        base.Dispose();
-    }
+    public void Dispose() => _abandon.Dispose();
 
     private async Task WriteWithRetryAsync(List<TrainingSample> batch, CancellationToken cancellationToken)
     {

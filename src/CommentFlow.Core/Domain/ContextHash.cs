@@ -55,8 +55,8 @@ public static class ContextHash
 
     private static string HashUtf8(ReadOnlySpan<char> text)
     {
-        // Lone surrogates encode as U+FFFD, exactly as Python's surrogatepass-free encode would refuse;
-        // JSON input cannot carry them unescaped, so this only matters for hand-built contexts.
+        // A lone surrogate (only possible through a JSON escape like "\ud800") encodes as U+FFFD here,
+        // where Python would refuse to encode it; every well-formed text hashes identically.
         var max = Encoding.UTF8.GetMaxByteCount(text.Length);
         var bytes = ArrayPool<byte>.Shared.Rent(max);
         try

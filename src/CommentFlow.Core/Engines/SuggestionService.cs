@@ -25,6 +25,7 @@ public sealed class SuggestionService(
         var hash = context.Hash();
         if (cache.TryGet(hash, maxSuggestions, out var cached))
         {
+            // Not captured again: the first answer for this context already was, and the store would skip it as a duplicate.
             return new SuggestionOutcome(hash, cached.Suggestions.Take(maxSuggestions).ToList(), cached.Engine, cached.Model, Cached: true, Fallback: null);
         }
 

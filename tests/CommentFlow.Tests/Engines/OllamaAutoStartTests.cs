@@ -11,15 +11,9 @@ public sealed class OllamaAutoStartTests
     [Fact]
     public async Task AutoStart_OllamaOnPathAndNothingListening_StartsServeOnConfiguredHostAndStopsIt()
     {
-        // A stand-in `ollama` binary that records how it was started and stays up like `ollama serve`.
-        var bin = TempDir.Create();
-        var marker = Path.Combine(bin, "started.txt");
-        var script = Path.Combine(bin, "ollama");
-        await File.WriteAllTextAsync(script, $"#!/bin/sh\necho \"$1 $OLLAMA_HOST $$\" > '{marker}'\nexec sleep 60\n");
-        File.SetUnixFileMode(script, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-
+        // Records how it was started, then stays up like `ollama serve`.
+        var (environment, marker) = await StandInOllamaAsync("echo \"$1 $OLLAMA_HOST $$\" > \"$MARKER\"\nexec sleep 60");
         var port = FreePort();
-        var environment = new Dictionary<string, string> { ["PATH"] = $"{bin}:{Environment.GetEnvironmentVariable("PATH")}" };
         using var server = await ServerProcess.StartAsync(TempDir.Create(), environment, $"Ollama:Url=http://127.0.0.1:{port}", "Ollama:AutoStart=true");
 
         var deadline = DateTime.UtcNow.AddSeconds(15);
@@ -47,18 +41,23 @@ public sealed class OllamaAutoStartTests
     [Fact]
     public async Task AutoStart_Off_NeverStartsOllama()
     {
-        var bin = TempDir.Create();
-        var marker = Path.Combine(bin, "started.txt");
-        var script = Path.Combine(bin, "ollama");
-        await File.WriteAllTextAsync(script, $"#!/bin/sh\necho started > '{marker}'\n");
-        File.SetUnixFileMode(script, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-
-        var environment = new Dictionary<string, string> { ["PATH"] = $"{bin}:{Environment.GetEnvironmentVariable("PATH")}" };
+        var (environment, marker) = await StandInOllamaAsync("echo started > \"$MARKER\"");
         using var server = await ServerProcess.StartAsync(TempDir.Create(), environment, $"Ollama:Url=http://127.0.0.1:{FreePort()}");
         var health = await server.Client.GetStringAsync("/api/ml/comments/health");
         await Task.Delay(1500);
         Assert.Contains("\"state\"", health, StringComparison.Ordinal);
         Assert.False(File.Exists(marker));
+    }
+
+    /// <summary>An <c>ollama</c> shell script first on the PATH; <c>$MARKER</c> is the file it may write.</summary>
+    private static async Task<(Dictionary<string, string> Environment, string Marker)> StandInOllamaAsync(string body)
+    {
+        var bin = TempDir.Create();
+        var marker = Path.Combine(bin, "started.txt");
+        var script = Path.Combine(bin, "ollama");
+        await File.WriteAllTextAsync(script, $"#!/bin/sh\nMARKER='{marker}'\n{body}\n");
+        File.SetUnixFileMode(script, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        return (new Dictionary<string, string> { ["PATH"] = $"{bin}:{Environment.GetEnvironmentVariable("PATH")}" }, marker);
     }
 
     private static int FreePort()

@@ -1,0 +1,96 @@
+using CommentFlow.Capture;
+using CommentFlow.Domain;
+using CommentFlow.Storage;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+
+namespace CommentFlow.Tests.Capture;
+
+public sealed class CaptureWriterTests
+{
+    /// <summary>Fails the first <c>failures</c> writes, as a store that is briefly unreachable; then remembers what it got.</summary>
+    private sealed class FlakyStore(int failures) : ITrainingStore
+    {
+        private int _failuresLeft = failures;
+        public List<TrainingSample> Written { get; } = [];
+        public string Provider => "flaky";
+        public Task MigrateAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public Task<WriteResult> WriteAsync(IReadOnlyList<TrainingSample> samples, IProgress<int>? progress, CancellationToken cancellationToken)
+        {
+            if (Interlocked.Decrement(ref _failuresLeft) >= 0)
+            {
+                throw new IOException("disk I/O error");
+            }
+            var fresh = samples.Where(s => Written.All(w => w.ContextHash != s.ContextHash)).ToList();
+            Written.AddRange(fresh);
+            return Task.FromResult(new WriteResult(fresh.Count, samples.Count - fresh.Count));
+        }
+
+        public Task<StoreStats> GetStatsAsync(CancellationToken cancellationToken) => throw new NotSupportedException();
+        public IAsyncEnumerable<TrainingSample> ReadAllAsync(CancellationToken cancellationToken) => throw new NotSupportedException();
+        public Task PingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    }
+
+    private static (CaptureQueue Queue, CaptureWriter Writer) Create(ITrainingStore store, int drainSeconds = 30)
+    {
+        var options = Options.Create(new CaptureOptions { QueueCapacity = 1_000, BatchSize = 10, DrainTimeoutSeconds = drainSeconds });
+        var queue = new CaptureQueue(options, new CaptureCounters(), TimeProvider.System, NullLogger<CaptureQueue>.Instance);
+        return (queue, new CaptureWriter(queue, store, options, TimeProvider.System, NullLogger<CaptureWriter>.Instance));
+    }
+
+    [Fact]
+    public async Task Writer_StoreFailsTwice_RetriesAndLosesNothing()
+    {
+        var store = new FlakyStore(failures: 2);
+        var (queue, writer) = Create(store);
+        await writer.StartAsync(CancellationToken.None);
+        var samples = Enumerable.Range(0, 25).Select(_ => Some.Sample()).ToList();
+        foreach (var s in samples.Append(samples[0]))
+        {
+            await queue.EnqueueAsync(s, CancellationToken.None);
+        }
+        await writer.StopAsync(CancellationToken.None);
+
+        Assert.Equal(samples.Select(s => s.ContextHash).Order(), store.Written.Select(s => s.ContextHash).Order());
+        Assert.Equal(25, queue.Counters.Written);
+        Assert.Equal(1, queue.Counters.Duplicates);
+        Assert.Equal(2, queue.Counters.FailedWrites);
+        Assert.Equal(0, queue.Counters.Lost);
+    }
+
+    [Fact]
+    public async Task Writer_StoppedRightAfterStart_StillDrainsTheQueue()
+    {
+        var store = new FlakyStore(failures: 0);
+        var (queue, writer) = Create(store);
+        for (var i = 0; i < 50; i++)
+        {
+            await queue.EnqueueAsync(Some.Sample(), CancellationToken.None);
+        }
+        await writer.StartAsync(CancellationToken.None);
+        await writer.StopAsync(CancellationToken.None);
+        Assert.Equal(50, store.Written.Count);
+        Assert.Equal(50, queue.Counters.Written);
+    }
+
+    [Fact]
+    public async Task Writer_StoreDownAtShutdown_GivesUpAfterDrainTimeoutAndCountsLost()
+    {
+        var store = new FlakyStore(failures: int.MaxValue);
+        var (queue, writer) = Create(store, drainSeconds: 1);
+        await writer.StartAsync(CancellationToken.None);
+        for (var i = 0; i < 15; i++)
+        {
+            await queue.EnqueueAsync(Some.Sample(), CancellationToken.None);
+        }
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        await writer.StopAsync(CancellationToken.None);
+
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"stop took {clock.Elapsed}");
+        Assert.Empty(store.Written);
+        Assert.True(15 == queue.Counters.Lost, $"lost {queue.Counters.Lost}, enqueued {queue.Counters.Enqueued}, dropped {queue.Counters.Dropped}, failed {queue.Counters.FailedWrites}, depth {queue.Depth}, inflight {writer.InFlight}");
+        Assert.True(queue.Counters.FailedWrites >= 1);
+        Assert.Equal(queue.Counters.Enqueued, queue.Counters.Written + queue.Counters.Duplicates + queue.Counters.Lost);
+    }
+}
