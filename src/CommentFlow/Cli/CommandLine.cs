@@ -1,5 +1,6 @@
 using System.CommandLine;
 using CommentFlow.Api;
+using Microsoft.Extensions.Hosting;
 
 namespace CommentFlow.Cli;
 
@@ -14,7 +15,7 @@ internal static class CommandLine
         var root = new RootCommand("CommentFlow: suggests the next comment on a service-desk ticket and learns from every answer.");
 
         var serve = Configurable(new Command("serve", $"Run the HTTP server (default {ServerApp.DefaultUrl}; --urls to change)."));
-        serve.SetAction((parse, ct) => ServerApp.Build([.. parse.UnmatchedTokens]).RunAsync());
+        serve.SetAction((parse, ct) => ((IHost)ServerApp.Build([.. parse.UnmatchedTokens])).RunAsync(ct));
         root.Subcommands.Add(serve);
 
         root.Subcommands.Add(Configurable(StatsCommand.Create()));
