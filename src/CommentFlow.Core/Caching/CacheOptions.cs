@@ -2,7 +2,7 @@ using System.ComponentModel.DataAnnotations;
 
 namespace CommentFlow.Caching;
 
-public sealed class CacheOptions
+internal sealed class CacheOptions
 {
     public const string Section = "CommentFlow:Cache";
 

@@ -5,7 +5,7 @@ using Microsoft.Extensions.Options;
 namespace CommentFlow.Caching;
 
 /// <summary>Answers already given, keyed by context hash, so a repeated request costs no engine call.</summary>
-public sealed class SuggestionCache : IDisposable
+internal sealed class SuggestionCache : IDisposable
 {
     private readonly MemoryCache _cache;
     private readonly CacheOptions _options;
@@ -70,13 +70,13 @@ public sealed class SuggestionCache : IDisposable
 }
 
 /// <summary>What the cache keeps: the engine's answer and how many suggestions were asked for.</summary>
-public sealed record CachedAnswer(IReadOnlyList<Suggestion> Suggestions, string Engine, string Model, int Requested)
+internal sealed record CachedAnswer(IReadOnlyList<Suggestion> Suggestions, string Engine, string Model, int Requested)
 {
     /// <summary>A cached answer serves a request for as many suggestions or fewer, or when the engine had no more to give.</summary>
     public bool CoversRequest(int maxSuggestions) => maxSuggestions <= Requested || Suggestions.Count < Requested;
 }
 
-public sealed record CacheStatistics(long Entries, long Hits, long Misses, int TtlSeconds, int MaxEntries)
+internal sealed record CacheStatistics(long Entries, long Hits, long Misses, int TtlSeconds, int MaxEntries)
 {
     public double HitRate => Hits + Misses == 0 ? 0 : Math.Round((double)Hits / (Hits + Misses), 4);
 }

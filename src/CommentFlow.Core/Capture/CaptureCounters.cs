@@ -4,7 +4,7 @@ namespace CommentFlow.Capture;
 /// Every sample handed to capture ends in exactly one of: written, duplicate, dropped (queue full or closed),
 /// or lost (still queued when the drain timed out). Failed writes count attempts, which are retried.
 /// </summary>
-public sealed class CaptureCounters
+internal sealed class CaptureCounters
 {
     private long _enqueued;
     private long _written;

@@ -2,7 +2,7 @@ using System.ComponentModel.DataAnnotations;
 
 namespace CommentFlow.Capture;
 
-public sealed class CaptureOptions
+internal sealed class CaptureOptions
 {
     public const string Section = "CommentFlow:Capture";
 
@@ -29,7 +29,7 @@ public sealed class CaptureOptions
     public int DrainTimeoutSeconds { get; set; } = 30;
 }
 
-public static class CaptureFullModes
+internal static class CaptureFullModes
 {
     public const string Drop = "drop";
     public const string Wait = "wait";

@@ -9,7 +9,7 @@ namespace CommentFlow.Capture;
 /// The hand-off between the request path and the writer: a bounded channel with one reader.
 /// The request path only ever calls <see cref="EnqueueAsync"/>, never the database; a full or closed queue drops and counts.
 /// </summary>
-public sealed partial class CaptureQueue
+internal sealed partial class CaptureQueue
 {
     private readonly Channel<TrainingSample> _channel;
     private readonly CaptureOptions _options;

@@ -11,7 +11,7 @@ namespace CommentFlow.Capture;
 /// retries a failed batch with capped exponential back-off, and on stop drains the queue before returning.
 /// Invariant: a sample leaves the writer's hands only as written, duplicate, or (drain timed out) lost.
 /// </summary>
-public sealed partial class CaptureWriter(
+internal sealed partial class CaptureWriter(
     CaptureQueue queue,
     ITrainingStore store,
     IOptions<CaptureOptions> options,

@@ -3,7 +3,7 @@ using System.ComponentModel.DataAnnotations;
 namespace CommentFlow.Configuration;
 
 /// <summary>The top of the <c>CommentFlow</c> configuration section.</summary>
-public sealed class CommentFlowOptions
+internal sealed class CommentFlowOptions
 {
     public const string Section = "CommentFlow";
 
@@ -18,7 +18,7 @@ public sealed class CommentFlowOptions
     public string ResolveDataDir() => Path.GetFullPath(DataDir);
 }
 
-public static class EngineModes
+internal static class EngineModes
 {
     public const string Auto = "auto";
     public const string Ollama = "ollama";

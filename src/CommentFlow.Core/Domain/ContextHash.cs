@@ -9,7 +9,7 @@ namespace CommentFlow.Domain;
 /// byte for byte what the earlier Python service computed, so stores can be merged.
 /// MD5 is an identity here, not a security measure.
 /// </summary>
-public static class ContextHash
+internal static class ContextHash
 {
     public static string Compute(string summary, string description, IReadOnlyList<string> comments)
     {

@@ -4,9 +4,9 @@ namespace CommentFlow.Domain;
 /// One suggested comment. <see cref="Type"/> is a string rather than an enum because imported
 /// history may carry types we do not know; engines only ever produce the three in <see cref="SuggestionTypes"/>.
 /// </summary>
-public sealed record Suggestion(string Text, string Type, double Confidence);
+internal sealed record Suggestion(string Text, string Type, double Confidence);
 
-public static class SuggestionTypes
+internal static class SuggestionTypes
 {
     /// <summary>Asks the reporter for information.</summary>
     public const string Diagnostic = "diagnostic";

@@ -1,7 +1,7 @@
 namespace CommentFlow.Domain;
 
 /// <summary>What the agent sees when asking for a suggestion. Comments are oldest first.</summary>
-public sealed record TicketContext
+internal sealed record TicketContext
 {
     public const string DefaultIssueType = "Unknown";
     public const string DefaultStatus = "Open";

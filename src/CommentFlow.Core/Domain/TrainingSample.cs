@@ -1,7 +1,7 @@
 namespace CommentFlow.Domain;
 
 /// <summary>One captured answer: the whole input, the whole output, who produced it and how fast.</summary>
-public sealed record TrainingSample
+internal sealed record TrainingSample
 {
     public required string ContextHash { get; init; }
     public required DateTimeOffset CreatedAt { get; init; }

@@ -1,6 +1,6 @@
 namespace CommentFlow.Engines;
 
-public static class EngineNames
+internal static class EngineNames
 {
     public const string Ollama = "ollama";
     public const string Rules = "rules";

@@ -3,14 +3,14 @@ using CommentFlow.Domain;
 namespace CommentFlow.Engines;
 
 /// <summary>Something that can suggest comments. Failures are values: the router decides what comes next.</summary>
-public interface ISuggestionEngine
+internal interface ISuggestionEngine
 {
     string Name { get; }
 
     Task<EngineResult> SuggestAsync(TicketContext context, int maxSuggestions, CancellationToken cancellationToken);
 }
 
-public sealed record EngineResult
+internal sealed record EngineResult
 {
     public required string Engine { get; init; }
     public required string Model { get; init; }
@@ -26,7 +26,7 @@ public sealed record EngineResult
 }
 
 /// <summary>The reason codes engines report; they also name the fallback in responses and metrics.</summary>
-public static class FailureReasons
+internal static class FailureReasons
 {
     public const string Unavailable = "unavailable";
     public const string Timeout = "timeout";

@@ -6,7 +6,7 @@ namespace CommentFlow.Engines;
 /// Tells the language of a ticket from its most frequent function words. Crude on purpose: tickets are
 /// short and the answer only picks which phrasing to use; English when nothing stands out.
 /// </summary>
-public static class LanguageDetector
+internal static class LanguageDetector
 {
     public const string Fallback = "en";
 

@@ -7,7 +7,7 @@ namespace CommentFlow.Engines;
 // Optional members have setters: source-generated deserialisation would null out missing init-only members.
 
 /// <summary>The rules data file: keyword rules with suggestions per language, plus a fallback that always answers.</summary>
-public sealed record RuleSet
+internal sealed record RuleSet
 {
     public required string Version { get; init; }
     public string DefaultLanguage { get; set; } = "en";
@@ -41,7 +41,7 @@ public sealed record RuleSet
     }
 }
 
-public sealed record Rule
+internal sealed record Rule
 {
     public required string Id { get; init; }
 

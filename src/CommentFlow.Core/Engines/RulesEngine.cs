@@ -6,7 +6,7 @@ namespace CommentFlow.Engines;
 /// The cold-start engine: keyword rules from a data file, answered in the ticket's language (the default language
 /// when the rules have none for it). It needs nothing and always answers, so it is the last fallback.
 /// </summary>
-public sealed class RulesEngine : ISuggestionEngine
+internal sealed class RulesEngine : ISuggestionEngine
 {
     private readonly RuleSet _rules;
     private readonly (Rule Rule, string[] Keywords, string[] Statuses)[] _compiled;

@@ -1,6 +1,6 @@
 namespace CommentFlow.Engines;
 
-public sealed class RulesOptions
+internal sealed class RulesOptions
 {
     public const string Section = "CommentFlow:Rules";
 

@@ -11,7 +11,7 @@ namespace CommentFlow.Engines;
 /// Answers a suggestion request: cache, then the engines in the configured order until one gives a usable answer,
 /// then hands the sample to capture. Nothing here touches the database.
 /// </summary>
-public sealed class SuggestionService(
+internal sealed class SuggestionService(
     OllamaEngine ollama,
     RulesEngine rules,
     OllamaStatus ollamaStatus,
@@ -72,7 +72,7 @@ public sealed class SuggestionService(
     };
 }
 
-public sealed record SuggestionOutcome(
+internal sealed record SuggestionOutcome(
     string ContextHash,
     IReadOnlyList<Suggestion> Suggestions,
     string Engine,
@@ -81,4 +81,4 @@ public sealed record SuggestionOutcome(
     FallbackInfo? Fallback);
 
 /// <summary>The engine that was tried and could not answer, and why.</summary>
-public sealed record FallbackInfo(string From, string Reason);
+internal sealed record FallbackInfo(string From, string Reason);

@@ -4,7 +4,7 @@ using System.Text;
 namespace CommentFlow.Engines;
 
 /// <summary>Lower-case words without accents, so "Sesión", "sesion" and "SESIÓN" match the same keyword.</summary>
-public static class TextNormalizer
+internal static class TextNormalizer
 {
     public static string Normalize(string text)
     {

@@ -1,7 +1,7 @@
 namespace CommentFlow.Export;
 
 /// <summary>Writes a file through a temporary sibling and a rename, so readers never see half a file.</summary>
-public static class AtomicFile
+internal static class AtomicFile
 {
     public static async Task<T> WriteAsync<T>(string path, Func<Stream, Task<T>> write)
     {

@@ -9,7 +9,7 @@ namespace CommentFlow.Export;
 /// <c>{input, metadata:{issue_type,status,priority}, output_text, output_type, confidence}</c>.
 /// Streamed with periodic flushes, so memory stays flat however large the store.
 /// </summary>
-public static class TrainingDatasetWriter
+internal static class TrainingDatasetWriter
 {
     public const int LastComments = 10;
     private const int FlushBytes = 256 * 1024;

@@ -16,7 +16,7 @@ using OllamaSharp;
 namespace CommentFlow.Hosting;
 
 /// <summary>The wiring shared by the server and the command line.</summary>
-public static class CommentFlowHostingExtensions
+internal static class CommentFlowHostingExtensions
 {
     public const string OllamaHttpClient = "ollama";
 

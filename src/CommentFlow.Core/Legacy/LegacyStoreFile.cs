@@ -12,7 +12,7 @@ namespace CommentFlow.Legacy;
 /// <c>{"training_samples":[…], "metadata":{…}}</c> with naive local timestamps. Read whole and validated before
 /// anything is imported, so a truncated or malformed file imports nothing; written streaming.
 /// </summary>
-public static class LegacyStoreFile
+internal static class LegacyStoreFile
 {
     public const string FileName = "ml_training_data.json";
     public const string LegacyModel = "legacy";

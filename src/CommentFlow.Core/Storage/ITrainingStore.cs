@@ -7,7 +7,7 @@ namespace CommentFlow.Storage;
 /// duplicates rejected by the database's unique constraint, a batch written in one transaction,
 /// aggregates updated in that same transaction so stats never scan samples.
 /// </summary>
-public interface ITrainingStore
+internal interface ITrainingStore
 {
     string Provider { get; }
 
@@ -25,9 +25,9 @@ public interface ITrainingStore
     Task PingAsync(CancellationToken cancellationToken);
 }
 
-public readonly record struct WriteResult(int Written, int Duplicates);
+internal readonly record struct WriteResult(int Written, int Duplicates);
 
-public sealed record StoreStats
+internal sealed record StoreStats
 {
     public required long TotalSamples { get; init; }
     public required long TotalSuggestions { get; init; }

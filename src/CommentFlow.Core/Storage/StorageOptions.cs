@@ -2,7 +2,7 @@ using System.ComponentModel.DataAnnotations;
 
 namespace CommentFlow.Storage;
 
-public sealed class StorageOptions
+internal sealed class StorageOptions
 {
     public const string Section = "CommentFlow:Storage";
 
@@ -38,7 +38,7 @@ public sealed class StorageOptions
     public string Synchronous { get; set; } = "full";
 }
 
-public static class StorageProviders
+internal static class StorageProviders
 {
     public const string Sqlite = "sqlite";
 }

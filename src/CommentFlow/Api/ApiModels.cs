@@ -4,7 +4,7 @@ using CommentFlow.Domain;
 namespace CommentFlow.Api;
 
 /// <summary>The suggestion request, as the earlier service's front end sends it.</summary>
-public sealed record SuggestionRequest
+internal sealed record SuggestionRequest
 {
     public string? TicketKey { get; init; }
     public string? Summary { get; init; }
@@ -19,11 +19,11 @@ public sealed record SuggestionRequest
     public int? MaxSuggestions { get; init; }
 }
 
-public sealed record SuggestionDto(string Text, string Type, double Confidence);
+internal sealed record SuggestionDto(string Text, string Type, double Confidence);
 
-public sealed record FallbackDto(string From, string Reason);
+internal sealed record FallbackDto(string From, string Reason);
 
-public sealed record SuggestionsResponse
+internal sealed record SuggestionsResponse
 {
     public bool Success { get; init; } = true;
     public required IReadOnlyList<SuggestionDto> Suggestions { get; init; }
@@ -39,7 +39,7 @@ public sealed record SuggestionsResponse
     public FallbackDto? Fallback { get; init; }
 }
 
-public sealed record StatsDto
+internal sealed record StatsDto
 {
     public required long TotalSamples { get; init; }
     public required long TotalSuggestions { get; init; }
@@ -57,37 +57,37 @@ public sealed record StatsDto
     public required string Storage { get; init; }
 }
 
-public sealed record CaptureDto(long Enqueued, long Written, long Duplicates, long Dropped, long FailedWrites, long Lost, int QueueDepth, int QueueCapacity);
+internal sealed record CaptureDto(long Enqueued, long Written, long Duplicates, long Dropped, long FailedWrites, long Lost, int QueueDepth, int QueueCapacity);
 
-public sealed record StatsResponse(StatsDto Stats, CaptureDto Capture)
+internal sealed record StatsResponse(StatsDto Stats, CaptureDto Capture)
 {
     public bool Success => true;
 }
 
-public sealed record ExportResponse(string Path, int Samples, int Rows)
+internal sealed record ExportResponse(string Path, int Samples, int Rows)
 {
     public bool Success => true;
     public string Message => "Training data exported successfully";
 }
 
-public sealed record CacheStatsDto(bool Enabled, long Entries, long Hits, long Misses, double HitRate, int TtlSeconds, int MaxEntries);
+internal sealed record CacheStatsDto(bool Enabled, long Entries, long Hits, long Misses, double HitRate, int TtlSeconds, int MaxEntries);
 
-public sealed record CacheStatsResponse(CacheStatsDto Cache)
+internal sealed record CacheStatsResponse(CacheStatsDto Cache)
 {
     public bool Success => true;
 }
 
-public sealed record CacheClearResponse(int Cleared)
+internal sealed record CacheClearResponse(int Cleared)
 {
     public bool Success => true;
     public string Message => "Cache cleared";
 }
 
-public sealed record OllamaDto(string State, string Url, string Model, bool WarmedUp, IReadOnlyList<string> Models, string? Error, DateTimeOffset? CheckedAt);
+internal sealed record OllamaDto(string State, string Url, string Model, bool WarmedUp, IReadOnlyList<string> Models, string? Error, DateTimeOffset? CheckedAt);
 
-public sealed record WarmupResponse(bool Success, string Message, OllamaDto Ollama, double? DurationMs);
+internal sealed record WarmupResponse(bool Success, string Message, OllamaDto Ollama, double? DurationMs);
 
-public sealed record ServiceHealthResponse(string Status, string Engine, OllamaDto Ollama, string Storage, bool StoreReachable, CaptureDto Capture)
+internal sealed record ServiceHealthResponse(string Status, string Engine, OllamaDto Ollama, string Storage, bool StoreReachable, CaptureDto Capture)
 {
     public bool Success => true;
 }

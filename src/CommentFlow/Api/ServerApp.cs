@@ -5,7 +5,7 @@ using Microsoft.AspNetCore.Http.Json;
 namespace CommentFlow.Api;
 
 /// <summary>Composes the HTTP server. Tests build the same app and run it on a loopback port.</summary>
-public static class ServerApp
+internal static class ServerApp
 {
     public const string DefaultUrl = "http://127.0.0.1:5005";
 

@@ -94,6 +94,49 @@ public sealed class SuggestionApiTests
     }
 
     [Fact]
+    public async Task Suggest_EngineOllamaButOllamaDown_RulesAnswerAndSayOllamaWasUnavailable()
+    {
+        await using var server = await TestServer.StartAsync(null, "Engine=ollama");
+        await WaitForOllamaAsync(server, "down");
+        var answer = await server.SuggestAsync(Ticket404);
+        Assert.Equal("rules", answer["engine"]!.GetValue<string>());
+        Assert.Equal("unavailable", answer["fallback"]!["reason"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Suggest_ModelNotPulled_RulesAnswerWithoutCallingChat()
+    {
+        await using var fake = await FakeOllama.StartAsync();
+        fake.ModelName = "mistral:latest";
+        await using var server = await TestServer.StartAsync(null, $"Ollama:Url={fake.Url}");
+        await WaitForOllamaAsync(server, "model_missing");
+        var answer = await server.SuggestAsync(Ticket404);
+        Assert.Equal("rules", answer["engine"]!.GetValue<string>());
+        Assert.Empty(fake.ChatRequests); // no warm-up and no chat against a model Ollama does not have
+    }
+
+    [Fact]
+    public async Task Warmup_OllamaUp_LoadsModelAndReportsDuration()
+    {
+        await using var fake = await FakeOllama.StartAsync();
+        await using var server = await TestServer.StartAsync(null, $"Ollama:Url={fake.Url}", "Ollama:WarmUp=false");
+        var warmup = await server.GetJsonAsync("/api/ml/comments/warmup");
+        Assert.True(warmup["success"]!.GetValue<bool>(), warmup.ToJsonString());
+        Assert.True(warmup["ollama"]!["warmed_up"]!.GetValue<bool>());
+        Assert.True(warmup["duration_ms"]!.GetValue<double>() >= 0);
+        Assert.Single(fake.ChatRequests);
+    }
+
+    [Fact]
+    public async Task Warmup_NoOllama_SaysSoWithoutFailing()
+    {
+        await using var server = await TestServer.StartAsync();
+        var warmup = await server.GetJsonAsync("/api/ml/comments/warmup");
+        Assert.False(warmup["success"]!.GetValue<bool>());
+        Assert.Equal("down", warmup["ollama"]!["state"]!.GetValue<string>());
+    }
+
+    [Fact]
     public async Task SeedCheck_SameTicketTwiceThenAnother_TwoSamplesByIssueType()
     {
         await using var server = await TestServer.StartAsync();

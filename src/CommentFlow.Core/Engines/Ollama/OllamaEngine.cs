@@ -12,7 +12,7 @@ namespace CommentFlow.Engines.Ollama;
 /// Suggestions from a local LLM through <see cref="IChatClient"/> (OllamaSharp), non-streamed: a streamed answer that
 /// breaks off mid-way raises nothing, so we take the whole answer and validate it.
 /// </summary>
-public sealed partial class OllamaEngine(
+internal sealed partial class OllamaEngine(
     IChatClient chat,
     OllamaStatus status,
     IOptions<OllamaOptions> options,

@@ -12,7 +12,7 @@ namespace CommentFlow.Engines.Ollama;
 /// It also warms the model up the first time Ollama is seen, and starts <c>ollama serve</c> when asked to.
 /// None of this blocks start-up.
 /// </summary>
-public sealed partial class OllamaMonitor(
+internal sealed partial class OllamaMonitor(
     IOllamaApiClient api,
     IChatClient chat,
     OllamaStatus status,

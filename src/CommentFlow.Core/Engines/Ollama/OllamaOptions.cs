@@ -2,7 +2,7 @@ using System.ComponentModel.DataAnnotations;
 
 namespace CommentFlow.Engines.Ollama;
 
-public sealed class OllamaOptions
+internal sealed class OllamaOptions
 {
     public const string Section = "CommentFlow:Ollama";
 

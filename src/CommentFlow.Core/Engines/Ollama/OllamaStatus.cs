@@ -1,6 +1,6 @@
 namespace CommentFlow.Engines.Ollama;
 
-public enum OllamaState
+internal enum OllamaState
 {
     Unknown,
     Up,
@@ -12,7 +12,7 @@ public enum OllamaState
 /// The last known state of Ollama, written by <see cref="OllamaMonitor"/> (and by the engine when a call shows it is down)
 /// and read lock-free on the request path.
 /// </summary>
-public sealed class OllamaStatus(TimeProvider time)
+internal sealed class OllamaStatus(TimeProvider time)
 {
     private volatile Snapshot _current = new(OllamaState.Unknown, null, [], null, false);
 
