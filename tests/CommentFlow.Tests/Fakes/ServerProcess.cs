@@ -60,7 +60,12 @@ public sealed class ServerProcess : IDisposable
 
     public async Task<JsonObject> StatsAsync() => (await Client.GetFromJsonAsync<JsonObject>("/api/ml/comments/ml-stats"))!;
 
-    public void Kill() => _process.Kill(); // SIGKILL: no shutdown code runs
+    /// <summary>SIGKILL: no shutdown code runs. Returns once the process is gone (Kill alone only sends the signal).</summary>
+    public void Kill()
+    {
+        _process.Kill();
+        _process.WaitForExit();
+    }
 
     /// <summary>SIGTERM, as a service manager stops the process; returns once it has exited.</summary>
     public async Task<TimeSpan> TerminateAsync(TimeSpan timeout)
