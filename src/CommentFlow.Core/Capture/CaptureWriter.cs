@@ -21,13 +21,9 @@ internal sealed partial class CaptureWriter(
     private static readonly TimeSpan FirstRetryDelay = TimeSpan.FromMilliseconds(100);
     private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(5);
 
-    // Cancelled only when the drain deadline passes; the host's stopping token merely closes the queue.
+    // Cancelled only when the drain deadline passes; stopping itself just closes the queue and lets the loop run dry.
     private readonly CancellationTokenSource _abandon = new();
-    private int _inFlight;
     private Task _loop = Task.CompletedTask;
-
-    /// <summary>Samples taken from the queue but not yet committed.</summary>
-    public int InFlight => Volatile.Read(ref _inFlight);
 
     /// <summary>
     /// Starts the loop with no cancellation token on purpose: a <see cref="BackgroundService"/> whose stop comes before its
@@ -52,9 +48,7 @@ internal sealed partial class CaptureWriter(
                 {
                     batch.Add(sample);
                 }
-                Volatile.Write(ref _inFlight, batch.Count);
                 await WriteWithRetryAsync(batch, _abandon.Token);
-                Volatile.Write(ref _inFlight, 0);
             }
         }
         catch (OperationCanceledException) when (_abandon.IsCancellationRequested)
