@@ -11,4 +11,6 @@ internal static class CliJson
         Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
         WriteIndented = true,
     };
+
+    public static readonly JsonSerializerOptions Compact = new(Options) { WriteIndented = false };
 }

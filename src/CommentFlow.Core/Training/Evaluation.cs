@@ -1,0 +1,186 @@
+using System.Diagnostics;
+
+namespace CommentFlow.Training;
+
+/// <summary>What <c>commentflow evaluate</c> reports: the classifier against the majority class, and retrieval against a random answer.</summary>
+internal sealed record EvaluationReport
+{
+    public required string Label { get; init; }
+    public required int NTrain { get; init; }
+    public required int NTest { get; init; }
+    public required int Skipped { get; init; }
+    public required string Trainer { get; init; }
+    public required IReadOnlyDictionary<string, double> ValidationMacroF1 { get; init; }
+    public required double Accuracy { get; init; }
+    public required double MacroF1 { get; init; }
+    public required double Precision { get; init; }
+    public required double Recall { get; init; }
+    public required double FitSeconds { get; init; }
+    public required double SelectionSeconds { get; init; }
+    public required double PredictMicrosecondsPerTicket { get; init; }
+    public required BaselineReport Majority { get; init; }
+    public required IReadOnlyList<ClassMetrics> PerClass { get; init; }
+    public required IReadOnlyList<string> Labels { get; init; }
+    public required int[][] Confusion { get; init; }
+    public required RetrievalReport Retrieval { get; init; }
+}
+
+internal sealed record BaselineReport(string Label, double Accuracy, double MacroF1);
+
+internal sealed record RetrievalReport(int NQueries, double RougeL, double TokenF1, double NearestRougeL,
+    double RandomSameLanguageRougeL, double RandomSameLanguageTokenF1, int Neighbours, double Temperature,
+    double TuningSeconds, double BuildSeconds, double QueryMillisecondsMean);
+
+internal static class Evaluation
+{
+    /// <summary>Trains on <paramref name="train"/> only, then measures on <paramref name="test"/>.</summary>
+    public static EvaluationReport Run(string label, IReadOnlyList<LabelledTicket> train, IReadOnlyList<LabelledTicket> test, int skipped, int seed = 42)
+    {
+        // Pick the trainer on a stratified validation fold of the training side: the test side is never looked at.
+        var clock = Stopwatch.StartNew();
+        var (fit, validation) = StratifiedHoldOut(train, 0.2, seed);
+        var validationF1 = new Dictionary<string, double>();
+        foreach (var trainer in Enum.GetValues<ClassifierTrainer>())
+        {
+            var candidate = TextClassifier.Train(fit.Select(t => (t.Text, t.Label)).ToList(), trainer, seed);
+            var predicted = candidate.Predict(validation.Select(t => t.Text));
+            validationF1[trainer.ToString()] = ClassificationMetrics.Compute(validation.Select(t => t.Label).ToList(), predicted).MacroF1;
+        }
+        var best = Enum.Parse<ClassifierTrainer>(validationF1.MaxBy(kv => kv.Value).Key);
+        var selectionSeconds = clock.Elapsed.TotalSeconds;
+
+        clock.Restart();
+        var model = TextClassifier.Train(train.Select(t => (t.Text, t.Label)).ToList(), best, seed);
+        var fitSeconds = clock.Elapsed.TotalSeconds;
+
+        clock.Restart();
+        var predictions = model.Predict(test.Select(t => t.Text));
+        var predictMicros = clock.Elapsed.TotalMicroseconds / Math.Max(1, test.Count);
+        var truth = test.Select(t => t.Label).ToList();
+        var metrics = ClassificationMetrics.Compute(truth, predictions);
+
+        var majorityLabel = train.GroupBy(t => t.Label).OrderByDescending(g => g.Count()).ThenBy(g => g.Key, StringComparer.Ordinal).First().Key;
+        var majority = ClassificationMetrics.Compute(truth, truth.Select(_ => majorityLabel).ToList());
+
+        return new EvaluationReport
+        {
+            Label = label,
+            NTrain = train.Count,
+            NTest = test.Count,
+            Skipped = skipped,
+            Trainer = best.ToString(),
+            ValidationMacroF1 = validationF1,
+            Accuracy = metrics.Accuracy,
+            MacroF1 = metrics.MacroF1,
+            Precision = metrics.WeightedPrecision,
+            Recall = metrics.WeightedRecall,
+            FitSeconds = fitSeconds,
+            SelectionSeconds = selectionSeconds,
+            PredictMicrosecondsPerTicket = predictMicros,
+            Majority = new BaselineReport(majorityLabel, majority.Accuracy, majority.MacroF1),
+            PerClass = metrics.PerClass,
+            Labels = metrics.Labels,
+            Confusion = metrics.Confusion,
+            Retrieval = Retrieval(train, test, seed),
+        };
+    }
+
+    public static RetrievalReport Retrieval(IReadOnlyList<LabelledTicket> train, IReadOnlyList<LabelledTicket> test, int seed)
+    {
+        var clock = Stopwatch.StartNew();
+        var settings = TuneRetrieval(train, seed);
+        var tuning = clock.Elapsed.TotalSeconds;
+
+        clock.Restart();
+        var index = RetrievalIndex.Build(Answered(train).Select(t => (t.Text, t.Answer, t.Language)).ToList());
+        var build = clock.Elapsed.TotalSeconds;
+
+        var random = new Random(seed);
+        double rouge = 0, f1 = 0, nearest = 0, randomRouge = 0, randomF1 = 0;
+        var queries = Answered(test).ToList();
+        clock.Restart();
+        foreach (var q in queries)
+        {
+            var candidates = index.Query(q.Text, q.Language, settings, take: settings.Neighbours);
+            var top = candidates.Count > 0 ? candidates[0].Answer : "";
+            rouge += TextMetrics.RougeL(top, q.Answer);
+            f1 += TextMetrics.TokenF1(top, q.Answer);
+            nearest += TextMetrics.RougeL(candidates.Count > 0 ? candidates.MaxBy(c => c.Similarity)!.Answer : "", q.Answer);
+        }
+        var queryMs = clock.Elapsed.TotalMilliseconds / Math.Max(1, queries.Count);
+        foreach (var q in queries)
+        {
+            var other = index.RandomAnswer(q.Language, random);
+            randomRouge += TextMetrics.RougeL(other, q.Answer);
+            randomF1 += TextMetrics.TokenF1(other, q.Answer);
+        }
+        var n = Math.Max(1, queries.Count);
+        return new RetrievalReport(queries.Count, rouge / n, f1 / n, nearest / n, randomRouge / n, randomF1 / n,
+            settings.Neighbours, settings.Temperature, tuning, build, queryMs);
+    }
+
+    /// <summary>
+    /// Chooses the number of neighbours and the weight of their agreement by k-fold cross-validation on the training
+    /// side (the test side is never looked at). One neighbour list and agreement matrix per query serve every setting.
+    /// </summary>
+    internal static RetrievalSettings TuneRetrieval(IReadOnlyList<LabelledTicket> train, int seed, int folds = 3)
+    {
+        int[] neighbours = [10, 20, 40];
+        double[] weights = [0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 1];
+        var answered = Answered(train).OrderBy(_ => 0).ToList();
+        if (answered.Count < folds * 2)
+        {
+            return RetrievalSettings.Default;
+        }
+        var random = new Random(seed);
+        var fold = answered.Select(_ => random.Next(folds)).ToArray();
+        var scores = new double[neighbours.Length, weights.Length];
+        for (var f = 0; f < folds; f++)
+        {
+            var index = RetrievalIndex.Build(answered.Where((_, i) => fold[i] != f).Select(t => (t.Text, t.Answer, t.Language)).ToList());
+            foreach (var q in answered.Where((_, i) => fold[i] == f))
+            {
+                var near = index.Nearest(q.Text, q.Language, neighbours.Max());
+                var agreement = index.AgreementMatrix(near);
+                var reference = TextMetrics.Tokens(q.Answer);
+                for (var a = 0; a < neighbours.Length; a++)
+                {
+                    for (var b = 0; b < weights.Length; b++)
+                    {
+                        var top = index.Rank(near, new RetrievalSettings(neighbours[a], weights[b]), agreement).FirstOrDefault();
+                        scores[a, b] += top is null ? 0 : TextMetrics.RougeL(TextMetrics.Tokens(top.Answer), reference);
+                    }
+                }
+            }
+        }
+        var best = (A: 0, B: 0);
+        for (var a = 0; a < neighbours.Length; a++)
+        {
+            for (var b = 0; b < weights.Length; b++)
+            {
+                if (scores[a, b] > scores[best.A, best.B])
+                {
+                    best = (a, b);
+                }
+            }
+        }
+        return new RetrievalSettings(neighbours[best.A], weights[best.B]);
+    }
+
+    private static IEnumerable<LabelledTicket> Answered(IEnumerable<LabelledTicket> tickets) => tickets.Where(t => !string.IsNullOrWhiteSpace(t.Answer));
+
+    private static (List<LabelledTicket> Fit, List<LabelledTicket> Holdout) StratifiedHoldOut(IReadOnlyList<LabelledTicket> tickets, double fraction, int seed)
+    {
+        var random = new Random(seed);
+        var fit = new List<LabelledTicket>();
+        var holdout = new List<LabelledTicket>();
+        foreach (var group in tickets.GroupBy(t => t.Label))
+        {
+            var shuffled = group.OrderBy(_ => random.Next()).ToList();
+            var take = group.Count() < 2 ? 0 : Math.Max(1, (int)Math.Round(shuffled.Count * fraction));
+            holdout.AddRange(shuffled.Take(take));
+            fit.AddRange(shuffled.Skip(take));
+        }
+        return (fit, holdout);
+    }
+}

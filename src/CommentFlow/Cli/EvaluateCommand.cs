@@ -1,0 +1,99 @@
+using System.CommandLine;
+using System.Text.Json;
+using CommentFlow.Training;
+using Spectre.Console;
+
+namespace CommentFlow.Cli;
+
+internal static class EvaluateCommand
+{
+    public static Command Create()
+    {
+        var csv = new Option<FileInfo?>("--csv") { Description = "Tickets CSV to split with --split." };
+        var split = new Option<FileInfo?>("--split") { Description = "Split file (record indices), as in ../shared/bench/splits/." };
+        var trainCsv = new Option<FileInfo?>("--train-csv") { Description = "Train on every usable row of this CSV..." };
+        var testCsv = new Option<FileInfo?>("--test-csv") { Description = "...and test on every usable row of this one." };
+        var label = new Option<string>("--label") { Description = "The column to predict: type, queue, priority, …", DefaultValueFactory = _ => "type" };
+        var json = new Option<bool>("--json") { Description = "Print one JSON object (for scripts)." };
+        var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 42 };
+        var command = new Command("evaluate", "Train on the train side only and measure on the test side: classifier and retrieval, against baselines.")
+        {
+            csv, split, trainCsv, testCsv, label, json, seed,
+        };
+        command.Validators.Add(result =>
+        {
+            var bySplit = result.GetValue(csv) is not null || result.GetValue(split) is not null;
+            var byFiles = result.GetValue(trainCsv) is not null || result.GetValue(testCsv) is not null;
+            if (bySplit == byFiles || (bySplit && (result.GetValue(csv) is null || result.GetValue(split) is null))
+                || (byFiles && (result.GetValue(trainCsv) is null || result.GetValue(testCsv) is null)))
+            {
+                result.AddError("Give either --csv FILE --split SPLIT.json, or --train-csv A --test-csv B.");
+            }
+        });
+        command.SetAction(parse =>
+        {
+            var column = parse.GetValue(label)!;
+            List<LabelledTicket> train, test;
+            int skipped;
+            try
+            {
+                if (parse.GetValue(csv) is { } file)
+                {
+                    var (tickets, s) = LabelledTickets.Read(file.FullName, column);
+                    var indices = SplitFile.Load(parse.GetValue(split)!.FullName);
+                    train = tickets.Where(t => indices.Train.Contains(t.Index)).ToList();
+                    test = tickets.Where(t => indices.Test.Contains(t.Index)).ToList();
+                    skipped = s;
+                }
+                else
+                {
+                    var (a, sa) = LabelledTickets.Read(parse.GetValue(trainCsv)!.FullName, column);
+                    var (b, sb) = LabelledTickets.Read(parse.GetValue(testCsv)!.FullName, column);
+                    (train, test, skipped) = (a, b, sa + sb);
+                }
+            }
+            catch (Exception ex) when (ex is InvalidDataException or IOException or JsonException)
+            {
+                Console.Error.WriteLine(ex.Message);
+                return 2;
+            }
+            if (train.Count == 0 || test.Count == 0)
+            {
+                Console.Error.WriteLine($"Nothing to evaluate: {train.Count} training and {test.Count} test tickets.");
+                return 2;
+            }
+
+            var report = Evaluation.Run(column, train, test, skipped, parse.GetValue(seed));
+            if (parse.GetValue(json))
+            {
+                Console.WriteLine(JsonSerializer.Serialize(report, CliJson.Compact));
+                return 0;
+            }
+            Render(report);
+            return 0;
+        });
+        return command;
+    }
+
+    private static void Render(EvaluationReport r)
+    {
+        var table = new Table().Title($"[bold]{Markup.Escape(r.Label)}[/]: {r.NTrain:N0} train, {r.NTest:N0} test ({r.Skipped} rows skipped)")
+            .AddColumn("Model").AddColumn(new TableColumn("Accuracy").RightAligned()).AddColumn(new TableColumn("Macro-F1").RightAligned()).AddColumn(new TableColumn("Fit s").RightAligned());
+        table.AddRow($"ML.NET {r.Trainer}", $"{r.Accuracy:0.000}", $"{r.MacroF1:0.000}", $"{r.FitSeconds:0.0}");
+        table.AddRow($"majority ({Markup.Escape(r.Majority.Label)})", $"{r.Majority.Accuracy:0.000}", $"{r.Majority.MacroF1:0.000}", "");
+        AnsiConsole.Write(table);
+
+        var classes = new Table().AddColumn("Class").AddColumn(new TableColumn("Support").RightAligned()).AddColumn(new TableColumn("Precision").RightAligned()).AddColumn(new TableColumn("Recall").RightAligned()).AddColumn(new TableColumn("F1").RightAligned());
+        foreach (var c in r.PerClass)
+        {
+            classes.AddRow(Markup.Escape(c.Label), $"{c.Support}", $"{c.Precision:0.000}", $"{c.Recall:0.000}", $"{c.F1:0.000}");
+        }
+        AnsiConsole.Write(classes);
+
+        var retrieval = new Table().Title("Retrieval: top suggestion vs the real answer").AddColumn("").AddColumn(new TableColumn("ROUGE-L F1").RightAligned()).AddColumn(new TableColumn("Token F1").RightAligned());
+        retrieval.AddRow("own retrieval (central answer)", $"{r.Retrieval.RougeL:0.000}", $"{r.Retrieval.TokenF1:0.000}");
+        retrieval.AddRow("nearest ticket's answer", $"{r.Retrieval.NearestRougeL:0.000}", "");
+        retrieval.AddRow("random answer, same language", $"{r.Retrieval.RandomSameLanguageRougeL:0.000}", $"{r.Retrieval.RandomSameLanguageTokenF1:0.000}");
+        AnsiConsole.Write(retrieval);
+    }
+}

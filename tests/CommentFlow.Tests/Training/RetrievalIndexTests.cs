@@ -1,0 +1,38 @@
+using CommentFlow.Training;
+
+namespace CommentFlow.Tests.Training;
+
+public sealed class RetrievalIndexTests
+{
+    [Fact]
+    public void Query_SimilarTicket_ReturnsItsAnswerFromTheSameLanguage()
+    {
+        var index = RetrievalIndex.Build([
+            ("Printer on floor 2 jams every morning", "Clear the tray and restart the spooler.", "en"),
+            ("VPN disconnects every hour", "Update the VPN client to the latest version.", "en"),
+            ("La impresora de la planta 2 se atasca", "Vacíe la bandeja y reinicie la cola.", "es"),
+        ]);
+        var top = index.Query("the printer jams on floor 2", "en", new RetrievalSettings(1, 0.05)).Single();
+        Assert.Equal("Clear the tray and restart the spooler.", top.Answer);
+        Assert.InRange(top.Similarity, 0.01, 2.0);
+
+        var spanish = index.Query("la impresora se atasca", "es", new RetrievalSettings(5, 0.05)).Single();
+        Assert.Equal("Vacíe la bandeja y reinicie la cola.", spanish.Answer);
+    }
+
+    [Fact]
+    public void Rank_ConsensusAmongNeighbours_BeatsASlightlyCloserOutlier()
+    {
+        var index = RetrievalIndex.Build([
+            ("password reset needed for account alpha today", "Call the hotline.", "en"),
+            ("password reset needed for account beta", "I have reset your password; please sign in and choose a new one.", "en"),
+            ("password reset needed for account gamma", "I have reset your password; please sign in and choose a new one now.", "en"),
+            ("password reset needed for account delta", "I have reset your password, please sign in and choose a new one.", "en"),
+        ]);
+        var query = "password reset needed for account alpha";
+        var nearest = index.Query(query, "en", new RetrievalSettings(4, 1e-6)).First();
+        var consensus = index.Query(query, "en", new RetrievalSettings(4, 1.0)).First();
+        Assert.Equal("Call the hotline.", nearest.Answer);
+        Assert.StartsWith("I have reset your password", consensus.Answer, StringComparison.Ordinal);
+    }
+}

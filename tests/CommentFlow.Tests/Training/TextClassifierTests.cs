@@ -1,0 +1,44 @@
+using CommentFlow.Training;
+
+namespace CommentFlow.Tests.Training;
+
+public sealed class TextClassifierTests
+{
+    private static List<(string Text, string Label)> Synthetic(int seed, int perClass)
+    {
+        var random = new Random(seed);
+        string[] filler = ["hola", "buenos días", "hello", "thanks", "please", "gracias", "team", "equipo", "today", "hoy"];
+        var topics = new Dictionary<string, string[]>
+        {
+            ["access"] = ["password", "contraseña", "login", "acceso", "cuenta bloqueada"],
+            ["billing"] = ["invoice", "factura", "payment", "pago", "refund"],
+            ["hardware"] = ["printer", "impresora", "laptop", "monitor", "teclado"],
+        };
+        var rows = new List<(string, string)>();
+        foreach (var (label, words) in topics)
+        {
+            for (var i = 0; i < perClass; i++)
+            {
+                var text = string.Join(' ', Enumerable.Range(0, 8).Select(_ => random.Next(3) == 0 ? words[random.Next(words.Length)] : filler[random.Next(filler.Length)]));
+                rows.Add((text + " " + words[random.Next(words.Length)], label));
+            }
+        }
+        return rows;
+    }
+
+    [Theory]
+    [InlineData("SdcaMaximumEntropy")]
+    [InlineData("LbfgsMaximumEntropy")]
+    public void Train_SeparableTopics_PredictsHeldOutWell(string trainer)
+    {
+        var model = TextClassifier.Train(Synthetic(1, 60), Enum.Parse<ClassifierTrainer>(trainer));
+        var test = Synthetic(2, 20);
+        var metrics = ClassificationMetrics.Compute(test.Select(t => t.Label).ToList(), model.Predict(test.Select(t => t.Text)));
+        Assert.True(metrics.Accuracy > 0.9, $"accuracy {metrics.Accuracy}");
+        Assert.Equal(["access", "billing", "hardware"], model.Labels);
+    }
+
+    [Fact]
+    public void Clean_Whitespace_CollapsedSoWordsDoNotGlue() =>
+        Assert.Equal("line one line two", TextClassifier.Clean("line one\nline\t two\r\n"));
+}
