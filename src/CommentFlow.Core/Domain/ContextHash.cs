@@ -13,10 +13,11 @@ internal static class ContextHash
 {
     public static string Compute(string summary, string description, IReadOnlyList<string> comments)
     {
-        var length = summary.Length + description.Length + 1;
+        // Two separators always, then one between comments: "s|d|" for none, "s|d|c1|c2" for two.
+        var length = summary.Length + description.Length + 2 + Math.Max(0, comments.Count - 1);
         foreach (var c in comments)
         {
-            length += c.Length + 1;
+            length += c.Length;
         }
 
         var chars = ArrayPool<char>.Shared.Rent(length);

@@ -15,6 +15,24 @@ public sealed class ContextHashTests
         Assert.Equal(expected, ContextHash.Compute(summary, description, comments));
     }
 
+    // Regression: the buffer was one char short without comments, which only showed when the length hit a pool bucket size.
+    [Fact]
+    public void Compute_EveryLengthAroundPoolBuckets_MatchesTheNaiveDefinition()
+    {
+        for (var total = 0; total < 300; total++)
+        {
+            for (var comments = 0; comments < 3; comments++)
+            {
+                var summary = new string('s', total / 2);
+                var description = new string('d', total - total / 2);
+                var list = Enumerable.Range(0, comments).Select(i => new string('c', i)).ToList();
+                var naive = Convert.ToHexStringLower(System.Security.Cryptography.MD5.HashData(
+                    System.Text.Encoding.UTF8.GetBytes(summary + "|" + description + "|" + string.Join("|", list))));
+                Assert.Equal(naive, ContextHash.Compute(summary, description, list));
+            }
+        }
+    }
+
     [Fact]
     public void Compute_CommentsReordered_Differs()
     {
