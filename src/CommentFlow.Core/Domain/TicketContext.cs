@@ -15,5 +15,11 @@ internal sealed record TicketContext
     public string Priority { get; init; } = DefaultPriority;
     public IReadOnlyList<string> Comments { get; init; } = [];
 
+    /// <summary>ISO 639-1 code when known (imports carry it); null otherwise. Not part of the hash.</summary>
+    public string? Language { get; init; }
+
+    /// <summary>The support queue or team, when known. Not part of the hash.</summary>
+    public string? Queue { get; init; }
+
     public string Hash() => ContextHash.Compute(Summary, Description, Comments);
 }

@@ -3,6 +3,7 @@ using CommentFlow.Capture;
 using CommentFlow.Configuration;
 using CommentFlow.Engines;
 using CommentFlow.Engines.Ollama;
+using CommentFlow.Import;
 using CommentFlow.Storage;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Configuration;
@@ -36,6 +37,12 @@ internal static class CommentFlowHostingExtensions
                 sp.GetRequiredService<ILogger<SqliteTrainingStore>>());
         });
         builder.Services.AddHostedService<StoreMigrator>();
+        return builder;
+    }
+
+    public static IHostApplicationBuilder AddHistoryImport(this IHostApplicationBuilder builder)
+    {
+        builder.AddValidatedOptions<ImportOptions>(ImportOptions.Section);
         return builder;
     }
 

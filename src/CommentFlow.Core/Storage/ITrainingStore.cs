@@ -41,6 +41,9 @@ internal sealed record StoreStats
     public required IReadOnlyDictionary<string, long> ByEngine { get; init; }
     public required IReadOnlyDictionary<string, long> ByModel { get; init; }
 
+    /// <summary>Only samples whose language is known (imports) are counted here.</summary>
+    public required IReadOnlyDictionary<string, long> ByLanguage { get; init; }
+
     public double AvgSuggestionsPerSample => TotalSamples == 0 ? 0 : Math.Round((double)TotalSuggestions / TotalSamples, 2);
     public double AvgCommentsPerSample => TotalSamples == 0 ? 0 : Math.Round((double)TotalComments / TotalSamples, 2);
 }

@@ -133,9 +133,9 @@ internal sealed partial class SqliteTrainingStore : ITrainingStore
         insert.CommandText =
             """
             INSERT INTO samples (context_hash, ticket_key, created_at, issue_type, status, priority, comments_count,
-                                 suggestions_count, model, engine, latency_ms, payload_encoding, payload)
+                                 suggestions_count, model, engine, latency_ms, payload_encoding, payload, language, queue)
             VALUES ($hash, $key, $created, $issue_type, $status, $priority, $comments, $suggestions, $model, $engine,
-                    $latency, $encoding, $payload)
+                    $latency, $encoding, $payload, $language, $queue)
             ON CONFLICT (context_hash) DO NOTHING
             """;
         var pHash = insert.Parameters.Add("$hash", SqliteType.Text);
@@ -151,6 +151,8 @@ internal sealed partial class SqliteTrainingStore : ITrainingStore
         var pLatency = insert.Parameters.Add("$latency", SqliteType.Real);
         var pEncoding = insert.Parameters.Add("$encoding", SqliteType.Integer);
         var pPayload = insert.Parameters.Add("$payload", SqliteType.Blob);
+        var pLanguage = insert.Parameters.Add("$language", SqliteType.Text);
+        var pQueue = insert.Parameters.Add("$queue", SqliteType.Text);
         pEncoding.Value = compress ? SamplePayload.Gzip : SamplePayload.Plain;
         insert.Prepare();
 
@@ -171,6 +173,8 @@ internal sealed partial class SqliteTrainingStore : ITrainingStore
             pEngine.Value = s.Engine;
             pLatency.Value = s.LatencyMs;
             pPayload.Value = payloads[i];
+            pLanguage.Value = (object?)s.Context.Language ?? DBNull.Value;
+            pQueue.Value = (object?)s.Context.Queue ?? DBNull.Value;
             if (await insert.ExecuteNonQueryAsync(cancellationToken) == 1)
             {
                 written++;
@@ -216,6 +220,7 @@ internal sealed partial class SqliteTrainingStore : ITrainingStore
             ByPriority = By(StatsDelta.Priority),
             ByEngine = By(StatsDelta.Engine),
             ByModel = By(StatsDelta.Model),
+            ByLanguage = By(StatsDelta.Language),
         };
     }
 
@@ -226,7 +231,7 @@ internal sealed partial class SqliteTrainingStore : ITrainingStore
         command.CommandText =
             """
             SELECT context_hash, ticket_key, created_at, issue_type, status, priority, model, engine, latency_ms,
-                   payload_encoding, payload
+                   payload_encoding, payload, language, queue
             FROM samples ORDER BY id
             """;
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
@@ -246,6 +251,8 @@ internal sealed partial class SqliteTrainingStore : ITrainingStore
                     Status = reader.GetString(4),
                     Priority = reader.GetString(5),
                     Comments = payload.Comments,
+                    Language = reader.IsDBNull(11) ? null : reader.GetString(11),
+                    Queue = reader.IsDBNull(12) ? null : reader.GetString(12),
                 },
                 Suggestions = payload.Suggestions,
                 Model = reader.GetString(6),

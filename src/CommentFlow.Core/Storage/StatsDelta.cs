@@ -12,6 +12,7 @@ internal sealed class StatsDelta
     public const string Priority = "priority";
     public const string Engine = "engine";
     public const string Model = "model";
+    public const string Language = "language";
 
     private readonly Dictionary<(string Dimension, string Value), long> _counts = [];
     private long _samples;
@@ -28,6 +29,10 @@ internal sealed class StatsDelta
         Count(Priority, sample.Context.Priority);
         Count(Engine, sample.Engine);
         Count(Model, sample.Model);
+        if (sample.Context.Language is { } language)
+        {
+            Count(Language, language);
+        }
     }
 
     /// <summary>The SQL is plain enough to run unchanged on SQLite and PostgreSQL.</summary>

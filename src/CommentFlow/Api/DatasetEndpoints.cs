@@ -38,6 +38,7 @@ internal static class DatasetEndpoints
                 ByPriority = s.ByPriority,
                 ByEngine = s.ByEngine,
                 ByModel = s.ByModel,
+                ByLanguage = s.ByLanguage,
                 Compressed = s.Compressed,
                 Created = s.Created,
                 LastModified = s.LastModified,

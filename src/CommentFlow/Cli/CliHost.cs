@@ -21,6 +21,7 @@ internal static class CliHost
             ["Logging:LogLevel:Microsoft.Hosting.Lifetime"] = "Warning",
         });
         builder.AddCommentFlowStorage();
+        builder.AddHistoryImport();
         if (engines)
         {
             builder.AddCapture();

@@ -22,6 +22,7 @@ internal static class CommandLine
         root.Subcommands.Add(Configurable(ExportCommand.Create()));
         root.Subcommands.Add(Configurable(SuggestCommand.Create()));
         root.Subcommands.Add(Configurable(ImportLegacyCommand.Create()));
+        root.Subcommands.Add(Configurable(ImportTicketsCommand.Create()));
         root.Subcommands.Add(EvaluateCommand.Create());
         return root;
     }

@@ -41,7 +41,7 @@ internal static class StatsCommand
         table.AddRow("Last modified", $"{stats.LastModified:u}");
         AnsiConsole.Write(table);
 
-        foreach (var (title, counts) in new[] { ("Issue type", stats.ByIssueType), ("Status", stats.ByStatus), ("Priority", stats.ByPriority), ("Engine", stats.ByEngine), ("Model", stats.ByModel) })
+        foreach (var (title, counts) in new[] { ("Issue type", stats.ByIssueType), ("Status", stats.ByStatus), ("Priority", stats.ByPriority), ("Engine", stats.ByEngine), ("Model", stats.ByModel), ("Language", stats.ByLanguage) })
         {
             if (counts.Count == 0)
             {
