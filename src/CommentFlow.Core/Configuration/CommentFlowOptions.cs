@@ -11,8 +11,12 @@ internal sealed class CommentFlowOptions
     [Required(AllowEmptyStrings = false)]
     public string DataDir { get; set; } = "./data";
 
-    /// <summary><c>auto</c>: Ollama when it is up, else rules. <c>ollama</c>: Ollama, rules as the fallback. <c>rules</c>: rules only.</summary>
-    [Required, AllowedValues(EngineModes.Auto, EngineModes.Ollama, EngineModes.Rules)]
+    /// <summary>
+    /// <c>auto</c>: <c>hybrid</c> once an own model is active, before that Ollama when it is up, else rules.
+    /// <c>hybrid</c>: the own model when confident enough, else Ollama, else the own model anyway, else rules.
+    /// <c>local</c>: the own model, rules as the fallback. <c>ollama</c>: Ollama, rules as the fallback. <c>rules</c>: rules only.
+    /// </summary>
+    [Required, AllowedValues(EngineModes.Auto, EngineModes.Hybrid, EngineModes.Local, EngineModes.Ollama, EngineModes.Rules)]
     public string Engine { get; set; } = EngineModes.Auto;
 
     public string ResolveDataDir() => Path.GetFullPath(DataDir);
@@ -21,6 +25,8 @@ internal sealed class CommentFlowOptions
 internal static class EngineModes
 {
     public const string Auto = "auto";
+    public const string Hybrid = "hybrid";
+    public const string Local = "local";
     public const string Ollama = "ollama";
     public const string Rules = "rules";
 }

@@ -2,6 +2,7 @@ using CommentFlow.Caching;
 using CommentFlow.Capture;
 using CommentFlow.Configuration;
 using CommentFlow.Domain;
+using CommentFlow.Engines.Local;
 using CommentFlow.Engines.Ollama;
 using Microsoft.Extensions.Options;
 
@@ -14,6 +15,9 @@ namespace CommentFlow.Engines;
 internal sealed class SuggestionService(
     OllamaEngine ollama,
     RulesEngine rules,
+    LocalEngine local,
+    ShadowEvaluator shadow,
+    IOptions<LocalOptions> localOptions,
     OllamaStatus ollamaStatus,
     SuggestionCache cache,
     CaptureQueue capture,
@@ -30,30 +34,7 @@ internal sealed class SuggestionService(
         }
 
         var started = time.GetTimestamp();
-        EngineResult? failed = null;
-        EngineResult answer;
-        if (ShouldAskOllama())
-        {
-            var result = await ollama.SuggestAsync(context, maxSuggestions, cancellationToken);
-            if (result.Succeeded)
-            {
-                answer = result;
-            }
-            else
-            {
-                failed = result;
-                answer = rules.Suggest(context, maxSuggestions);
-            }
-        }
-        else
-        {
-            if (options.Value.Engine == EngineModes.Ollama)
-            {
-                // Ollama was asked for explicitly and is known to be down: say so rather than answering silently from rules.
-                failed = EngineResult.Failed(EngineNames.Ollama, ollama.Model, FailureReasons.Unavailable);
-            }
-            answer = rules.Suggest(context, maxSuggestions);
-        }
+        var (answer, failed) = await AnswerAsync(context, maxSuggestions, cancellationToken);
         var latency = time.GetElapsedTime(started);
 
         cache.Set(hash, new CachedAnswer(answer.Suggestions, answer.Engine, answer.Model, maxSuggestions));
@@ -65,11 +46,53 @@ internal sealed class SuggestionService(
         return new SuggestionOutcome(hash, answer.Suggestions, answer.Engine, answer.Model, Cached: false, fallback);
     }
 
-    private bool ShouldAskOllama() => options.Value.Engine switch
+    /// <summary>The engines in the configured order; returns the answer and, when one was tried and failed, that failure.</summary>
+    private async Task<(EngineResult Answer, EngineResult? Failed)> AnswerAsync(TicketContext context, int max, CancellationToken cancellationToken)
     {
-        EngineModes.Rules => false,
-        _ => ollamaStatus.IsAvailable,
-    };
+        var mode = options.Value.Engine;
+        if (mode == EngineModes.Rules)
+        {
+            return (rules.Suggest(context, max), null);
+        }
+        if (mode == EngineModes.Ollama)
+        {
+            return await OllamaThenAsync(context, max, fallback: null, cancellationToken);
+        }
+
+        var own = local.Suggest(context, max);
+        if (mode == EngineModes.Local)
+        {
+            return own.Succeeded ? (own, null) : (rules.Suggest(context, max), own);
+        }
+        if (mode == EngineModes.Auto && own.Failure == LocalEngine.NoModel)
+        {
+            // Before any model is trained, auto means: Ollama when it is up, else rules, without a fallback notice.
+            return ollamaStatus.IsAvailable ? await OllamaThenAsync(context, max, fallback: null, cancellationToken) : (rules.Suggest(context, max), null);
+        }
+
+        // Hybrid: the own model when it is confident, else Ollama (watched by the own model in the shadow), else the own model anyway.
+        if (own.Succeeded && own.Suggestions[0].Confidence >= localOptions.Value.Threshold)
+        {
+            return (own, null);
+        }
+        return await OllamaThenAsync(context, max, own.Succeeded ? own : null, cancellationToken);
+    }
+
+    private async Task<(EngineResult Answer, EngineResult? Failed)> OllamaThenAsync(TicketContext context, int max, EngineResult? fallback, CancellationToken cancellationToken)
+    {
+        if (!ollamaStatus.IsAvailable)
+        {
+            // Known down: no request, no latency. Saying so matters only where Ollama was what the mode wanted.
+            return (fallback ?? rules.Suggest(context, max), EngineResult.Failed(EngineNames.Ollama, ollama.Model, FailureReasons.Unavailable));
+        }
+        var result = await ollama.SuggestAsync(context, max, cancellationToken);
+        if (result.Succeeded)
+        {
+            shadow.Offer(context, result);
+            return (result, null);
+        }
+        return (fallback ?? rules.Suggest(context, max), result);
+    }
 }
 
 internal sealed record SuggestionOutcome(

@@ -88,11 +88,11 @@ internal static class Evaluation
     public static RetrievalReport Retrieval(IReadOnlyList<LabelledTicket> train, IReadOnlyList<LabelledTicket> test, int seed)
     {
         var clock = Stopwatch.StartNew();
-        var settings = TuneRetrieval(train, seed);
+        var settings = TuneRetrieval(train, seed).Settings;
         var tuning = clock.Elapsed.TotalSeconds;
 
         clock.Restart();
-        var index = RetrievalIndex.Build(Answered(train).Select(t => (t.Text, t.Answer, t.Language)).ToList());
+        var index = RetrievalIndex.Build(Answered(train).Select(Item).ToList());
         var build = clock.Elapsed.TotalSeconds;
 
         var random = new Random(seed);
@@ -120,24 +120,33 @@ internal static class Evaluation
     }
 
     /// <summary>
-    /// Chooses the number of neighbours and the weight of their agreement by k-fold cross-validation on the training
-    /// side (the test side is never looked at). One neighbour list and agreement matrix per query serve every setting.
+    /// Chooses the number of neighbours and the temperature by k-fold cross-validation on the training side (the
+    /// test side is never looked at). One neighbour list and agreement matrix per query serve every setting.
+    /// Also returns, for the chosen setting, each held-out query's top similarity and the ROUGE-L its answer got,
+    /// from which the engine's confidence is calibrated.
     /// </summary>
-    internal static RetrievalSettings TuneRetrieval(IReadOnlyList<LabelledTicket> train, int seed, int folds = 3)
+    internal static RetrievalTuning TuneRetrieval(IReadOnlyList<LabelledTicket> train, int seed, int folds = 3)
     {
         int[] neighbours = [10, 20, 40];
-        double[] weights = [0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 1];
-        var answered = Answered(train).OrderBy(_ => 0).ToList();
+        double[] temperatures = [0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 1];
+        var answered = Answered(train).ToList();
         if (answered.Count < folds * 2)
         {
-            return RetrievalSettings.Default;
+            return new RetrievalTuning(RetrievalSettings.Default, [], 0);
         }
         var random = new Random(seed);
         var fold = answered.Select(_ => random.Next(folds)).ToArray();
-        var scores = new double[neighbours.Length, weights.Length];
+        var observations = new List<(double Similarity, double RougeL)>[neighbours.Length, temperatures.Length];
+        for (var a = 0; a < neighbours.Length; a++)
+        {
+            for (var b = 0; b < temperatures.Length; b++)
+            {
+                observations[a, b] = [];
+            }
+        }
         for (var f = 0; f < folds; f++)
         {
-            var index = RetrievalIndex.Build(answered.Where((_, i) => fold[i] != f).Select(t => (t.Text, t.Answer, t.Language)).ToList());
+            var index = RetrievalIndex.Build(answered.Where((_, i) => fold[i] != f).Select(Item).ToList());
             foreach (var q in answered.Where((_, i) => fold[i] == f))
             {
                 var near = index.Nearest(q.Text, q.Language, neighbours.Max());
@@ -145,10 +154,10 @@ internal static class Evaluation
                 var reference = TextMetrics.Tokens(q.Answer);
                 for (var a = 0; a < neighbours.Length; a++)
                 {
-                    for (var b = 0; b < weights.Length; b++)
+                    for (var b = 0; b < temperatures.Length; b++)
                     {
-                        var top = index.Rank(near, new RetrievalSettings(neighbours[a], weights[b]), agreement).FirstOrDefault();
-                        scores[a, b] += top is null ? 0 : TextMetrics.RougeL(TextMetrics.Tokens(top.Answer), reference);
+                        var top = index.Rank(near, new RetrievalSettings(neighbours[a], temperatures[b]), agreement).FirstOrDefault();
+                        observations[a, b].Add(top is null ? (0, 0) : (top.Similarity, TextMetrics.RougeL(TextMetrics.Tokens(top.Answer), reference)));
                     }
                 }
             }
@@ -156,16 +165,19 @@ internal static class Evaluation
         var best = (A: 0, B: 0);
         for (var a = 0; a < neighbours.Length; a++)
         {
-            for (var b = 0; b < weights.Length; b++)
+            for (var b = 0; b < temperatures.Length; b++)
             {
-                if (scores[a, b] > scores[best.A, best.B])
+                if (observations[a, b].Sum(o => o.RougeL) > observations[best.A, best.B].Sum(o => o.RougeL))
                 {
                     best = (a, b);
                 }
             }
         }
-        return new RetrievalSettings(neighbours[best.A], weights[best.B]);
+        var chosen = observations[best.A, best.B];
+        return new RetrievalTuning(new RetrievalSettings(neighbours[best.A], temperatures[best.B]), chosen, chosen.Average(o => o.RougeL));
     }
+
+    internal static RetrievalItem Item(LabelledTicket t) => new(t.Text, t.Answer, t.Label, t.Language);
 
     private static IEnumerable<LabelledTicket> Answered(IEnumerable<LabelledTicket> tickets) => tickets.Where(t => !string.IsNullOrWhiteSpace(t.Answer));
 
@@ -184,3 +196,5 @@ internal static class Evaluation
         return (fit, holdout);
     }
 }
+
+internal sealed record RetrievalTuning(RetrievalSettings Settings, IReadOnlyList<(double Similarity, double RougeL)> Observations, double MeanRougeL);

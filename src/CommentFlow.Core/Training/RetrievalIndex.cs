@@ -36,13 +36,13 @@ internal sealed class RetrievalIndex
 
     public int Count => _documents.Length;
 
-    internal sealed record Document(string Answer, string Language, string[] AnswerTokens);
+    internal sealed record Document(string Answer, string Type, string Language, string[] AnswerTokens);
 
-    public sealed record Candidate(string Answer, double Similarity, double Score);
+    public sealed record Candidate(string Answer, string Type, double Similarity, double Score);
 
     public string AnswerOf(int doc) => _documents[doc].Answer;
 
-    public static RetrievalIndex Build(IReadOnlyList<(string Text, string Answer, string Language)> items)
+    public static RetrievalIndex Build(IReadOnlyList<RetrievalItem> items)
     {
         var vocabulary = new Dictionary<string, int>(StringComparer.Ordinal);
         var documentFrequency = new List<int>();
@@ -82,7 +82,7 @@ internal sealed class RetrievalIndex
         var postings = new Dictionary<string, Dictionary<int, List<(int, float)>>>();
         for (var d = 0; d < n; d++)
         {
-            documents[d] = new Document(items[d].Answer, items[d].Language, TextMetrics.Tokens(items[d].Answer));
+            documents[d] = new Document(items[d].Answer, items[d].Type, items[d].Language, TextMetrics.Tokens(items[d].Answer));
             if (!postings.TryGetValue(items[d].Language, out var language))
             {
                 postings[items[d].Language] = language = [];
@@ -196,7 +196,8 @@ internal sealed class RetrievalIndex
             {
                 expected += i == j ? 0 : p[j] * agreement[i, j];
             }
-            ranked.Add(new Candidate(_documents[neighbours[i].Doc].Answer, neighbours[i].Similarity, expected));
+            var doc = _documents[neighbours[i].Doc];
+            ranked.Add(new Candidate(doc.Answer, doc.Type, neighbours[i].Similarity, expected));
         }
         return ranked.OrderByDescending(c => c.Score);
     }

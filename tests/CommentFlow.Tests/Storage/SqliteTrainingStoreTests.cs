@@ -128,8 +128,10 @@ public sealed class SqliteTrainingStoreTests
     {
         var (store, path) = await NewStoreAsync();
         await store.WriteAsync([Some.Sample()], null, CancellationToken.None);
+        var applied = await ScalarAsync(path, "SELECT COUNT(*) FROM schema_migrations");
         await store.MigrateAsync(CancellationToken.None);
-        Assert.Equal(1, await ScalarAsync(path, "SELECT COUNT(*) FROM schema_migrations"));
+        Assert.Equal(2, applied); // 0001_initial, 0002_language_queue
+        Assert.Equal(applied, await ScalarAsync(path, "SELECT COUNT(*) FROM schema_migrations"));
         Assert.Equal(1, (await store.GetStatsAsync(CancellationToken.None)).TotalSamples);
         Assert.Equal(16384, await ScalarAsync(path, "PRAGMA page_size"));
     }

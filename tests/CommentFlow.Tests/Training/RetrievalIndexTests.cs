@@ -8,9 +8,9 @@ public sealed class RetrievalIndexTests
     public void Query_SimilarTicket_ReturnsItsAnswerFromTheSameLanguage()
     {
         var index = RetrievalIndex.Build([
-            ("Printer on floor 2 jams every morning", "Clear the tray and restart the spooler.", "en"),
-            ("VPN disconnects every hour", "Update the VPN client to the latest version.", "en"),
-            ("La impresora de la planta 2 se atasca", "Vacíe la bandeja y reinicie la cola.", "es"),
+            new RetrievalItem("Printer on floor 2 jams every morning", "Clear the tray and restart the spooler.", "", "en"),
+            new RetrievalItem("VPN disconnects every hour", "Update the VPN client to the latest version.", "", "en"),
+            new RetrievalItem("La impresora de la planta 2 se atasca", "Vacíe la bandeja y reinicie la cola.", "", "es"),
         ]);
         var top = index.Query("the printer jams on floor 2", "en", new RetrievalSettings(1, 0.05)).Single();
         Assert.Equal("Clear the tray and restart the spooler.", top.Answer);
@@ -24,10 +24,10 @@ public sealed class RetrievalIndexTests
     public void Rank_ConsensusAmongNeighbours_BeatsASlightlyCloserOutlier()
     {
         var index = RetrievalIndex.Build([
-            ("password reset needed for account alpha today", "Call the hotline.", "en"),
-            ("password reset needed for account beta", "I have reset your password; please sign in and choose a new one.", "en"),
-            ("password reset needed for account gamma", "I have reset your password; please sign in and choose a new one now.", "en"),
-            ("password reset needed for account delta", "I have reset your password, please sign in and choose a new one.", "en"),
+            new RetrievalItem("password reset needed for account alpha today", "Call the hotline.", "", "en"),
+            new RetrievalItem("password reset needed for account beta", "I have reset your password; please sign in and choose a new one.", "", "en"),
+            new RetrievalItem("password reset needed for account gamma", "I have reset your password; please sign in and choose a new one now.", "", "en"),
+            new RetrievalItem("password reset needed for account delta", "I have reset your password, please sign in and choose a new one.", "", "en"),
         ]);
         var query = "password reset needed for account alpha";
         var nearest = index.Query(query, "en", new RetrievalSettings(4, 1e-6)).First();

@@ -1,0 +1,56 @@
+using System.IO.Compression;
+using System.Text.Json;
+using CommentFlow.Training;
+
+namespace CommentFlow.Engines.Local;
+
+/// <summary>A trained version, loaded and ready to answer: the retrieval index with its settings and calibration.</summary>
+internal sealed class LocalModel
+{
+    private LocalModel(ModelManifest manifest, RetrievalIndex index)
+    {
+        Manifest = manifest;
+        Index = index;
+        Settings = new RetrievalSettings(manifest.Neighbours, manifest.Temperature);
+    }
+
+    public ModelManifest Manifest { get; }
+    public RetrievalIndex Index { get; }
+    public RetrievalSettings Settings { get; }
+    public string Name => $"own-{Manifest.Version}";
+
+    public static LocalModel Load(string directory)
+    {
+        ModelManifest manifest;
+        using (var stream = File.OpenRead(Path.Combine(directory, ModelTrainer.ManifestFile)))
+        {
+            manifest = JsonSerializer.Deserialize(stream, RegistryJsonContext.Default.ModelManifest)
+                ?? throw new InvalidDataException($"Empty manifest in {directory}.");
+        }
+        var items = new List<RetrievalItem>(manifest.RetrievalItems);
+        using (var file = File.OpenRead(Path.Combine(directory, ModelTrainer.ItemsFile)))
+        using (var gzip = new GZipStream(file, CompressionMode.Decompress))
+        using (var reader = new StreamReader(gzip))
+        {
+            while (reader.ReadLine() is { } line)
+            {
+                items.Add(JsonSerializer.Deserialize(line, RegistryJsonContext.Default.RetrievalItem)!);
+            }
+        }
+        return new LocalModel(manifest, RetrievalIndex.Build(items));
+    }
+
+    /// <summary>The calibrated chance that a suggestion of this similarity is close to what an agent would write.</summary>
+    public double Confidence(double similarity)
+    {
+        var bounds = Manifest.CalibrationBounds;
+        for (var i = 0; i < bounds.Count; i++)
+        {
+            if (similarity <= bounds[i])
+            {
+                return Manifest.CalibrationValues[i];
+            }
+        }
+        return Manifest.CalibrationValues[^1];
+    }
+}

@@ -1,0 +1,167 @@
+using System.Diagnostics;
+using System.IO.Compression;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using CommentFlow.Domain;
+using CommentFlow.Engines;
+using CommentFlow.Export;
+using CommentFlow.Storage;
+
+namespace CommentFlow.Training;
+
+/// <summary>
+/// Trains a version of the own model from the store: the retrieval index (with its settings chosen and its confidence
+/// calibrated by cross-validation) and, when the store has enough typed comments, the suggestion-type classifier.
+/// The artefacts go to <c>ml_models/&lt;version&gt;/</c> and the version is registered.
+/// </summary>
+internal static class ModelTrainer
+{
+    public const string ManifestFile = "manifest.json";
+    public const string ItemsFile = "retrieval.jsonl.gz";
+    public const string ClassifierFile = "type-classifier.zip";
+
+    /// <summary>ROUGE-L from which a suggestion counts as "what an agent would have written"; the confidence is the calibrated chance of that.</summary>
+    public const double GoodRougeL = 0.3;
+    private const int CalibrationBins = 10;
+
+    public static async Task<ModelManifest> TrainAsync(ITrainingStore store, TrainingOptions options, ModelRegistry registry,
+        TimeProvider time, bool promote, IProgress<string>? progress, CancellationToken cancellationToken)
+    {
+        progress?.Report("reading samples");
+        var items = new List<RetrievalItem>();
+        var hashes = new List<string>();
+        await foreach (var sample in store.ReadAllAsync(cancellationToken))
+        {
+            if (options.ExcludeRulesEngine && sample.Engine == EngineNames.Rules)
+            {
+                continue;
+            }
+            var text = ContextText(sample.Context);
+            var language = sample.Context.Language ?? LanguageDetector.Detect(text);
+            var used = false;
+            foreach (var s in sample.Suggestions)
+            {
+                if (!string.IsNullOrWhiteSpace(s.Text) && s.Confidence >= options.MinConfidence)
+                {
+                    items.Add(new RetrievalItem(text, s.Text, SuggestionTypes.Normalize(s.Type) ?? "", language));
+                    used = true;
+                }
+            }
+            if (used)
+            {
+                hashes.Add(sample.ContextHash);
+            }
+        }
+        if (items.Count < options.MinSamples)
+        {
+            throw new InvalidOperationException(
+                $"Only {items.Count} usable comments in the store; training needs at least {options.MinSamples} (Training:MinSamples). Import history with 'commentflow import-tickets'.");
+        }
+
+        progress?.Report($"tuning retrieval on {items.Count:N0} comments");
+        var tickets = items.Select((it, i) => new LabelledTicket(i, it.Text, it.Type, it.Answer, it.Language)).ToList();
+        var tuning = Evaluation.TuneRetrieval(tickets, options.Seed);
+        var (bounds, values) = Calibrate(tuning.Observations);
+
+        TextClassifier? classifier = null;
+        double? typeF1 = null;
+        var typed = items.Where(i => i.Type.Length > 0).ToList();
+        var classes = typed.GroupBy(i => i.Type).Where(g => g.Count() >= options.MinSamplesPerClass).Select(g => g.Key).ToHashSet();
+        if (classes.Count >= 2)
+        {
+            progress?.Report($"training the type classifier on {typed.Count:N0} typed comments");
+            var examples = typed.Where(i => classes.Contains(i.Type)).Select(i => (i.Text, i.Type)).ToList();
+            typeF1 = HoldOutMacroF1(examples, options.Seed);
+            classifier = TextClassifier.Train(examples, ClassifierTrainer.SdcaMaximumEntropy, options.Seed);
+        }
+
+        var fingerprint = Fingerprint(hashes);
+        var version = $"{time.GetUtcNow():yyyyMMdd-HHmmss}-{fingerprint[..8]}";
+        var dir = registry.PathOf(version);
+        Directory.CreateDirectory(dir);
+        await AtomicFile.WriteAsync(Path.Combine(dir, ItemsFile), async stream =>
+        {
+            await using var gzip = new GZipStream(stream, CompressionLevel.Optimal, leaveOpen: true);
+            await using var writer = new StreamWriter(gzip, new UTF8Encoding(false));
+            foreach (var item in items)
+            {
+                await writer.WriteLineAsync(JsonSerializer.Serialize(item, RegistryJsonContext.Default.RetrievalItem));
+            }
+            return items.Count;
+        });
+        classifier?.Save(Path.Combine(dir, ClassifierFile));
+
+        var manifest = new ModelManifest
+        {
+            Version = version,
+            CreatedAt = time.GetUtcNow(),
+            DataFingerprint = fingerprint,
+            Samples = hashes.Count,
+            RetrievalItems = items.Count,
+            Neighbours = tuning.Settings.Neighbours,
+            Temperature = tuning.Settings.Temperature,
+            CalibrationBounds = bounds,
+            CalibrationValues = values,
+            CrossValidatedRougeL = tuning.MeanRougeL,
+            TypeLabels = classifier?.Labels ?? [],
+            TypeMacroF1 = typeF1,
+        };
+        await AtomicFile.WriteAsync(Path.Combine(dir, ManifestFile), async stream =>
+        {
+            await JsonSerializer.SerializeAsync(stream, manifest, RegistryJsonContext.Default.ModelManifest, cancellationToken);
+            return true;
+        });
+        // The first model becomes active by itself; later ones wait for a promote unless asked.
+        await registry.RegisterAsync(manifest, activate: promote || registry.Read().Active is null);
+        return manifest;
+    }
+
+    /// <summary>The text a context is matched on: summary, description and the last comments, as the export builds it.</summary>
+    public static string ContextText(TicketContext context) => TrainingDatasetWriter.InputText(context);
+
+    /// <summary>
+    /// Equal-count bins of the held-out top similarities; each bin's value is the share of its answers that reached
+    /// <see cref="GoodRougeL"/>, made non-decreasing so a higher similarity never means a lower confidence.
+    /// </summary>
+    internal static (List<double> Bounds, List<double> Values) Calibrate(IReadOnlyList<(double Similarity, double RougeL)> observations)
+    {
+        if (observations.Count == 0)
+        {
+            return ([double.MaxValue], [0.5]);
+        }
+        var sorted = observations.OrderBy(o => o.Similarity).ToList();
+        var bins = Math.Min(CalibrationBins, sorted.Count);
+        var bounds = new List<double>(bins);
+        var values = new List<double>(bins);
+        var running = 0.0;
+        for (var b = 0; b < bins; b++)
+        {
+            var slice = sorted.Skip(b * sorted.Count / bins).Take((b + 1) * sorted.Count / bins - b * sorted.Count / bins).ToList();
+            running = Math.Max(running, slice.Count(o => o.RougeL >= GoodRougeL) / (double)slice.Count);
+            bounds.Add(b == bins - 1 ? double.MaxValue : slice[^1].Similarity);
+            values.Add(Math.Round(running, 4));
+        }
+        return (bounds, values);
+    }
+
+    private static double HoldOutMacroF1(List<(string Text, string Label)> examples, int seed)
+    {
+        var random = new Random(seed);
+        var test = examples.Select(_ => random.NextDouble() < 0.2).ToArray();
+        var fit = examples.Where((_, i) => !test[i]).ToList();
+        var held = examples.Where((_, i) => test[i]).ToList();
+        if (held.Count == 0 || fit.Select(f => f.Label).Distinct().Count() < 2)
+        {
+            return 0;
+        }
+        var model = TextClassifier.Train(fit, ClassifierTrainer.SdcaMaximumEntropy, seed);
+        return ClassificationMetrics.Compute(held.Select(h => h.Label).ToList(), model.Predict(held.Select(h => h.Text))).MacroF1;
+    }
+
+    private static string Fingerprint(IEnumerable<string> hashes)
+    {
+        var joined = string.Join('\n', hashes.Order(StringComparer.Ordinal));
+        return Convert.ToHexStringLower(MD5.HashData(Encoding.UTF8.GetBytes(joined)));
+    }
+}
