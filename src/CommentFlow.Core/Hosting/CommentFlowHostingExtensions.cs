@@ -48,6 +48,12 @@ internal static class CommentFlowHostingExtensions
         return builder;
     }
 
+    public static IHostApplicationBuilder AddTraining(this IHostApplicationBuilder builder)
+    {
+        builder.AddValidatedOptions<TrainingOptions>(TrainingOptions.Section);
+        return builder;
+    }
+
     public static IHostApplicationBuilder AddCapture(this IHostApplicationBuilder builder)
     {
         builder.AddValidatedOptions<CaptureOptions>(CaptureOptions.Section);
@@ -97,7 +103,6 @@ internal static class CommentFlowHostingExtensions
         builder.Services.AddSingleton<OllamaMonitor>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<OllamaMonitor>());
         builder.AddValidatedOptions<LocalOptions>(LocalOptions.Section);
-        builder.AddValidatedOptions<TrainingOptions>(TrainingOptions.Section);
         builder.Services.AddSingleton<LocalModelHost>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<LocalModelHost>());
         builder.Services.AddSingleton<LocalEngine>();

@@ -101,8 +101,12 @@ internal sealed record ModelManifest
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, WriteIndented = true)]
 [JsonSerializable(typeof(RegistryState))]
 [JsonSerializable(typeof(ModelManifest))]
-[JsonSerializable(typeof(RetrievalItem))]
 internal sealed partial class RegistryJsonContext : JsonSerializerContext;
+
+/// <summary>One item per line (JSON Lines), so never indented.</summary>
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
+[JsonSerializable(typeof(RetrievalItem))]
+internal sealed partial class RetrievalJsonContext : JsonSerializerContext;
 
 /// <summary>One indexed past comment: the context's text, the comment, its type (may be empty) and language.</summary>
 internal sealed record RetrievalItem(string Text, string Answer, string Type, string Language);

@@ -86,7 +86,7 @@ internal static class ModelTrainer
             await using var writer = new StreamWriter(gzip, new UTF8Encoding(false));
             foreach (var item in items)
             {
-                await writer.WriteLineAsync(JsonSerializer.Serialize(item, RegistryJsonContext.Default.RetrievalItem));
+                await writer.WriteLineAsync(JsonSerializer.Serialize(item, RetrievalJsonContext.Default.RetrievalItem));
             }
             return items.Count;
         });

@@ -93,6 +93,14 @@ internal sealed record ServiceHealthResponse(string Status, string Engine, Ollam
     public bool Success => true;
 }
 
+internal sealed record ModelDto(string Version, DateTimeOffset CreatedAt, int Samples, int RetrievalItems, string DataFingerprint,
+    int Neighbours, double Temperature, double CrossValidatedRougeL, double? TypeMacroF1, bool Active);
+
+internal sealed record ModelsResponse(string? Active, string? Serving, IReadOnlyList<ModelDto> Versions, CommentFlow.Engines.Local.ShadowStats Shadow)
+{
+    public bool Success => true;
+}
+
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, MaxDepth = 32)]
 [JsonSerializable(typeof(SuggestionRequest))]
 [JsonSerializable(typeof(SuggestionsResponse))]
@@ -102,4 +110,5 @@ internal sealed record ServiceHealthResponse(string Status, string Engine, Ollam
 [JsonSerializable(typeof(CacheClearResponse))]
 [JsonSerializable(typeof(WarmupResponse))]
 [JsonSerializable(typeof(ServiceHealthResponse))]
+[JsonSerializable(typeof(ModelsResponse))]
 internal sealed partial class ApiJsonContext : JsonSerializerContext;

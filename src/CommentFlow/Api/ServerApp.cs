@@ -1,4 +1,6 @@
+using System.Text.Encodings.Web;
 using System.Text.Json;
+using System.Text.Unicode;
 using CommentFlow.Hosting;
 using Microsoft.AspNetCore.Http.Json;
 
@@ -21,11 +23,14 @@ internal static class ServerApp
         builder.Services.Configure<JsonOptions>(o =>
         {
             o.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
+            // Ticket text in every language: keep letters readable, still escape what is unsafe in HTML.
+            o.SerializerOptions.Encoder = JavaScriptEncoder.Create(UnicodeRanges.All);
             o.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJsonContext.Default);
         });
         builder.AddCommentFlowStorage();
         builder.AddCapture();
         builder.AddEngines();
+        builder.AddTraining();
         builder.AddCommentFlowHealthChecks();
         configure?.Invoke(builder);
 
@@ -37,6 +42,7 @@ internal static class ServerApp
         api.MapSuggestions();
         api.MapDataset();
         api.MapServiceEndpoints();
+        api.MapModels();
         app.MapCommentFlowHealth();
         return app;
     }

@@ -22,6 +22,7 @@ internal static class CliHost
         });
         builder.AddCommentFlowStorage();
         builder.AddHistoryImport();
+        builder.AddTraining();
         if (engines)
         {
             builder.AddCapture();

@@ -45,7 +45,7 @@ internal static class ImportLegacyCommand
                     {
                         var task = progress.AddTask("Importing", maxValue: Math.Max(1, samples.Count));
                         // One transaction for the whole file: an interrupted import leaves the store as it was.
-                        return await store.WriteAsync(samples, new InlineProgress(n => task.Value = n), ct);
+                        return await store.WriteAsync(samples, new InlineProgress<int>(n => task.Value = n), ct);
                     });
                 AnsiConsole.MarkupLineInterpolated(
                     $"Imported [bold]{result.Written:N0}[/] samples from {path.Name}; [bold]{result.Duplicates:N0}[/] duplicates skipped.");
@@ -57,7 +57,7 @@ internal static class ImportLegacyCommand
 }
 
 /// <summary>Reports on the calling thread; <see cref="Progress{T}"/> would post to the thread pool for every sample.</summary>
-internal sealed class InlineProgress(Action<int> report) : IProgress<int>
+internal sealed class InlineProgress<T>(Action<T> report) : IProgress<T>
 {
-    public void Report(int value) => report(value);
+    public void Report(T value) => report(value);
 }

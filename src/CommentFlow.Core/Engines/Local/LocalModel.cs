@@ -34,7 +34,7 @@ internal sealed class LocalModel
         {
             while (reader.ReadLine() is { } line)
             {
-                items.Add(JsonSerializer.Deserialize(line, RegistryJsonContext.Default.RetrievalItem)!);
+                items.Add(JsonSerializer.Deserialize(line, RetrievalJsonContext.Default.RetrievalItem)!);
             }
         }
         return new LocalModel(manifest, RetrievalIndex.Build(items));

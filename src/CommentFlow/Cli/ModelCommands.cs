@@ -1,0 +1,101 @@
+using System.CommandLine;
+using System.Text.Json;
+using CommentFlow.Configuration;
+using CommentFlow.Training;
+using Microsoft.Extensions.Options;
+using Spectre.Console;
+
+namespace CommentFlow.Cli;
+
+/// <summary><c>train</c> and <c>models list|promote|rollback</c>: the own model's life cycle.</summary>
+internal static class ModelCommands
+{
+    public static Command Train()
+    {
+        var promote = new Option<bool>("--promote") { Description = "Make the new version active at once (the first version always is)." };
+        var json = new Option<bool>("--json") { Description = "Print the new version's manifest as JSON." };
+        var command = new Command("train", "Train a new version of the own model from the store (retrieval index, calibrated confidence, type classifier).") { promote, json };
+        command.SetAction(async (parse, ct) =>
+        {
+            var (host, store) = await CliHost.OpenStoreAsync(parse.UnmatchedTokens, ct);
+            using (host)
+            {
+                var registry = Registry(host);
+                var options = host.Services.GetRequiredService<IOptions<TrainingOptions>>().Value;
+                var time = host.Services.GetRequiredService<TimeProvider>();
+                try
+                {
+                    var manifest = await AnsiConsole.Status().StartAsync("Training", status =>
+                        ModelTrainer.TrainAsync(store, options, registry, time, parse.GetValue(promote), new InlineProgress<string>(s => status.Status($"Training: {s}")), ct));
+                    if (parse.GetValue(json))
+                    {
+                        Console.WriteLine(JsonSerializer.Serialize(manifest, CliJson.Options));
+                        return 0;
+                    }
+                    var active = registry.Read().Active == manifest.Version;
+                    AnsiConsole.MarkupLineInterpolated(
+                        $"Trained [bold]{manifest.Version}[/] on {manifest.RetrievalItems:N0} comments ({manifest.Samples:N0} samples): cross-validated ROUGE-L {manifest.CrossValidatedRougeL:0.000}, k={manifest.Neighbours}, T={manifest.Temperature}.");
+                    AnsiConsole.MarkupLine(active ? "[green]Active.[/]" : $"Not active yet: commentflow models promote {manifest.Version}");
+                    return 0;
+                }
+                catch (InvalidOperationException ex)
+                {
+                    AnsiConsole.MarkupLineInterpolated($"[red]Not trained:[/] {ex.Message}");
+                    return 1;
+                }
+            }
+        });
+        return command;
+    }
+
+    public static Command Models()
+    {
+        var command = new Command("models", "List, promote and roll back versions of the own model; a running server picks the change up within seconds.");
+        var list = new Command("list", "The versions, newest first, and which is active.");
+        list.TreatUnmatchedTokensAsErrors = false;
+        list.SetAction(parse =>
+        {
+            using var host = CliHost.Build(parse.UnmatchedTokens);
+            var state = Registry(host).Read();
+            var table = new Table().AddColumn("Version").AddColumn("Created").AddColumn(new TableColumn("Comments").RightAligned())
+                .AddColumn(new TableColumn("CV ROUGE-L").RightAligned()).AddColumn("k / T").AddColumn("");
+            foreach (var v in state.Versions.OrderByDescending(v => v.CreatedAt))
+            {
+                table.AddRow(v.Version, $"{v.CreatedAt:u}", $"{v.RetrievalItems:N0}", $"{v.CrossValidatedRougeL:0.000}", $"{v.Neighbours} / {v.Temperature}",
+                    v.Version == state.Active ? "[green]active[/]" : "");
+            }
+            AnsiConsole.Write(table);
+            return 0;
+        });
+        var version = new Argument<string>("version");
+        var promote = new Command("promote", "Make a version the active one.") { version };
+        promote.TreatUnmatchedTokensAsErrors = false;
+        promote.SetAction(async parse => await ChangeAsync(parse.UnmatchedTokens, r => r.PromoteAsync(parse.GetValue(version)!)));
+        var rollback = new Command("rollback", "Go back to the version that was active before.");
+        rollback.TreatUnmatchedTokensAsErrors = false;
+        rollback.SetAction(async parse => await ChangeAsync(parse.UnmatchedTokens, r => r.RollbackAsync()));
+        command.Subcommands.Add(list);
+        command.Subcommands.Add(promote);
+        command.Subcommands.Add(rollback);
+        return command;
+    }
+
+    private static async Task<int> ChangeAsync(IEnumerable<string> configurationArgs, Func<ModelRegistry, Task<RegistryState>> change)
+    {
+        using var host = CliHost.Build(configurationArgs);
+        try
+        {
+            var state = await change(Registry(host));
+            AnsiConsole.MarkupLineInterpolated($"Active model: [green]{state.Active}[/]");
+            return 0;
+        }
+        catch (InvalidOperationException ex)
+        {
+            AnsiConsole.MarkupLineInterpolated($"[red]{ex.Message}[/]");
+            return 1;
+        }
+    }
+
+    private static ModelRegistry Registry(IHost host) =>
+        new(Path.Combine(host.Services.GetRequiredService<IOptions<CommentFlowOptions>>().Value.ResolveDataDir(), "ml_models"));
+}

@@ -1,0 +1,216 @@
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using CommentFlow.Domain;
+using CommentFlow.Storage;
+using CommentFlow.Tests.Api;
+using CommentFlow.Tests.Fakes;
+using CommentFlow.Training;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace CommentFlow.Tests.Training;
+
+public sealed class OwnModelTests
+{
+    private static readonly (string Topic, string En, string Es, string Answer)[] Topics =
+    [
+        ("printer", "The printer on floor {0} jams and prints blank pages", "La impresora de la planta {0} se atasca", "Cleared the paper tray and restarted the print spooler"),
+        ("vpn", "VPN drops every {0} minutes when working from home", "La VPN se desconecta cada {0} minutos", "Updated the VPN client and reset the tunnel profile"),
+        ("password", "Password expired, user {0} cannot log in", "Contraseña caducada, el usuario {0} no puede entrar", "Reset the password and asked the user to choose a new one"),
+        ("invoice", "Invoice {0} shows the wrong amount", "La factura {0} muestra un importe incorrecto", "Corrected the invoice and sent a credit note"),
+    ];
+
+    /// <summary>History samples whose answers carry <paramref name="tag"/>, so a test can tell which model answered.</summary>
+    private static List<TrainingSample> History(string tag, int perTopic = 15)
+    {
+        var samples = new List<TrainingSample>();
+        foreach (var (topic, en, es, answer) in Topics)
+        {
+            for (var i = 0; i < perTopic; i++)
+            {
+                var spanish = i % 3 == 0;
+                var context = new TicketContext
+                {
+                    Summary = string.Format(System.Globalization.CultureInfo.InvariantCulture, spanish ? es : en, i + 1),
+                    Description = $"{topic} ticket {tag} {i}",
+                    Language = spanish ? "es" : "en",
+                };
+                samples.Add(TrainingSample.From(context, context.Hash(), [new Suggestion($"{answer} ({tag}).", "", 1.0)], "history", "history", 0, DateTimeOffset.UnixEpoch));
+            }
+        }
+        // Tickets whose answers share nothing: here the own model cannot know, and its calibrated confidence must say so.
+        var random = new Random(tag[0]); // string hash codes differ per process: keep the data reproducible
+        string[] words = ["amber", "bolt", "cedar", "delta", "ember", "fjord", "glyph", "harbor", "iris", "jolt", "kelp", "lumen", "mosaic", "nectar", "orbit", "prism"];
+        string Words(int n) => string.Join(' ', Enumerable.Range(0, n).Select(_ => words[random.Next(words.Length)]));
+        for (var i = 0; i < perTopic; i++)
+        {
+            var context = new TicketContext { Summary = $"Misc issue {Words(3)}", Description = Words(5), Language = "en" };
+            samples.Add(TrainingSample.From(context, context.Hash(), [new Suggestion($"{Words(8)} ({tag}).", "", 1.0)], "history", "history", 0, DateTimeOffset.UnixEpoch));
+        }
+        return samples;
+    }
+
+    private static async Task<(SqliteTrainingStore Store, ModelRegistry Registry)> StoreWithAsync(string dataDir, IReadOnlyList<TrainingSample> samples)
+    {
+        var store = new SqliteTrainingStore(SqliteTrainingStore.DefaultConnectionString(dataDir), new StorageOptions(), TimeProvider.System, NullLogger<SqliteTrainingStore>.Instance);
+        await store.MigrateAsync(CancellationToken.None);
+        await store.WriteAsync(samples, null, CancellationToken.None);
+        return (store, new ModelRegistry(Path.Combine(dataDir, "ml_models")));
+    }
+
+    private static Task<ModelManifest> TrainAsync(ITrainingStore store, ModelRegistry registry, bool promote = false) =>
+        ModelTrainer.TrainAsync(store, new TrainingOptions(), registry, TimeProvider.System, promote, null, CancellationToken.None);
+
+    [Fact]
+    public async Task Train_FromHistory_FirstVersionActiveWithManifestAndArtefacts()
+    {
+        var dataDir = TempDir.Create();
+        var (store, registry) = await StoreWithAsync(dataDir, History("A"));
+        var manifest = await TrainAsync(store, registry);
+
+        Assert.Equal(manifest.Version, registry.Read().Active);
+        Assert.Equal(75, manifest.RetrievalItems);
+        Assert.Equal(32, manifest.DataFingerprint.Length);
+        Assert.True(File.Exists(Path.Combine(registry.PathOf(manifest.Version), ModelTrainer.ManifestFile)));
+        Assert.True(File.Exists(Path.Combine(registry.PathOf(manifest.Version), ModelTrainer.ItemsFile)));
+        Assert.True(manifest.CrossValidatedRougeL > 0.5, $"cv rouge {manifest.CrossValidatedRougeL}"); // each topic has one answer
+        for (var i = 1; i < manifest.CalibrationValues.Count; i++)
+        {
+            Assert.True(manifest.CalibrationValues[i] >= manifest.CalibrationValues[i - 1]);
+        }
+
+        // The same data gives the same fingerprint; a second version waits for a promote.
+        var second = await TrainAsync(store, registry);
+        Assert.Equal(manifest.DataFingerprint, second.DataFingerprint);
+        Assert.Equal(manifest.Version, registry.Read().Active);
+    }
+
+    [Fact]
+    public async Task Train_TooFewComments_RefusedWithClearMessage()
+    {
+        var (store, registry) = await StoreWithAsync(TempDir.Create(), History("A", perTopic: 3));
+        var ex = await Assert.ThrowsAsync<InvalidOperationException>(() => TrainAsync(store, registry));
+        Assert.Contains("Training:MinSamples", ex.Message, StringComparison.Ordinal);
+        Assert.Null(registry.Read().Active);
+    }
+
+    [Fact]
+    public async Task Registry_PromoteAndRollback_WalkTheActiveVersion()
+    {
+        var dataDir = TempDir.Create();
+        var (store, registry) = await StoreWithAsync(dataDir, History("A"));
+        var a = await TrainAsync(store, registry);
+        await store.WriteAsync(History("B"), null, CancellationToken.None);
+        var b = await TrainAsync(store, registry);
+
+        Assert.Equal(a.Version, registry.Read().Active);
+        await registry.PromoteAsync(b.Version);
+        Assert.Equal(b.Version, registry.Read().Active);
+        await registry.RollbackAsync();
+        Assert.Equal(a.Version, registry.Read().Active);
+        await Assert.ThrowsAsync<InvalidOperationException>(() => registry.RollbackAsync());
+        await Assert.ThrowsAsync<InvalidOperationException>(() => registry.PromoteAsync("no-such-version"));
+    }
+
+    [Fact]
+    public async Task Server_PromoteThenRollback_ServedWithoutRestart()
+    {
+        var dataDir = TempDir.Create();
+        var (store, registry) = await StoreWithAsync(dataDir, History("A"));
+        var a = await TrainAsync(store, registry);
+        var (storeB, registryB) = await StoreWithAsync(TempDir.Create(), History("B"));
+        // Train B elsewhere and copy it in, as another instance or a CI job would publish it.
+        var b = await TrainAsync(storeB, registryB);
+        CopyDirectory(registryB.PathOf(b.Version), registry.PathOf(b.Version));
+        await registry.RegisterAsync(b, activate: false);
+
+        await using var server = await TestServer.StartAsync(dataDir, "Engine=local", "Cache:TtlSeconds=0", "Local:ReloadSeconds=1");
+        async Task<string> ModelAsync(int n) => (await server.SuggestAsync(new { summary = $"The printer on floor {n} jams", description = "blank pages" }))["model"]!.GetValue<string>();
+
+        await WaitUntilAsync(async () => await ModelAsync(1) == $"own-{a.Version}");
+        var answer = await server.SuggestAsync(new { summary = "The printer on floor 9 jams", description = "blank pages" });
+        Assert.Equal("local", answer["engine"]!.GetValue<string>());
+        Assert.EndsWith("(A).", answer["suggestions"]![0]!["text"]!.GetValue<string>(), StringComparison.Ordinal);
+
+        await registry.PromoteAsync(b.Version);
+        await WaitUntilAsync(async () => await ModelAsync(2) == $"own-{b.Version}");
+        var models = await server.GetJsonAsync("/api/ml/comments/models");
+        Assert.Equal(b.Version, models["serving"]!.GetValue<string>());
+
+        await registry.RollbackAsync();
+        await WaitUntilAsync(async () => await ModelAsync(3) == $"own-{a.Version}");
+    }
+
+    [Fact]
+    public async Task Hybrid_Threshold_RoutesBetweenOwnModelAndOllama_AndShadowRecordsAgreement()
+    {
+        var dataDir = TempDir.Create();
+        var (store, registry) = await StoreWithAsync(dataDir, History("A"));
+        await TrainAsync(store, registry);
+        await using var fake = await FakeOllama.StartAsync();
+
+        // A ticket the own model knows is answered by it; one it cannot know goes to Ollama, and the own model shadows it.
+        await using (var server = await TestServer.StartAsync(dataDir, "Engine=hybrid", $"Ollama:Url={fake.Url}", "Ollama:WarmUp=false", "Local:Threshold=0.9"))
+        {
+            await SuggestionApiTests.WaitForOllamaAsync(server, "up");
+            await WaitUntilAsync(async () => (await server.GetJsonAsync("/api/ml/comments/models"))["serving"] is not null);
+            var known = await server.SuggestAsync(new { summary = "VPN drops every 5 minutes when working from home", description = "vpn ticket" });
+            Assert.Equal("local", known["engine"]!.GetValue<string>());
+            Assert.True(known["suggestions"]![0]!["confidence"]!.GetValue<double>() >= 0.9);
+
+            var answer = await server.SuggestAsync(new { summary = "Misc issue orbit prism", description = "kelp nectar" });
+            Assert.Equal("ollama", answer["engine"]!.GetValue<string>());
+            await WaitUntilAsync(async () => (await server.GetJsonAsync("/api/ml/comments/models"))["shadow"]!["compared"]!.GetValue<long>() == 1);
+            var shadow = (await server.GetJsonAsync("/api/ml/comments/models"))["shadow"]!;
+            Assert.InRange(shadow["type_agreement"]!.GetValue<double>(), 0, 1);
+            Assert.InRange(shadow["text_rouge_l"]!.GetValue<double>(), 0, 1);
+
+            // Ollama failing: the own model answers anyway, and says why.
+            fake.Fault = OllamaFault.ServerError;
+            var fallback = await server.SuggestAsync(new { summary = "Misc issue amber bolt", description = "glyph iris" });
+            Assert.Equal("local", fallback["engine"]!.GetValue<string>());
+            Assert.Equal("http_error", fallback["fallback"]!["reason"]!.GetValue<string>());
+        }
+
+        // Threshold 0: the own model always answers first; Ollama is not asked.
+        fake.Fault = OllamaFault.None;
+        var before = fake.ChatRequests.Count;
+        await using (var server = await TestServer.StartAsync(dataDir, "Engine=hybrid", $"Ollama:Url={fake.Url}", "Ollama:WarmUp=false", "Local:Threshold=0"))
+        {
+            await WaitUntilAsync(async () => (await server.GetJsonAsync("/api/ml/comments/models"))["serving"] is not null);
+            var answer = await server.SuggestAsync(new { summary = "Password expired, user 3 cannot log in", description = "login" });
+            Assert.Equal("local", answer["engine"]!.GetValue<string>());
+            Assert.StartsWith("Reset the password", answer["suggestions"]![0]!["text"]!.GetValue<string>(), StringComparison.Ordinal);
+            Assert.Null(answer["fallback"]);
+        }
+        Assert.Equal(before, fake.ChatRequests.Count);
+    }
+
+    [Fact]
+    public async Task LocalMode_NoModel_RulesAnswerAndSaySo()
+    {
+        await using var server = await TestServer.StartAsync(null, "Engine=local");
+        var answer = await server.SuggestAsync(new { summary = "Sistema lento", description = "tarda mucho" });
+        Assert.Equal("rules", answer["engine"]!.GetValue<string>());
+        Assert.Equal("local", answer["fallback"]!["from"]!.GetValue<string>());
+        Assert.Equal("no_model", answer["fallback"]!["reason"]!.GetValue<string>());
+    }
+
+    private static async Task WaitUntilAsync(Func<Task<bool>> condition)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        while (!await condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "condition not reached within 15 s");
+            await Task.Delay(100);
+        }
+    }
+
+    private static void CopyDirectory(string from, string to)
+    {
+        Directory.CreateDirectory(to);
+        foreach (var file in Directory.GetFiles(from))
+        {
+            File.Copy(file, Path.Combine(to, Path.GetFileName(file)));
+        }
+    }
+}
