@@ -1,6 +1,7 @@
 using CommentFlow.Caching;
 using CommentFlow.Capture;
 using CommentFlow.Configuration;
+using CommentFlow.Dataset;
 using CommentFlow.Engines;
 using CommentFlow.Engines.Local;
 using CommentFlow.Engines.Ollama;
@@ -51,6 +52,7 @@ internal static class CommentFlowHostingExtensions
     public static IHostApplicationBuilder AddTraining(this IHostApplicationBuilder builder)
     {
         builder.AddValidatedOptions<TrainingOptions>(TrainingOptions.Section);
+        builder.AddValidatedOptions<CleaningOptions>(CleaningOptions.Section);
         return builder;
     }
 

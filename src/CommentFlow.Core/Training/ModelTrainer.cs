@@ -3,6 +3,7 @@ using System.IO.Compression;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using CommentFlow.Dataset;
 using CommentFlow.Domain;
 using CommentFlow.Engines;
 using CommentFlow.Export;
@@ -25,33 +26,24 @@ internal static class ModelTrainer
     public const double GoodRougeL = 0.3;
     private const int CalibrationBins = 10;
 
-    public static async Task<ModelManifest> TrainAsync(ITrainingStore store, TrainingOptions options, ModelRegistry registry,
+    public static async Task<ModelManifest> TrainAsync(ITrainingStore store, TrainingOptions options, CleaningOptions cleaning, ModelRegistry registry,
         TimeProvider time, bool promote, IProgress<string>? progress, CancellationToken cancellationToken)
     {
-        progress?.Report("reading samples");
+        progress?.Report("reading and cleaning samples");
+        var cleaner = new DatasetCleaner(cleaning);
         var items = new List<RetrievalItem>();
         var hashes = new List<string>();
         await foreach (var sample in store.ReadAllAsync(cancellationToken))
         {
-            if (options.ExcludeRulesEngine && sample.Engine == EngineNames.Rules)
+            var kept = cleaner.Clean(sample);
+            if (kept.Count == 0)
             {
                 continue;
             }
             var text = ContextText(sample.Context);
             var language = sample.Context.Language ?? LanguageDetector.Detect(text);
-            var used = false;
-            foreach (var s in sample.Suggestions)
-            {
-                if (!string.IsNullOrWhiteSpace(s.Text) && s.Confidence >= options.MinConfidence)
-                {
-                    items.Add(new RetrievalItem(text, s.Text, SuggestionTypes.Normalize(s.Type) ?? "", language));
-                    used = true;
-                }
-            }
-            if (used)
-            {
-                hashes.Add(sample.ContextHash);
-            }
+            items.AddRange(kept.Select(s => new RetrievalItem(text, s.Text, SuggestionTypes.Normalize(s.Type) ?? "", language)));
+            hashes.Add(sample.ContextHash);
         }
         if (items.Count < options.MinSamples)
         {

@@ -6,13 +6,6 @@ internal sealed class TrainingOptions
 {
     public const string Section = "CommentFlow:Training";
 
-    /// <summary>Suggestions below this confidence are left out of training (history replies count as 1.0).</summary>
-    [Range(0.0, 1.0)]
-    public double MinConfidence { get; set; } = 0.7;
-
-    /// <summary>Rules-engine answers teach nothing the rules file does not already say.</summary>
-    public bool ExcludeRulesEngine { get; set; } = true;
-
     /// <summary>Fewest usable comments a model is trained from.</summary>
     [Range(2, int.MaxValue)]
     public int MinSamples { get; set; } = 50;

@@ -26,6 +26,7 @@ internal static class CommandLine
         root.Subcommands.Add(EvaluateCommand.Create());
         root.Subcommands.Add(Configurable(ModelCommands.Train()));
         root.Subcommands.Add(ModelCommands.Models());
+        root.Subcommands.Add(DatasetCommand.Create());
         return root;
     }
 

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using CommentFlow.Configuration;
+using CommentFlow.Dataset;
 using CommentFlow.Training;
 using Microsoft.Extensions.Options;
 using Spectre.Console;
@@ -22,11 +23,12 @@ internal static class ModelCommands
             {
                 var registry = Registry(host);
                 var options = host.Services.GetRequiredService<IOptions<TrainingOptions>>().Value;
+                var cleaning = host.Services.GetRequiredService<IOptions<CleaningOptions>>().Value;
                 var time = host.Services.GetRequiredService<TimeProvider>();
                 try
                 {
                     var manifest = await AnsiConsole.Status().StartAsync("Training", status =>
-                        ModelTrainer.TrainAsync(store, options, registry, time, parse.GetValue(promote), new InlineProgress<string>(s => status.Status($"Training: {s}")), ct));
+                        ModelTrainer.TrainAsync(store, options, cleaning, registry, time, parse.GetValue(promote), new InlineProgress<string>(s => status.Status($"Training: {s}")), ct));
                     if (parse.GetValue(json))
                     {
                         Console.WriteLine(JsonSerializer.Serialize(manifest, CliJson.Options));

@@ -58,7 +58,7 @@ public sealed class OwnModelTests
     }
 
     private static Task<ModelManifest> TrainAsync(ITrainingStore store, ModelRegistry registry, bool promote = false) =>
-        ModelTrainer.TrainAsync(store, new TrainingOptions(), registry, TimeProvider.System, promote, null, CancellationToken.None);
+        ModelTrainer.TrainAsync(store, new TrainingOptions(), new CommentFlow.Dataset.CleaningOptions(), registry, TimeProvider.System, promote, null, CancellationToken.None);
 
     [Fact]
     public async Task Train_FromHistory_FirstVersionActiveWithManifestAndArtefacts()

@@ -40,7 +40,7 @@ internal static class OllamaPrompt
 
     public static List<ChatMessage> Build(TicketContext context, int maxSuggestions)
     {
-        var language = LanguageDetector.Detect($"{context.Summary} {context.Description}");
+        var language = context.Language ?? LanguageDetector.Detect($"{context.Summary} {context.Description}");
         var languageName = LanguageNames.GetValueOrDefault(language, "the ticket's language");
 
         var system =

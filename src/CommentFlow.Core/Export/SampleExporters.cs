@@ -1,0 +1,175 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using CommentFlow.Dataset;
+using CommentFlow.Domain;
+using CommentFlow.Engines.Ollama;
+using CsvHelper;
+
+namespace CommentFlow.Export;
+
+/// <summary>
+/// The formats the usual fine-tuning and analysis tools read, each streamed sample by sample:
+/// JSON Lines (one sample per line), chat JSONL (<c>{"messages":[system, user, assistant]}</c>, the prompt exactly as
+/// Ollama gets it and the suggestions as the answer) and CSV (one row per suggestion).
+/// </summary>
+internal static class SampleExporters
+{
+    private static readonly JsonWriterOptions Compact = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    public static async Task<(int Samples, int Rows)> WriteJsonLinesAsync(Stream output, IAsyncEnumerable<TrainingSample> samples, DatasetCleaner? cleaner, CancellationToken ct)
+    {
+        await using var writer = new Utf8JsonWriter(output, Compact);
+        int count = 0, rows = 0;
+        await foreach (var s in samples.WithCancellation(ct))
+        {
+            var suggestions = cleaner?.Clean(s) ?? s.Suggestions;
+            if (suggestions.Count == 0)
+            {
+                continue;
+            }
+            writer.WriteStartObject();
+            writer.WriteString("context_hash", s.ContextHash);
+            writer.WriteString("ticket_key", s.Context.TicketKey);
+            writer.WriteString("created_at", s.CreatedAt);
+            writer.WriteStartObject("input");
+            writer.WriteString("summary", s.Context.Summary);
+            writer.WriteString("description", s.Context.Description);
+            writer.WriteString("issue_type", s.Context.IssueType);
+            writer.WriteString("status", s.Context.Status);
+            writer.WriteString("priority", s.Context.Priority);
+            writer.WriteString("language", s.Context.Language);
+            writer.WriteString("queue", s.Context.Queue);
+            writer.WriteStartArray("comments");
+            foreach (var c in s.Context.Comments)
+            {
+                writer.WriteStringValue(c);
+            }
+            writer.WriteEndArray();
+            writer.WriteEndObject();
+            writer.WriteStartObject("output");
+            WriteSuggestions(writer, suggestions);
+            writer.WriteString("model", s.Model);
+            writer.WriteString("engine", s.Engine);
+            writer.WriteEndObject();
+            writer.WriteEndObject();
+            await NewLineAsync(writer, output, ct);
+            count++;
+            rows++;
+        }
+        await writer.FlushAsync(ct);
+        return (count, rows);
+    }
+
+    public static async Task<(int Samples, int Rows)> WriteChatAsync(Stream output, IAsyncEnumerable<TrainingSample> samples, DatasetCleaner? cleaner, CancellationToken ct)
+    {
+        await using var writer = new Utf8JsonWriter(output, Compact);
+        var count = 0;
+        await foreach (var s in samples.WithCancellation(ct))
+        {
+            var suggestions = cleaner?.Clean(s) ?? s.Suggestions;
+            if (suggestions.Count == 0)
+            {
+                continue;
+            }
+            writer.WriteStartObject();
+            writer.WriteStartArray("messages");
+            foreach (var m in OllamaPrompt.Build(s.Context, suggestions.Count))
+            {
+                WriteMessage(writer, m.Role.Value, m.Text);
+            }
+            WriteMessage(writer, "assistant", SuggestionsJson(suggestions));
+            writer.WriteEndArray();
+            writer.WriteEndObject();
+            await NewLineAsync(writer, output, ct);
+            count++;
+        }
+        await writer.FlushAsync(ct);
+        return (count, count);
+    }
+
+    public static async Task<(int Samples, int Rows)> WriteCsvAsync(Stream output, IAsyncEnumerable<TrainingSample> samples, DatasetCleaner? cleaner, CancellationToken ct)
+    {
+        await using var text = new StreamWriter(output, new UTF8Encoding(false), 1 << 16, leaveOpen: true);
+        await using var csv = new CsvWriter(text, CultureInfo.InvariantCulture);
+        string[] header = ["context_hash", "ticket_key", "created_at", "summary", "description", "comments", "issue_type", "status", "priority",
+            "language", "queue", "suggestion_text", "suggestion_type", "confidence", "model", "engine"];
+        foreach (var h in header)
+        {
+            csv.WriteField(h);
+        }
+        await csv.NextRecordAsync();
+        int count = 0, rows = 0;
+        await foreach (var s in samples.WithCancellation(ct))
+        {
+            var suggestions = cleaner?.Clean(s) ?? s.Suggestions;
+            if (suggestions.Count == 0)
+            {
+                continue;
+            }
+            count++;
+            foreach (var g in suggestions)
+            {
+                // Comments go in one cell as a JSON array: no separator can be confused with comment text.
+                object?[] fields = [s.ContextHash, s.Context.TicketKey, s.CreatedAt.ToString("O", CultureInfo.InvariantCulture), s.Context.Summary, s.Context.Description,
+                    JsonSerializer.Serialize(s.Context.Comments, ExportJsonContext.Default.IReadOnlyListString), s.Context.IssueType, s.Context.Status, s.Context.Priority,
+                    s.Context.Language, s.Context.Queue, g.Text, g.Type, g.Confidence.ToString(CultureInfo.InvariantCulture), s.Model, s.Engine];
+                foreach (var f in fields)
+                {
+                    csv.WriteField(f);
+                }
+                await csv.NextRecordAsync();
+                rows++;
+            }
+        }
+        await csv.FlushAsync();
+        return (count, rows);
+    }
+
+    /// <summary>The assistant's answer in the shape Ollama is asked for: <c>{"suggestions":[{text,type,confidence}]}</c>.</summary>
+    public static string SuggestionsJson(IReadOnlyList<Suggestion> suggestions)
+    {
+        using var buffer = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(buffer, Compact))
+        {
+            writer.WriteStartObject();
+            WriteSuggestions(writer, suggestions);
+            writer.WriteEndObject();
+        }
+        return Encoding.UTF8.GetString(buffer.ToArray());
+    }
+
+    private static void WriteSuggestions(Utf8JsonWriter writer, IReadOnlyList<Suggestion> suggestions)
+    {
+        writer.WriteStartArray("suggestions");
+        foreach (var g in suggestions)
+        {
+            writer.WriteStartObject();
+            writer.WriteString("text", g.Text);
+            writer.WriteString("type", g.Type);
+            writer.WriteNumber("confidence", g.Confidence);
+            writer.WriteEndObject();
+        }
+        writer.WriteEndArray();
+    }
+
+    private static void WriteMessage(Utf8JsonWriter writer, string role, string? content)
+    {
+        writer.WriteStartObject();
+        writer.WriteString("role", role);
+        writer.WriteString("content", content);
+        writer.WriteEndObject();
+    }
+
+    // JSON Lines: the writer must not see the newline as part of a value, so it is written to the stream between objects.
+    private static async Task NewLineAsync(Utf8JsonWriter writer, Stream output, CancellationToken ct)
+    {
+        await writer.FlushAsync(ct);
+        output.WriteByte((byte)'\n');
+        writer.Reset(output);
+    }
+}
+
+[System.Text.Json.Serialization.JsonSerializable(typeof(IReadOnlyList<string>))]
+internal sealed partial class ExportJsonContext : System.Text.Json.Serialization.JsonSerializerContext;
