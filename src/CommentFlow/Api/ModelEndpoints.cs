@@ -10,7 +10,18 @@ internal static class ModelEndpoints
         group.MapGet("/models", ListModels)
             .WithName("GetModels")
             .WithSummary("Versions of the own model, the active one, the one being served, and shadow agreement with Ollama.");
+        group.MapGet("/evaluation", GetEvaluation)
+            .WithName("GetEvaluation")
+            .WithSummary("The last report of 'commentflow evaluate' on the store (JSON), with its Markdown twin beside it in ml_models/.");
         return group;
+    }
+
+    private static Results<PhysicalFileHttpResult, ProblemHttpResult> GetEvaluation(LocalModelHost host)
+    {
+        var path = Path.Combine(host.Registry.ModelsDir, CommentFlow.Training.StoreEvaluationFiles.Json);
+        return File.Exists(path)
+            ? TypedResults.PhysicalFile(path, "application/json")
+            : TypedResults.Problem("No evaluation yet: run 'commentflow evaluate' on this store.", statusCode: StatusCodes.Status404NotFound, title: "No evaluation");
     }
 
     private static Ok<ModelsResponse> ListModels(LocalModelHost host, ShadowEvaluator shadow)

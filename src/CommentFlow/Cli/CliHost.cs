@@ -1,3 +1,4 @@
+using CommentFlow.Engines;
 using CommentFlow.Hosting;
 using CommentFlow.Storage;
 using Microsoft.Extensions.Hosting;
@@ -27,6 +28,10 @@ internal static class CliHost
         {
             builder.AddCapture();
             builder.AddEngines();
+        }
+        else
+        {
+            builder.Services.AddOptions<RulesOptions>().BindConfiguration(RulesOptions.Section);
         }
         return builder.Build();
     }

@@ -1,6 +1,11 @@
 using System.CommandLine;
 using System.Text.Json;
+using CommentFlow.Configuration;
+using CommentFlow.Dataset;
+using CommentFlow.Engines;
+using CommentFlow.Export;
 using CommentFlow.Training;
+using Microsoft.Extensions.Options;
 using Spectre.Console;
 
 namespace CommentFlow.Cli;
@@ -16,7 +21,7 @@ internal static class EvaluateCommand
         var label = new Option<string>("--label") { Description = "The column to predict: type, queue, priority, …", DefaultValueFactory = _ => "type" };
         var json = new Option<bool>("--json") { Description = "Print one JSON object (for scripts)." };
         var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 42 };
-        var command = new Command("evaluate", "Train on the train side only and measure on the test side: classifier and retrieval, against baselines.")
+        var command = new Command("evaluate", "Train on the train side only and measure on the test side, against baselines. Without --csv/--train-csv: the store, on its saved split by context hash.")
         {
             csv, split, trainCsv, testCsv, label, json, seed,
         };
@@ -24,14 +29,19 @@ internal static class EvaluateCommand
         {
             var bySplit = result.GetValue(csv) is not null || result.GetValue(split) is not null;
             var byFiles = result.GetValue(trainCsv) is not null || result.GetValue(testCsv) is not null;
-            if (bySplit == byFiles || (bySplit && (result.GetValue(csv) is null || result.GetValue(split) is null))
+            if ((bySplit && byFiles) || (bySplit && (result.GetValue(csv) is null || result.GetValue(split) is null))
                 || (byFiles && (result.GetValue(trainCsv) is null || result.GetValue(testCsv) is null)))
             {
-                result.AddError("Give either --csv FILE --split SPLIT.json, or --train-csv A --test-csv B.");
+                result.AddError("Give either --csv FILE --split SPLIT.json, or --train-csv A --test-csv B, or neither (the store).");
             }
         });
-        command.SetAction(parse =>
+        command.TreatUnmatchedTokensAsErrors = false;
+        command.SetAction(async (parse, ct) =>
         {
+            if (parse.GetValue(csv) is null && parse.GetValue(trainCsv) is null)
+            {
+                return await EvaluateStoreAsync(parse.UnmatchedTokens, parse.GetValue(json), ct);
+            }
             var column = parse.GetValue(label)!;
             List<LabelledTicket> train, test;
             int skipped;
@@ -73,6 +83,37 @@ internal static class EvaluateCommand
             return 0;
         });
         return command;
+    }
+
+    private static async Task<int> EvaluateStoreAsync(IEnumerable<string> configurationArgs, bool json, CancellationToken ct)
+    {
+        var (host, store) = await CliHost.OpenStoreAsync(configurationArgs, ct);
+        using (host)
+        {
+            var modelsDir = Path.Combine(host.Services.GetRequiredService<IOptions<CommentFlowOptions>>().Value.ResolveDataDir(), "ml_models");
+            var rulesPath = host.Services.GetRequiredService<IOptions<RulesOptions>>().Value.Path;
+            var rules = new RulesEngine(RuleSet.Load(string.IsNullOrWhiteSpace(rulesPath) ? Path.Combine(AppContext.BaseDirectory, "rules.json") : rulesPath));
+            StoreEvaluationReport report;
+            try
+            {
+                report = await StoreEvaluation.RunAsync(store, host.Services.GetRequiredService<IOptions<CleaningOptions>>().Value,
+                    host.Services.GetRequiredService<IOptions<TrainingOptions>>().Value, rules, modelsDir, ct);
+            }
+            catch (InvalidOperationException ex)
+            {
+                Console.Error.WriteLine(ex.Message);
+                return 1;
+            }
+            var markdown = StoreEvaluation.Markdown(report);
+            await AtomicFile.WriteAsync(Path.Combine(modelsDir, StoreEvaluationFiles.Json), async s =>
+            {
+                await JsonSerializer.SerializeAsync(s, report, CliJson.Options, ct);
+                return true;
+            });
+            await File.WriteAllTextAsync(Path.Combine(modelsDir, StoreEvaluationFiles.Markdown), markdown, ct);
+            Console.WriteLine(json ? JsonSerializer.Serialize(report, CliJson.Compact) : markdown);
+            return 0;
+        }
     }
 
     private static void Render(EvaluationReport r)

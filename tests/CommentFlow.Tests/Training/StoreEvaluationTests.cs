@@ -1,0 +1,96 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using CommentFlow.Dataset;
+using CommentFlow.Domain;
+using CommentFlow.Engines;
+using CommentFlow.Storage;
+using CommentFlow.Tests.Fakes;
+using CommentFlow.Training;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace CommentFlow.Tests.Training;
+
+public sealed class StoreEvaluationTests
+{
+    [Fact]
+    public void Split_ByContextHash_StratifiedSeededAndStable()
+    {
+        var contexts = Enumerable.Range(0, 200).Select(i => (Hash: ContextHash.Compute($"t{i}", "", []), Label: i % 4 == 0 ? "resolution" : "action")).ToList();
+        var a = TicketSplit.Create(contexts, seed: 42);
+        var b = TicketSplit.Create(contexts.AsEnumerable().Reverse(), seed: 42);
+
+        Assert.Equal(a.Test.Order(), b.Test.Order()); // the order the store returns does not matter
+        Assert.Empty(a.Train.Intersect(a.Test));
+        Assert.Equal(40, a.Test.Count);
+        Assert.Equal(10, contexts.Count(c => c.Label == "resolution" && a.Test.Contains(c.Hash))); // 20 % of each stratum
+        var unseen = ContextHash.Compute("new ticket", "", []);
+        Assert.Equal(a.IsTest(unseen), a.IsTest(unseen));
+    }
+
+    [Fact]
+    public async Task Split_SavedAndLoaded_SameSides()
+    {
+        var split = TicketSplit.Create(Enumerable.Range(0, 30).Select(i => (ContextHash.Compute($"t{i}", "", []), "x")), 7);
+        var path = Path.Combine(TempDir.Create(), TicketSplit.FileName);
+        await split.SaveAsync(path);
+        var loaded = TicketSplit.Load(path)!;
+        Assert.Equal(split.Test.Order(), loaded.Test.Order());
+        Assert.Equal(split.Train.Order(), loaded.Train.Order());
+    }
+
+    [Fact]
+    public async Task Run_StoreWithOllamaAndHistory_ReportsRetrievalTypesAgreementAndThresholds()
+    {
+        var dataDir = TempDir.Create();
+        var store = new SqliteTrainingStore(SqliteTrainingStore.DefaultConnectionString(dataDir), new StorageOptions(), TimeProvider.System, NullLogger<SqliteTrainingStore>.Instance);
+        await store.MigrateAsync(CancellationToken.None);
+        // Ollama-answered tickets whose type follows the topic: the classifier can learn it.
+        (string Summary, string Type, string Answer)[] topics =
+        [
+            ("Cannot log in, password rejected", "diagnostic", "Which account is it and what message do you see?"),
+            ("Server disk full on the database host", "action", "Freed space on the data volume and rotated the logs."),
+            ("Thanks, the report works again", "resolution", "Glad it works again, closing the ticket."),
+        ];
+        var samples = new List<TrainingSample>();
+        for (var i = 0; i < 90; i++)
+        {
+            var (summary, type, answer) = topics[i % 3];
+            var context = new TicketContext { Summary = $"{summary} #{i}", Description = $"ticket {i}", Language = "en" };
+            samples.Add(TrainingSample.From(context, context.Hash(), [new Suggestion(answer, type, 0.9)], "llama3.2", EngineNames.Ollama, 900, DateTimeOffset.UnixEpoch));
+        }
+        await store.WriteAsync(samples, null, CancellationToken.None);
+
+        var rules = new RulesEngine(RuleSet.Load(Path.Combine(AppContext.BaseDirectory, "rules.json")));
+        var modelsDir = Path.Combine(dataDir, "ml_models");
+        var report = await StoreEvaluation.RunAsync(store, new CleaningOptions(), new TrainingOptions(), rules, modelsDir, CancellationToken.None);
+
+        Assert.Equal(90, report.Train + report.Test);
+        Assert.Equal(18, report.Test);
+        Assert.True(File.Exists(Path.Combine(modelsDir, TicketSplit.FileName)));
+        Assert.True(report.Retrieval.RougeL > 0.9, $"rouge {report.Retrieval.RougeL}"); // each topic has one answer
+        Assert.True(report.Retrieval.RougeL > report.Retrieval.RandomSameLanguageRougeL);
+        Assert.NotNull(report.Types);
+        Assert.True(report.Types!.MacroF1 > report.Types.MajorityMacroF1);
+        Assert.Equal(18, report.Ollama!.Samples);
+        Assert.True(report.Ollama.MeetsGoal, $"agreement {report.Ollama.TypeAccuracy}");
+        Assert.Equal(1.0, report.Thresholds[0].Coverage);
+        Assert.Contains("**met**", StoreEvaluation.Markdown(report), StringComparison.Ordinal);
+
+        // The same split is used again next time.
+        var again = await StoreEvaluation.RunAsync(store, new CleaningOptions(), new TrainingOptions(), rules, modelsDir, CancellationToken.None);
+        Assert.Equal(report.Test, again.Test);
+        Assert.Equal(report.Retrieval.RougeL, again.Retrieval.RougeL);
+    }
+
+    [Fact]
+    public async Task EvaluationEndpoint_NoReportYet_404Problem()
+    {
+        await using var server = await TestServer.StartAsync();
+        var response = await server.Client.GetAsync("/api/ml/comments/evaluation");
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType!.MediaType);
+        var models = await server.GetJsonAsync("/api/ml/comments/models");
+        Assert.Null(models["active"]);
+        Assert.Empty(models["versions"]!.AsArray());
+    }
+}
