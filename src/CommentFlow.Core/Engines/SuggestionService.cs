@@ -19,6 +19,7 @@ internal sealed class SuggestionService(
     ShadowEvaluator shadow,
     IOptions<LocalOptions> localOptions,
     OllamaStatus ollamaStatus,
+    EngineCounters counters,
     SuggestionCache cache,
     CaptureQueue capture,
     IOptions<CommentFlowOptions> options,
@@ -30,12 +31,18 @@ internal sealed class SuggestionService(
         if (cache.TryGet(hash, maxSuggestions, out var cached))
         {
             // Not captured again: the first answer for this context already was, and the store would skip it as a duplicate.
+            counters.Cached();
             return new SuggestionOutcome(hash, cached.Suggestions.Take(maxSuggestions).ToList(), cached.Engine, cached.Model, Cached: true, Fallback: null);
         }
 
         var started = time.GetTimestamp();
         var (answer, failed) = await AnswerAsync(context, maxSuggestions, cancellationToken);
         var latency = time.GetElapsedTime(started);
+        counters.Answered(answer.Engine, latency);
+        if (failed is not null)
+        {
+            counters.FellBack(failed.Engine, failed.Failure!);
+        }
 
         cache.Set(hash, new CachedAnswer(answer.Suggestions, answer.Engine, answer.Model, maxSuggestions));
         await capture.EnqueueAsync(

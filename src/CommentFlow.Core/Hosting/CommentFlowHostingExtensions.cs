@@ -53,6 +53,7 @@ internal static class CommentFlowHostingExtensions
     {
         builder.AddValidatedOptions<TrainingOptions>(TrainingOptions.Section);
         builder.AddValidatedOptions<CleaningOptions>(CleaningOptions.Section);
+        builder.Services.AddSingleton<TrainingJobs>();
         return builder;
     }
 
@@ -111,6 +112,7 @@ internal static class CommentFlowHostingExtensions
         builder.Services.AddSingleton<ShadowEvaluator>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ShadowEvaluator>());
         builder.Services.AddSingleton<SuggestionCache>();
+        builder.Services.AddSingleton<EngineCounters>();
         builder.Services.AddSingleton<SuggestionService>();
         return builder;
     }

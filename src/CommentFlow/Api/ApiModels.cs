@@ -60,7 +60,7 @@ internal sealed record StatsDto
 
 internal sealed record CaptureDto(long Enqueued, long Written, long Duplicates, long Dropped, long FailedWrites, long Lost, int QueueDepth, int QueueCapacity);
 
-internal sealed record StatsResponse(StatsDto Stats, CaptureDto Capture)
+internal sealed record StatsResponse(StatsDto Stats, CaptureDto Capture, CommentFlow.Engines.EngineCountersSnapshot Engines)
 {
     public bool Success => true;
 }
@@ -101,6 +101,13 @@ internal sealed record ModelsResponse(string? Active, string? Serving, IReadOnly
     public bool Success => true;
 }
 
+internal sealed record TrainingJobDto(string Id, string State, DateTimeOffset StartedAt, DateTimeOffset? FinishedAt, string? Progress, string? Version,
+    string? Error, bool Promote, double? CrossValidatedRougeL)
+{
+    public static TrainingJobDto Of(CommentFlow.Training.TrainingJob job) => new(job.Id, job.State.ToString().ToLowerInvariant(), job.StartedAt, job.FinishedAt,
+        job.Progress, job.Version, job.Error, job.Promote, job.Manifest?.CrossValidatedRougeL);
+}
+
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, MaxDepth = 32)]
 [JsonSerializable(typeof(SuggestionRequest))]
 [JsonSerializable(typeof(SuggestionsResponse))]
@@ -111,4 +118,5 @@ internal sealed record ModelsResponse(string? Active, string? Serving, IReadOnly
 [JsonSerializable(typeof(WarmupResponse))]
 [JsonSerializable(typeof(ServiceHealthResponse))]
 [JsonSerializable(typeof(ModelsResponse))]
+[JsonSerializable(typeof(TrainingJobDto))]
 internal sealed partial class ApiJsonContext : JsonSerializerContext;

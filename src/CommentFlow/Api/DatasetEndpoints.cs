@@ -1,5 +1,6 @@
 using CommentFlow.Capture;
 using CommentFlow.Configuration;
+using CommentFlow.Engines;
 using CommentFlow.Export;
 using CommentFlow.Storage;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -22,7 +23,7 @@ internal static class DatasetEndpoints
         return group;
     }
 
-    internal static async Task<StatsResponse> BuildStatsAsync(ITrainingStore store, CaptureQueue capture, CancellationToken cancellationToken)
+    internal static async Task<StatsResponse> BuildStatsAsync(ITrainingStore store, CaptureQueue capture, EngineCounters engines, CancellationToken cancellationToken)
     {
         var s = await store.GetStatsAsync(cancellationToken);
         return new StatsResponse(
@@ -44,7 +45,8 @@ internal static class DatasetEndpoints
                 LastModified = s.LastModified,
                 Storage = store.Provider,
             },
-            CaptureOf(capture));
+            CaptureOf(capture),
+            engines.Snapshot());
     }
 
     internal static CaptureDto CaptureOf(CaptureQueue capture)
@@ -53,8 +55,8 @@ internal static class DatasetEndpoints
         return new CaptureDto(c.Enqueued, c.Written, c.Duplicates, c.Dropped, c.FailedWrites, c.Lost, capture.Depth, capture.Capacity);
     }
 
-    private static async Task<Ok<StatsResponse>> GetStatsAsync(ITrainingStore store, CaptureQueue capture, CancellationToken cancellationToken) =>
-        TypedResults.Ok(await BuildStatsAsync(store, capture, cancellationToken));
+    private static async Task<Ok<StatsResponse>> GetStatsAsync(ITrainingStore store, CaptureQueue capture, EngineCounters engines, CancellationToken cancellationToken) =>
+        TypedResults.Ok(await BuildStatsAsync(store, capture, engines, cancellationToken));
 
     private static async Task<Ok<ExportResponse>> ExportAsync(ITrainingStore store, IOptions<CommentFlowOptions> options, CancellationToken cancellationToken)
     {

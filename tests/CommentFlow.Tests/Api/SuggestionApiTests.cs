@@ -91,6 +91,10 @@ public sealed class SuggestionApiTests
         Assert.Equal("ollama", answer["fallback"]!["from"]!.GetValue<string>());
         Assert.Equal(reason, answer["fallback"]!["reason"]!.GetValue<string>());
         Assert.True(answer["count"]!.GetValue<int>() > 0);
+
+        var engines = (await server.GetJsonAsync("/api/ml/comments/ml-stats"))["engines"]!;
+        Assert.Equal(1, engines["fallbacks"]![$"ollama:{reason}"]!.GetValue<long>());
+        Assert.Equal(1, engines["answers"]!["rules"]!["requests"]!.GetValue<long>());
     }
 
     [Fact]
@@ -178,6 +182,8 @@ public sealed class SuggestionApiTests
         var stats = (await server.GetJsonAsync("/api/ml/comments/cache/stats"))["cache"]!;
         Assert.Equal(1, stats["entries"]!.GetValue<long>());
         Assert.Equal(1, stats["hits"]!.GetValue<long>());
+
+        Assert.Equal(1, (await server.GetJsonAsync("/api/ml/comments/ml-stats"))["engines"]!["cache_hits"]!.GetValue<long>());
 
         var cleared = await (await server.Client.PostAsync("/api/ml/comments/cache/clear", null)).Content.ReadFromJsonAsync<JsonObject>();
         Assert.Equal(1, cleared!["cleared"]!.GetValue<int>());

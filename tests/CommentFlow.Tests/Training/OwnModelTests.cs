@@ -186,6 +186,34 @@ public sealed class OwnModelTests
     }
 
     [Fact]
+    public async Task TrainEndpoint_BackgroundJob_ProducesActiveModelServedByTheServer()
+    {
+        var dataDir = TempDir.Create();
+        await StoreWithAsync(dataDir, History("A"));
+        await using var server = await TestServer.StartAsync(dataDir, "Engine=local", "Cache:TtlSeconds=0");
+
+        var response = await server.Client.PostAsync("/api/ml/comments/train", null);
+        Assert.Equal(System.Net.HttpStatusCode.Accepted, response.StatusCode);
+        var job = (await response.Content.ReadFromJsonAsync<JsonObject>())!;
+        Assert.Equal($"/api/ml/comments/train/{job["id"]!.GetValue<string>()}", response.Headers.Location!.OriginalString);
+
+        JsonObject state = job;
+        await WaitUntilAsync(async () =>
+        {
+            state = await server.GetJsonAsync(response.Headers.Location!.OriginalString);
+            return state["state"]!.GetValue<string>() is "succeeded" or "failed";
+        });
+        Assert.Equal("succeeded", state["state"]!.GetValue<string>());
+        var version = state["version"]!.GetValue<string>();
+        Assert.Equal(version, (await server.GetJsonAsync("/api/ml/comments/models"))["active"]!.GetValue<string>());
+        var answer = await server.SuggestAsync(new { summary = "Invoice 12 shows the wrong amount", description = "billing" });
+        Assert.Equal($"own-{version}", answer["model"]!.GetValue<string>());
+
+        var unknown = await server.Client.GetAsync("/api/ml/comments/train/nope");
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, unknown.StatusCode);
+    }
+
+    [Fact]
     public async Task LocalMode_NoModel_RulesAnswerAndSaySo()
     {
         await using var server = await TestServer.StartAsync(null, "Engine=local");

@@ -1,0 +1,105 @@
+using System.Collections.Concurrent;
+using CommentFlow.Dataset;
+using CommentFlow.Engines.Local;
+using CommentFlow.Storage;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace CommentFlow.Training;
+
+/// <summary>
+/// Training started over HTTP: one job at a time, in the background, never inside a request. Every job is kept (with its
+/// progress, result or error) so a client can poll it; stopping the service cancels a running job.
+/// </summary>
+internal sealed partial class TrainingJobs(
+    ITrainingStore store,
+    LocalModelHost models,
+    IOptions<TrainingOptions> training,
+    IOptions<CleaningOptions> cleaning,
+    IHostApplicationLifetime lifetime,
+    TimeProvider time,
+    ILogger<TrainingJobs> logger)
+{
+    private readonly ConcurrentDictionary<string, TrainingJob> _jobs = new();
+    private int _running;
+
+    /// <summary>Starts a job, or returns null when one is already running.</summary>
+    public TrainingJob? Start(bool promote)
+    {
+        if (Interlocked.CompareExchange(ref _running, 1, 0) != 0)
+        {
+            return null;
+        }
+        var job = new TrainingJob(Guid.NewGuid().ToString("N")[..12], time.GetUtcNow(), promote);
+        _jobs[job.Id] = job;
+        job.Task = Task.Run(() => RunAsync(job), CancellationToken.None);
+        return job;
+    }
+
+    public TrainingJob? Get(string id) => _jobs.GetValueOrDefault(id);
+
+    private async Task RunAsync(TrainingJob job)
+    {
+        try
+        {
+            job.State = TrainingJobState.Running;
+            var manifest = await ModelTrainer.TrainAsync(store, training.Value, cleaning.Value, models.Registry, time, job.Promote,
+                new JobProgress(job), lifetime.ApplicationStopping);
+            job.Version = manifest.Version;
+            job.Manifest = manifest;
+            job.State = TrainingJobState.Succeeded;
+            models.Refresh(); // serve it now if it became active, rather than at the next poll
+            LogSucceeded(logger, job.Id, manifest.Version);
+        }
+        catch (Exception ex)
+        {
+            job.Error = ex.Message;
+            job.State = ex is OperationCanceledException ? TrainingJobState.Cancelled : TrainingJobState.Failed;
+            LogFailed(logger, ex, job.Id);
+        }
+        finally
+        {
+            job.FinishedAt = time.GetUtcNow();
+            Volatile.Write(ref _running, 0);
+        }
+    }
+
+    private sealed class JobProgress(TrainingJob job) : IProgress<string>
+    {
+        public void Report(string value) => job.Progress = value;
+    }
+
+    [LoggerMessage(EventId = 4101, Level = LogLevel.Information, Message = "Training job {Id} produced model {Version}")]
+    private static partial void LogSucceeded(ILogger logger, string id, string version);
+
+    [LoggerMessage(EventId = 4102, Level = LogLevel.Warning, Message = "Training job {Id} failed")]
+    private static partial void LogFailed(ILogger logger, Exception exception, string id);
+}
+
+internal enum TrainingJobState
+{
+    Queued,
+    Running,
+    Succeeded,
+    Failed,
+    Cancelled,
+}
+
+/// <summary>
+/// A training job as clients see it. Written by the job's own task only; readers poll, and a reference or enum write is
+/// atomic, so at worst they see the previous step.
+/// </summary>
+internal sealed class TrainingJob(string id, DateTimeOffset startedAt, bool promote)
+{
+    public string Id { get; } = id;
+    public DateTimeOffset StartedAt { get; } = startedAt;
+    public bool Promote { get; } = promote;
+    public TrainingJobState State { get; set; }
+    public string? Progress { get; set; }
+    public string? Version { get; set; }
+    public string? Error { get; set; }
+    public ModelManifest? Manifest { get; set; }
+    public DateTimeOffset? FinishedAt { get; set; }
+    internal Task? Task { get; set; }
+}
