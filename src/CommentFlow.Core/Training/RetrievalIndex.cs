@@ -4,13 +4,23 @@ using System.Runtime.InteropServices;
 namespace CommentFlow.Training;
 
 /// <summary>
-/// The own generator: past tickets indexed by TF-IDF over word 1–2-grams and character 3–5-grams (sublinear tf,
-/// smoothed idf, L2-normalised), per language in an inverted index. For a new ticket the nearest past
-/// tickets of its language are found, and among their answers the most "central" one wins: similar to the ticket,
-/// and agreeing with what the other neighbours' agents wrote. That beats the single nearest answer.
+/// The own generator: past tickets indexed by TF-IDF over word 1–2-grams and character 3–5-grams (sublinear tf, smoothed
+/// idf, each part L2-normalised: the features of the shared scikit-learn baseline), per language in an inverted index.
+/// For a new ticket the nearest past tickets of its language are found, and among their comments the one with the
+/// highest expected agreement with the unknown right answer wins (see <see cref="Rank"/>). That beats the single
+/// nearest answer.
+/// <para>
+/// A query scans the postings of its <see cref="QueryTerms"/> heaviest terms only, then re-ranks the best
+/// <see cref="Candidates"/> exactly; answers are compared by ROUGE-L over interned token ids, each pair computed once.
+/// Keeping only a ticket's heaviest terms (<see cref="TermsPerDocument"/>) would save memory, but measured on the shared
+/// tickets even 500 terms cost .01–.02 ROUGE-L, so every term is kept for now (see bench/README.md).
+/// </para>
 /// </summary>
 internal sealed class RetrievalIndex
 {
+    public const int TermsPerDocument = int.MaxValue;
+    public const int QueryTerms = 120;
+    public const int Candidates = 200;
     private const int MaxRememberedPairs = 2_000_000;
     private const string WordPrefix = "w:";
     private const string CharPrefix = "c:";
@@ -20,27 +30,33 @@ internal sealed class RetrievalIndex
     private readonly bool[] _isChar;
     private readonly int[] _documentFrequency;
     private readonly Document[] _documents;
+    private readonly Answer[] _answers;
+    private readonly Dictionary<string, Dictionary<int, Posting[]>> _postings;
     private readonly ConcurrentDictionary<long, float> _agreements = new();
-    private readonly Dictionary<string, Dictionary<int, List<(int Doc, float Weight)>>> _postings;
 
     private RetrievalIndex(Dictionary<string, int> vocabulary, float[] idf, bool[] isChar, int[] documentFrequency, Document[] documents,
-        Dictionary<string, Dictionary<int, List<(int Doc, float Weight)>>> postings)
+        Answer[] answers, Dictionary<string, Dictionary<int, Posting[]>> postings)
     {
         _vocabulary = vocabulary;
         _idf = idf;
         _isChar = isChar;
         _documentFrequency = documentFrequency;
         _documents = documents;
+        _answers = answers;
         _postings = postings;
     }
 
     public int Count => _documents.Length;
 
-    internal sealed record Document(string Answer, string Type, string Language, string[] AnswerTokens);
+    /// <summary>A past ticket: which answer it had, its language, and its vector (term ids ascending, weights alongside).</summary>
+    private sealed record Document(int Answer, string Language, int[] Terms, float[] Weights);
+
+    /// <summary>A distinct comment: its text, type, and its tokens as interned ids in text order, for agreement.</summary>
+    private sealed record Answer(string Text, string Type, int[] Tokens);
+
+    private readonly record struct Posting(int Document, float Weight);
 
     public sealed record Candidate(string Answer, string Type, double Similarity, double Score);
-
-    public string AnswerOf(int doc) => _documents[doc].Answer;
 
     public static RetrievalIndex Build(IReadOnlyList<RetrievalItem> items)
     {
@@ -71,32 +87,56 @@ internal sealed class RetrievalIndex
         }
 
         var n = items.Count;
-        var idf = documentFrequency.Select(df => (float)(Math.Log((1.0 + n) / (1.0 + df)) + 1)).ToArray();
+        var df = documentFrequency.ToArray();
+        var idf = df.Select(d => (float)(Math.Log((1.0 + n) / (1.0 + d)) + 1)).ToArray();
         var isChar = new bool[vocabulary.Count];
         foreach (var (term, id) in vocabulary)
         {
             isChar[id] = term.StartsWith(CharPrefix, StringComparison.Ordinal);
         }
-        var df = documentFrequency.ToArray();
+
+        var answerIds = new Dictionary<(string, string), int>();
+        var answers = new List<Answer>();
+        var tokenIds = new Dictionary<string, int>(StringComparer.Ordinal);
         var documents = new Document[n];
-        var postings = new Dictionary<string, Dictionary<int, List<(int, float)>>>();
+        var building = new Dictionary<string, Dictionary<int, List<Posting>>>();
         for (var d = 0; d < n; d++)
         {
-            documents[d] = new Document(items[d].Answer, items[d].Type, items[d].Language, TextMetrics.Tokens(items[d].Answer));
-            if (!postings.TryGetValue(items[d].Language, out var language))
+            var item = items[d];
+            ref var answer = ref CollectionsMarshal.GetValueRefOrAddDefault(answerIds, (item.Answer, item.Type), out var known);
+            if (!known)
             {
-                postings[items[d].Language] = language = [];
+                answer = answers.Count;
+                var tokens = TextMetrics.Tokens(item.Answer).Select(t =>
+                {
+                    ref var tid = ref CollectionsMarshal.GetValueRefOrAddDefault(tokenIds, t, out var seen);
+                    if (!seen)
+                    {
+                        tid = tokenIds.Count - 1;
+                    }
+                    return tid;
+                }).ToArray();
+                answers.Add(new Answer(item.Answer, item.Type, tokens));
             }
-            foreach (var (term, weight) in Vector(termCounts[d], idf, isChar, df))
+
+            var vector = Vector(termCounts[d], idf, isChar, df).OrderByDescending(t => t.Weight).Take(TermsPerDocument).OrderBy(t => t.Term).ToArray();
+            termCounts[d] = null!; // release as we go: the counts of 100,000 tickets are the build's largest cost
+            documents[d] = new Document(answer, item.Language, vector.Select(t => t.Term).ToArray(), vector.Select(t => t.Weight).ToArray());
+            if (!building.TryGetValue(item.Language, out var language))
+            {
+                building[item.Language] = language = [];
+            }
+            foreach (var (term, weight) in vector)
             {
                 if (!language.TryGetValue(term, out var list))
                 {
                     language[term] = list = [];
                 }
-                list.Add((d, weight));
+                list.Add(new Posting(d, weight));
             }
         }
-        return new RetrievalIndex(vocabulary, idf, isChar, df, documents, postings);
+        var postings = building.ToDictionary(l => l.Key, l => l.Value.ToDictionary(p => p.Key, p => p.Value.ToArray()));
+        return new RetrievalIndex(vocabulary, idf, isChar, df, documents, [.. answers], postings);
     }
 
     /// <summary>Candidate answers for a ticket, best first, from tickets of the same language (all languages when none match).</summary>
@@ -117,27 +157,63 @@ internal sealed class RetrievalIndex
                 counts[id] = counts.GetValueOrDefault(id) + 1;
             }
         }
-        var scores = new Dictionary<int, float>();
+        var query = Vector(counts, _idf, _isChar, _documentFrequency).ToDictionary(t => t.Term, t => t.Weight);
+
+        // Candidates from the heaviest query terms only: light terms are common, their postings long and their say small.
+        var approximate = new Dictionary<int, float>();
         var lists = _postings.TryGetValue(language, out var own) ? [own] : _postings.Values.ToList();
-        foreach (var (term, weight) in Vector(counts, _idf, _isChar, _documentFrequency))
+        foreach (var (term, weight) in query.OrderByDescending(q => q.Value).Take(QueryTerms))
         {
             foreach (var postings in lists)
             {
                 if (postings.TryGetValue(term, out var list))
                 {
-                    foreach (var (doc, w) in list)
+                    foreach (var p in list)
                     {
-                        scores[doc] = scores.GetValueOrDefault(doc) + weight * w;
+                        ref var score = ref CollectionsMarshal.GetValueRefOrAddDefault(approximate, p.Document, out _);
+                        score += weight * p.Weight;
                     }
                 }
             }
         }
-        return scores.OrderByDescending(kv => kv.Value).Take(k).Select(kv => (kv.Key, kv.Value)).ToList();
+
+        // Exact re-rank of the best candidates against the whole query vector.
+        var exact = new List<(int Doc, float Similarity)>(Math.Min(Candidates, approximate.Count));
+        foreach (var (doc, _) in approximate.OrderByDescending(a => a.Value).Take(Candidates))
+        {
+            var document = _documents[doc];
+            var dot = 0f;
+            for (var i = 0; i < document.Terms.Length; i++)
+            {
+                if (query.TryGetValue(document.Terms[i], out var w))
+                {
+                    dot += w * document.Weights[i];
+                }
+            }
+            exact.Add((doc, dot));
+        }
+        return exact.OrderByDescending(e => e.Similarity).Take(k).ToList();
+    }
+
+    /// <summary>Agreement (ROUGE-L) between the answers of every pair of neighbours.</summary>
+    internal double[,] AgreementMatrix(List<(int Doc, float Similarity)> neighbours)
+    {
+        var m = new double[neighbours.Count, neighbours.Count];
+        for (var i = 0; i < neighbours.Count; i++)
+        {
+            var a = _documents[neighbours[i].Doc].Answer;
+            for (var j = i + 1; j < neighbours.Count; j++)
+            {
+                var b = _documents[neighbours[j].Doc].Answer;
+                m[i, j] = m[j, i] = a == b ? 1 : Agreement(a, b);
+            }
+        }
+        return m;
     }
 
     /// <summary>
-    /// ROUGE-L between two stored answers. Neighbour sets of similar tickets overlap, so pairs recur: they are
-    /// remembered, up to a bound, since an LCS over two agent answers costs about 10,000 steps.
+    /// ROUGE-L between two distinct answers. Neighbour sets of similar tickets overlap, so pairs recur: they are remembered,
+    /// up to a bound, since an LCS over two agent answers costs about 10,000 steps.
     /// </summary>
     private float Agreement(int a, int b)
     {
@@ -150,27 +226,13 @@ internal sealed class RetrievalIndex
         {
             _agreements.Clear();
         }
-        var value = (float)TextMetrics.RougeL(_documents[a].AnswerTokens, _documents[b].AnswerTokens);
+        var value = (float)TextMetrics.RougeL(_answers[a].Tokens, _answers[b].Tokens);
         _agreements[key] = value;
         return value;
     }
 
-    /// <summary>ROUGE-L between the answers of every pair of neighbours.</summary>
-    internal double[,] AgreementMatrix(List<(int Doc, float Similarity)> neighbours)
-    {
-        var m = new double[neighbours.Count, neighbours.Count];
-        for (var i = 0; i < neighbours.Count; i++)
-        {
-            for (var j = i + 1; j < neighbours.Count; j++)
-            {
-                m[i, j] = m[j, i] = Agreement(neighbours[i].Doc, neighbours[j].Doc);
-            }
-        }
-        return m;
-    }
-
     /// <summary>
-    /// Ranks the first <see cref="RetrievalSettings.Neighbours"/> neighbours' answers by their expected ROUGE-L against
+    /// Ranks the first <see cref="RetrievalSettings.Neighbours"/> neighbours' answers by their expected agreement with
     /// the unknown right answer (minimum Bayes risk): each neighbour's answer is "right" with a probability that grows
     /// with its similarity, <c>exp((sim − best) / temperature)</c>, so an answer wins by being close to the ticket and
     /// agreeing with what the agents of other close tickets wrote. A temperature near 0 is the nearest answer.
@@ -191,13 +253,13 @@ internal sealed class RetrievalIndex
         var ranked = new List<Candidate>(k);
         for (var i = 0; i < k; i++)
         {
-            var expected = p[i]; // ROUGE-L of an answer with itself is 1
+            var expected = p[i]; // an answer agrees fully with itself
             for (var j = 0; j < k; j++)
             {
                 expected += i == j ? 0 : p[j] * agreement[i, j];
             }
-            var doc = _documents[neighbours[i].Doc];
-            ranked.Add(new Candidate(doc.Answer, doc.Type, neighbours[i].Similarity, expected));
+            var answer = _answers[_documents[neighbours[i].Doc].Answer];
+            ranked.Add(new Candidate(answer.Text, answer.Type, neighbours[i].Similarity, expected));
         }
         return ranked.OrderByDescending(c => c.Score);
     }
@@ -207,7 +269,7 @@ internal sealed class RetrievalIndex
     {
         var same = _documents.Where(d => d.Language == language).ToList();
         var pool = same.Count > 0 ? same : [.. _documents];
-        return pool[random.Next(pool.Count)].Answer;
+        return _answers[pool[random.Next(pool.Count)].Answer].Text;
     }
 
     /// <summary>

@@ -9,7 +9,9 @@ internal static partial class TextMetrics
 
     public static double RougeL(string candidate, string reference) => RougeL(Tokens(candidate), Tokens(reference));
 
-    public static double RougeL(string[] a, string[] b)
+    public static double RougeL(string[] a, string[] b) => RougeL<string>(a, b);
+
+    public static double RougeL<T>(T[] a, T[] b) where T : IEquatable<T>
     {
         if (a.Length == 0 || b.Length == 0)
         {
@@ -23,7 +25,7 @@ internal static partial class TextMetrics
             cur[0] = 0;
             for (var j = 0; j < b.Length; j++)
             {
-                cur[j + 1] = x == b[j] ? prev[j] + 1 : Math.Max(prev[j + 1], cur[j]);
+                cur[j + 1] = x.Equals(b[j]) ? prev[j] + 1 : Math.Max(prev[j + 1], cur[j]);
             }
             (prev, cur) = (cur, prev);
         }
