@@ -108,5 +108,8 @@ internal sealed partial class RegistryJsonContext : JsonSerializerContext;
 [JsonSerializable(typeof(RetrievalItem))]
 internal sealed partial class RetrievalJsonContext : JsonSerializerContext;
 
-/// <summary>One indexed past comment: the context's text, the comment, its type (may be empty) and language.</summary>
-internal sealed record RetrievalItem(string Text, string Answer, string Type, string Language);
+/// <summary>
+/// One indexed past comment: the context's text, the comment, its type (may be empty), language, and how much its source
+/// vouched for it (an engine's confidence; 1 for what an agent wrote).
+/// </summary>
+internal sealed record RetrievalItem(string Text, string Answer, string Type, string Language, double Confidence = 1.0);

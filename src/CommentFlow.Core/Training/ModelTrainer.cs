@@ -42,7 +42,7 @@ internal static class ModelTrainer
             }
             var text = ContextText(sample.Context);
             var language = sample.Context.Language ?? LanguageDetector.Detect(text);
-            items.AddRange(kept.Select(s => new RetrievalItem(text, s.Text, SuggestionTypes.Normalize(s.Type) ?? "", language)));
+            items.AddRange(kept.Select(s => new RetrievalItem(text, s.Text, SuggestionTypes.Normalize(s.Type) ?? "", language, s.Confidence)));
             hashes.Add(sample.ContextHash);
         }
         if (items.Count < options.MinSamples)
@@ -63,7 +63,7 @@ internal static class ModelTrainer
         if (classes.Count >= 2)
         {
             progress?.Report($"training the type classifier on {typed.Count:N0} typed comments");
-            var examples = typed.Where(i => classes.Contains(i.Type)).Select(i => (i.Text, i.Type)).ToList();
+            var examples = Balancer.Balance(typed.Where(i => classes.Contains(i.Type)).Select(i => (i.Text, i.Type)).ToList(), e => e.Type, options.Balance, options.Seed);
             typeF1 = HoldOutMacroF1(examples, options.Seed);
             classifier = TextClassifier.Train(examples, ClassifierTrainer.SdcaMaximumEntropy, options.Seed);
         }

@@ -51,8 +51,8 @@ internal sealed class RetrievalIndex
     /// <summary>A past ticket: which answer it had, its language, and its vector (term ids ascending, weights alongside).</summary>
     private sealed record Document(int Answer, string Language, int[] Terms, float[] Weights);
 
-    /// <summary>A distinct comment: its text, type, and its tokens as interned ids in text order, for agreement.</summary>
-    private sealed record Answer(string Text, string Type, int[] Tokens);
+    /// <summary>A distinct comment: its text, type, source confidence, and its tokens as interned ids in text order, for agreement.</summary>
+    private sealed record Answer(string Text, string Type, double Confidence, int[] Tokens);
 
     private readonly record struct Posting(int Document, float Weight);
 
@@ -116,7 +116,7 @@ internal sealed class RetrievalIndex
                     }
                     return tid;
                 }).ToArray();
-                answers.Add(new Answer(item.Answer, item.Type, tokens));
+                answers.Add(new Answer(item.Answer, item.Type, item.Confidence, tokens));
             }
 
             var vector = Vector(termCounts[d], idf, isChar, df).OrderByDescending(t => t.Weight).Take(TermsPerDocument).OrderBy(t => t.Term).ToArray();
@@ -235,7 +235,8 @@ internal sealed class RetrievalIndex
     /// Ranks the first <see cref="RetrievalSettings.Neighbours"/> neighbours' answers by their expected agreement with
     /// the unknown right answer (minimum Bayes risk): each neighbour's answer is "right" with a probability that grows
     /// with its similarity, <c>exp((sim − best) / temperature)</c>, so an answer wins by being close to the ticket and
-    /// agreeing with what the agents of other close tickets wrote. A temperature near 0 is the nearest answer.
+    /// agreeing with what the agents of other close tickets wrote, scaled by its source's confidence. A temperature near 0
+    /// is the nearest answer.
     /// </summary>
     internal IEnumerable<Candidate> Rank(List<(int Doc, float Similarity)> neighbours, RetrievalSettings settings, double[,] agreement)
     {
@@ -259,7 +260,8 @@ internal sealed class RetrievalIndex
                 expected += i == j ? 0 : p[j] * agreement[i, j];
             }
             var answer = _answers[_documents[neighbours[i].Doc].Answer];
-            ranked.Add(new Candidate(answer.Text, answer.Type, neighbours[i].Similarity, expected));
+            // What the source vouched for counts: an engine's 0.7 comment weighs less than an agent's own words.
+            ranked.Add(new Candidate(answer.Text, answer.Type, neighbours[i].Similarity, expected * answer.Confidence));
         }
         return ranked.OrderByDescending(c => c.Score);
     }

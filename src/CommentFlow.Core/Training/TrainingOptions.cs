@@ -16,4 +16,11 @@ internal sealed class TrainingOptions
 
     [Range(0, int.MaxValue)]
     public int Seed { get; set; } = 42;
+
+    /// <summary>
+    /// How the type classifier's classes are evened out: <c>none</c> (default: every example weighted by
+    /// n / (K × its class count), which measured best), <c>undersample</c> or <c>oversample</c> to equal counts.
+    /// </summary>
+    [Required, AllowedValues(Dataset.BalanceModes.None, Dataset.BalanceModes.Undersample, Dataset.BalanceModes.Oversample)]
+    public string Balance { get; set; } = Dataset.BalanceModes.None;
 }

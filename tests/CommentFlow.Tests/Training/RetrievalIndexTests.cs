@@ -35,4 +35,15 @@ public sealed class RetrievalIndexTests
         Assert.Equal("Call the hotline.", nearest.Answer);
         Assert.StartsWith("I have reset your password", consensus.Answer, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Rank_EqualSimilarity_TheSourceWithMoreConfidenceWins()
+    {
+        var index = RetrievalIndex.Build([
+            new RetrievalItem("outlook crashes when opening attachments", "Repair the Office installation.", "action", "en", 0.72),
+            new RetrievalItem("outlook crashes when opening attachments", "Disable the add-ins and restart Outlook.", "action", "en", 0.95),
+        ]);
+        var top = index.Query("outlook crashes when opening attachments", "en", new RetrievalSettings(2, 0.05)).First();
+        Assert.Equal("Disable the add-ins and restart Outlook.", top.Answer);
+    }
 }
