@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
 
 namespace CommentFlow.Training;
@@ -10,18 +9,19 @@ namespace CommentFlow.Training;
 /// highest expected agreement with the unknown right answer wins (see <see cref="Rank"/>). That beats the single
 /// nearest answer.
 /// <para>
-/// A query scans the postings of its <see cref="QueryTerms"/> heaviest terms only, then re-ranks the best
-/// <see cref="Candidates"/> exactly; answers are compared by ROUGE-L over interned token ids, each pair computed once.
-/// Keeping only a ticket's heaviest terms (<see cref="TermsPerDocument"/>) would save memory, but measured on the shared
-/// tickets even 500 terms cost .01–.02 ROUGE-L, so every term is kept for now (see bench/README.md).
+/// Sized for 100,000+ comments: a ticket's whole vector is kept compactly (term ids as varint deltas, weights quantised to
+/// a byte against the ticket's largest weight: ~3 bytes a term instead of 8), but only its <see cref="PostingsPerDocument"/>
+/// heaviest terms are posted. A query scans the postings of its <see cref="QueryTerms"/> heaviest terms, re-ranks the
+/// best <see cref="Candidates"/> exactly against the whole vectors (one merge each), and compares answers by ROUGE-L over
+/// interned token ids, 64 tokens at a time. Dropping terms from the vectors themselves measurably cost retrieval quality.
 /// </para>
 /// </summary>
 internal sealed class RetrievalIndex
 {
-    public const int TermsPerDocument = int.MaxValue;
-    public const int QueryTerms = 120;
-    public const int Candidates = 200;
-    private const int MaxRememberedPairs = 2_000_000;
+    /// <summary>Postings kept per ticket (its heaviest terms): enough to find candidates; the re-rank uses every term.</summary>
+    public const int PostingsPerDocument = 200;
+    public const int QueryTerms = 60;
+    public const int Candidates = 150;
     private const string WordPrefix = "w:";
     private const string CharPrefix = "c:";
 
@@ -31,11 +31,16 @@ internal sealed class RetrievalIndex
     private readonly int[] _documentFrequency;
     private readonly Document[] _documents;
     private readonly Answer[] _answers;
-    private readonly Dictionary<string, Dictionary<int, Posting[]>> _postings;
-    private readonly ConcurrentDictionary<long, float> _agreements = new();
+    private readonly Dictionary<string, Dictionary<int, PostingList>> _postings;
+
+    [ThreadStatic]
+    private static float[]? s_scores;
+
+    [ThreadStatic]
+    private static List<int>? s_touched;
 
     private RetrievalIndex(Dictionary<string, int> vocabulary, float[] idf, bool[] isChar, int[] documentFrequency, Document[] documents,
-        Answer[] answers, Dictionary<string, Dictionary<int, Posting[]>> postings)
+        Answer[] answers, Dictionary<string, Dictionary<int, PostingList>> postings)
     {
         _vocabulary = vocabulary;
         _idf = idf;
@@ -48,13 +53,17 @@ internal sealed class RetrievalIndex
 
     public int Count => _documents.Length;
 
-    /// <summary>A past ticket: which answer it had, its language, and its vector (term ids ascending, weights alongside).</summary>
-    private sealed record Document(int Answer, string Language, int[] Terms, float[] Weights);
+    /// <summary>
+    /// A past ticket: which answer it had, its language, and its whole vector: ascending term ids as LEB128 varint deltas,
+    /// each followed by its weight quantised to a byte of <see cref="Scale"/>.
+    /// </summary>
+    private sealed record Document(int Answer, string Language, byte[] Vector, float Scale);
 
     /// <summary>A distinct comment: its text, type, source confidence, and its tokens as interned ids in text order, for agreement.</summary>
     private sealed record Answer(string Text, string Type, double Confidence, int[] Tokens);
 
-    private readonly record struct Posting(int Document, float Weight);
+    /// <summary>The tickets posted under one term, with their quantised weights (dequantised with each ticket's scale).</summary>
+    private sealed record PostingList(int[] Documents, byte[] Weights);
 
     public sealed record Candidate(string Answer, string Type, double Similarity, double Score);
 
@@ -99,7 +108,7 @@ internal sealed class RetrievalIndex
         var answers = new List<Answer>();
         var tokenIds = new Dictionary<string, int>(StringComparer.Ordinal);
         var documents = new Document[n];
-        var building = new Dictionary<string, Dictionary<int, List<Posting>>>();
+        var building = new Dictionary<string, Dictionary<int, (List<int> Docs, List<byte> Weights)>>();
         for (var d = 0; d < n; d++)
         {
             var item = items[d];
@@ -119,23 +128,25 @@ internal sealed class RetrievalIndex
                 answers.Add(new Answer(item.Answer, item.Type, item.Confidence, tokens));
             }
 
-            var vector = Vector(termCounts[d], idf, isChar, df).OrderByDescending(t => t.Weight).Take(TermsPerDocument).OrderBy(t => t.Term).ToArray();
+            var vector = Vector(termCounts[d], idf, isChar, df).OrderBy(t => t.Term).ToArray();
             termCounts[d] = null!; // release as we go: the counts of 100,000 tickets are the build's largest cost
-            documents[d] = new Document(answer, item.Language, vector.Select(t => t.Term).ToArray(), vector.Select(t => t.Weight).ToArray());
+            var scale = vector.Length == 0 ? 1f : vector.Max(v => v.Weight);
+            documents[d] = new Document(answer, item.Language, Encode(vector, scale), scale);
             if (!building.TryGetValue(item.Language, out var language))
             {
                 building[item.Language] = language = [];
             }
-            foreach (var (term, weight) in vector)
+            foreach (var (term, weight) in vector.OrderByDescending(v => v.Weight).Take(PostingsPerDocument))
             {
                 if (!language.TryGetValue(term, out var list))
                 {
-                    language[term] = list = [];
+                    language[term] = list = ([], []);
                 }
-                list.Add(new Posting(d, weight));
+                list.Docs.Add(d);
+                list.Weights.Add(Quantise(weight, scale));
             }
         }
-        var postings = building.ToDictionary(l => l.Key, l => l.Value.ToDictionary(p => p.Key, p => p.Value.ToArray()));
+        var postings = building.ToDictionary(l => l.Key, l => l.Value.ToDictionary(p => p.Key, p => new PostingList(p.Value.Docs.ToArray(), p.Value.Weights.ToArray())));
         return new RetrievalIndex(vocabulary, idf, isChar, df, documents, [.. answers], postings);
     }
 
@@ -160,7 +171,10 @@ internal sealed class RetrievalIndex
         var query = Vector(counts, _idf, _isChar, _documentFrequency).ToDictionary(t => t.Term, t => t.Weight);
 
         // Candidates from the heaviest query terms only: light terms are common, their postings long and their say small.
-        var approximate = new Dictionary<int, float>();
+        // Scores accumulate in a per-thread array as long as the index, reset through the list of touched tickets.
+        var scores = s_scores is { } pooled && pooled.Length >= _documents.Length ? pooled : s_scores = new float[_documents.Length];
+        var touched = s_touched ??= new List<int>(4_096);
+        touched.Clear();
         var lists = _postings.TryGetValue(language, out var own) ? [own] : _postings.Values.ToList();
         foreach (var (term, weight) in query.OrderByDescending(q => q.Value).Take(QueryTerms))
         {
@@ -168,26 +182,51 @@ internal sealed class RetrievalIndex
             {
                 if (postings.TryGetValue(term, out var list))
                 {
-                    foreach (var p in list)
+                    for (var i = 0; i < list.Documents.Length; i++)
                     {
-                        ref var score = ref CollectionsMarshal.GetValueRefOrAddDefault(approximate, p.Document, out _);
-                        score += weight * p.Weight;
+                        var doc = list.Documents[i];
+                        if (scores[doc] == 0)
+                        {
+                            touched.Add(doc);
+                        }
+                        scores[doc] += weight * Dequantise(list.Weights[i], _documents[doc].Scale);
                     }
                 }
             }
         }
+        // The best candidates by a bounded min-heap: no sort of every touched ticket.
+        var best = new PriorityQueue<int, float>(Candidates + 1);
+        foreach (var doc in touched)
+        {
+            best.Enqueue(doc, scores[doc]);
+            if (best.Count > Candidates)
+            {
+                best.Dequeue();
+            }
+            scores[doc] = 0;
+        }
 
-        // Exact re-rank of the best candidates against the whole query vector.
-        var exact = new List<(int Doc, float Similarity)>(Math.Min(Candidates, approximate.Count));
-        foreach (var (doc, _) in approximate.OrderByDescending(a => a.Value).Take(Candidates))
+        // Exact re-rank of the best candidates against the whole query vector: one merge of two id-sorted vectors each.
+        var queryTerms = query.Keys.Order().ToArray();
+        var queryWeights = queryTerms.Select(id => query[id]).ToArray();
+        var exact = new List<(int Doc, float Similarity)>(best.Count);
+        while (best.TryDequeue(out var doc, out _))
         {
             var document = _documents[doc];
+            var (bytes, scale) = (document.Vector, document.Scale);
             var dot = 0f;
-            for (var i = 0; i < document.Terms.Length; i++)
+            int position = 0, term = 0, j = 0;
+            while (position < bytes.Length && j < queryTerms.Length)
             {
-                if (query.TryGetValue(document.Terms[i], out var w))
+                term += ReadVarint(bytes, ref position);
+                var weight = bytes[position++];
+                while (j < queryTerms.Length && queryTerms[j] < term)
                 {
-                    dot += w * document.Weights[i];
+                    j++;
+                }
+                if (j < queryTerms.Length && queryTerms[j] == term)
+                {
+                    dot += Dequantise(weight, scale) * queryWeights[j++];
                 }
             }
             exact.Add((doc, dot));
@@ -195,40 +234,21 @@ internal sealed class RetrievalIndex
         return exact.OrderByDescending(e => e.Similarity).Take(k).ToList();
     }
 
-    /// <summary>Agreement (ROUGE-L) between the answers of every pair of neighbours.</summary>
+    /// <summary>Agreement (ROUGE-L) between the answers of every pair of neighbours, by bit-parallel LCS.</summary>
     internal double[,] AgreementMatrix(List<(int Doc, float Similarity)> neighbours)
     {
         var m = new double[neighbours.Count, neighbours.Count];
         for (var i = 0; i < neighbours.Count; i++)
         {
             var a = _documents[neighbours[i].Doc].Answer;
+            var lcs = new BitParallelLcs(_answers[a].Tokens);
             for (var j = i + 1; j < neighbours.Count; j++)
             {
                 var b = _documents[neighbours[j].Doc].Answer;
-                m[i, j] = m[j, i] = a == b ? 1 : Agreement(a, b);
+                m[i, j] = m[j, i] = a == b ? 1 : lcs.RougeL(_answers[b].Tokens);
             }
         }
         return m;
-    }
-
-    /// <summary>
-    /// ROUGE-L between two distinct answers. Neighbour sets of similar tickets overlap, so pairs recur: they are remembered,
-    /// up to a bound, since an LCS over two agent answers costs about 10,000 steps.
-    /// </summary>
-    private float Agreement(int a, int b)
-    {
-        var key = a < b ? ((long)a << 32) | (uint)b : ((long)b << 32) | (uint)a;
-        if (_agreements.TryGetValue(key, out var known))
-        {
-            return known;
-        }
-        if (_agreements.Count >= MaxRememberedPairs)
-        {
-            _agreements.Clear();
-        }
-        var value = (float)TextMetrics.RougeL(_answers[a].Tokens, _answers[b].Tokens);
-        _agreements[key] = value;
-        return value;
     }
 
     /// <summary>
@@ -273,6 +293,45 @@ internal sealed class RetrievalIndex
         var pool = same.Count > 0 ? same : [.. _documents];
         return _answers[pool[random.Next(pool.Count)].Answer].Text;
     }
+
+    private static byte[] Encode((int Term, float Weight)[] ascending, float scale)
+    {
+        var buffer = new List<byte>(ascending.Length * 3);
+        var previous = 0;
+        foreach (var (term, weight) in ascending)
+        {
+            for (var delta = (uint)(term - previous); ; delta >>= 7)
+            {
+                if (delta < 0x80)
+                {
+                    buffer.Add((byte)delta);
+                    break;
+                }
+                buffer.Add((byte)(delta | 0x80));
+            }
+            buffer.Add(Quantise(weight, scale));
+            previous = term;
+        }
+        return [.. buffer];
+    }
+
+    private static int ReadVarint(byte[] bytes, ref int position)
+    {
+        int value = 0, shift = 0;
+        byte b;
+        do
+        {
+            b = bytes[position++];
+            value |= (b & 0x7f) << shift;
+            shift += 7;
+        }
+        while ((b & 0x80) != 0);
+        return value;
+    }
+
+    private static byte Quantise(float weight, float scale) => (byte)Math.Clamp(MathF.Round(weight / scale * 255f), 1f, 255f);
+
+    private static float Dequantise(byte weight, float scale) => weight * scale / 255f;
 
     /// <summary>
     /// Word 1–2-grams over words of two or more letters, and character 3–5-grams within each space-separated word
