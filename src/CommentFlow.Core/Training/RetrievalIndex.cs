@@ -11,7 +11,7 @@ namespace CommentFlow.Training;
 /// <para>
 /// Sized for 100,000+ comments: a ticket's whole vector is kept compactly (term ids as varint deltas, weights quantised to
 /// a byte against the ticket's largest weight: ~3 bytes a term instead of 8), but only its <see cref="PostingsPerDocument"/>
-/// heaviest terms are posted. A query scans the postings of its <see cref="QueryTerms"/> heaviest terms, re-ranks the
+/// heaviest terms are posted (8 bytes each). A query scans the postings of its <see cref="QueryTerms"/> heaviest terms, re-ranks the
 /// best <see cref="Candidates"/> exactly against the whole vectors (one merge each), and compares answers by ROUGE-L over
 /// interned token ids, 64 tokens at a time. Dropping terms from the vectors themselves measurably cost retrieval quality.
 /// </para>
@@ -62,8 +62,11 @@ internal sealed class RetrievalIndex
     /// <summary>A distinct comment: its text, type, source confidence, and its tokens as interned ids in text order, for agreement.</summary>
     private sealed record Answer(string Text, string Type, double Confidence, int[] Tokens);
 
-    /// <summary>The tickets posted under one term, with their quantised weights (dequantised with each ticket's scale).</summary>
-    private sealed record PostingList(int[] Documents, byte[] Weights);
+    /// <summary>
+    /// The tickets posted under one term, with their weights as plain floats: scanning postings is the hot loop, and a
+    /// quantised weight would need each ticket's scale, a cache miss per posting.
+    /// </summary>
+    private sealed record PostingList(int[] Documents, float[] Weights);
 
     public sealed record Candidate(string Answer, string Type, double Similarity, double Score);
 
@@ -108,7 +111,7 @@ internal sealed class RetrievalIndex
         var answers = new List<Answer>();
         var tokenIds = new Dictionary<string, int>(StringComparer.Ordinal);
         var documents = new Document[n];
-        var building = new Dictionary<string, Dictionary<int, (List<int> Docs, List<byte> Weights)>>();
+        var building = new Dictionary<string, Dictionary<int, (List<int> Docs, List<float> Weights)>>();
         for (var d = 0; d < n; d++)
         {
             var item = items[d];
@@ -143,7 +146,7 @@ internal sealed class RetrievalIndex
                     language[term] = list = ([], []);
                 }
                 list.Docs.Add(d);
-                list.Weights.Add(Quantise(weight, scale));
+                list.Weights.Add(weight);
             }
         }
         var postings = building.ToDictionary(l => l.Key, l => l.Value.ToDictionary(p => p.Key, p => new PostingList(p.Value.Docs.ToArray(), p.Value.Weights.ToArray())));
@@ -189,7 +192,7 @@ internal sealed class RetrievalIndex
                         {
                             touched.Add(doc);
                         }
-                        scores[doc] += weight * Dequantise(list.Weights[i], _documents[doc].Scale);
+                        scores[doc] += weight * list.Weights[i];
                     }
                 }
             }
