@@ -18,7 +18,7 @@ public sealed class CliTests
             "--issue-type", "Incident", "--json", $"--CommentFlow:DataDir={dataDir}", "--CommentFlow:Ollama:Url=http://127.0.0.1:9");
         Assert.Equal(0, code);
 
-        var store = new SqliteTrainingStore(SqliteTrainingStore.DefaultConnectionString(dataDir), new StorageOptions(), TimeProvider.System, NullLogger<SqliteTrainingStore>.Instance);
+        var store = await Stores.OpenAsync(dataDir);
         var stats = await store.GetStatsAsync(CancellationToken.None);
         Assert.Equal(1, stats.TotalSamples);
         Assert.Equal(1, stats.ByIssueType["Incident"]);
@@ -39,8 +39,7 @@ public sealed class CliTests
     public async Task StatsAndExport_OnAStore_SucceedAndWriteTheDataset()
     {
         var dataDir = TempDir.Create();
-        var store = new SqliteTrainingStore(SqliteTrainingStore.DefaultConnectionString(dataDir), new StorageOptions(), TimeProvider.System, NullLogger<SqliteTrainingStore>.Instance);
-        await store.MigrateAsync(CancellationToken.None);
+        var store = await Stores.OpenAsync(dataDir);
         await store.WriteAsync([Some.Sample(suggestions: 2), Some.Sample(suggestions: 3)], null, CancellationToken.None);
 
         Assert.Equal(0, await RunAsync("stats", $"--CommentFlow:DataDir={dataDir}"));

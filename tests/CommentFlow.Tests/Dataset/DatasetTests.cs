@@ -51,8 +51,7 @@ public sealed class DatasetTests
     private static async Task<string> StoreAsync()
     {
         var dataDir = TempDir.Create();
-        var store = new SqliteTrainingStore(SqliteTrainingStore.DefaultConnectionString(dataDir), new StorageOptions(), TimeProvider.System, NullLogger<SqliteTrainingStore>.Instance);
-        await store.MigrateAsync(CancellationToken.None);
+        var store = await Stores.OpenAsync(dataDir);
         await store.WriteAsync(Samples, null, CancellationToken.None);
         return dataDir;
     }
@@ -61,7 +60,7 @@ public sealed class DatasetTests
     public async Task Report_SmallStore_CountsHistogramLengthsAndCleaning()
     {
         var dataDir = await StoreAsync();
-        var store = new SqliteTrainingStore(SqliteTrainingStore.DefaultConnectionString(dataDir), new StorageOptions(), TimeProvider.System, NullLogger<SqliteTrainingStore>.Instance);
+        var store = await Stores.OpenAsync(dataDir);
         var report = await DatasetReport.BuildAsync(store, new CleaningOptions(), CancellationToken.None);
 
         Assert.Equal(3, report.Samples);

@@ -2,9 +2,7 @@ using System.IO.Compression;
 using CommentFlow.Cli;
 using CommentFlow.Domain;
 using CommentFlow.Import;
-using CommentFlow.Storage;
 using CommentFlow.Tests.Legacy;
-using Microsoft.Extensions.Logging.Abstractions;
 
 namespace CommentFlow.Tests.Import;
 
@@ -12,18 +10,6 @@ namespace CommentFlow.Tests.Import;
 public sealed class HistoryImportTests
 {
     private static readonly DateTimeOffset Now = new(2026, 11, 24, 9, 0, 0, TimeSpan.Zero);
-
-    private static async Task<List<TrainingSample>> StoredAsync(string dataDir)
-    {
-        var store = new SqliteTrainingStore(SqliteTrainingStore.DefaultConnectionString(dataDir), new StorageOptions(), TimeProvider.System, NullLogger<SqliteTrainingStore>.Instance);
-        await store.MigrateAsync(CancellationToken.None);
-        var list = new List<TrainingSample>();
-        await foreach (var s in store.ReadAllAsync(CancellationToken.None))
-        {
-            list.Add(s);
-        }
-        return list;
-    }
 
     [Fact]
     public void ReadCsv_GoodAndBadRows_SamplesAndProblemsWithLineNumbers()
@@ -112,7 +98,7 @@ public sealed class HistoryImportTests
         Assert.Equal(0, await CommandLine.Build().Parse(["import-tickets", csv, $"--CommentFlow:DataDir={dataDir}", "--CommentFlow:Import:BatchSize=200"]).InvokeAsync());
         Assert.Equal(0, await CommandLine.Build().Parse(["import-tickets", csv, $"--CommentFlow:DataDir={dataDir}"]).InvokeAsync());
 
-        var stored = await StoredAsync(dataDir);
+        var stored = await Stores.ReadAllAsync(dataDir);
         Assert.Equal(933, stored.Count);
         Assert.Equal(["de", "en", "es", "fr", "pt"], stored.Select(s => s.Context.Language!).Distinct().Order());
         Assert.All(stored, s => Assert.False(string.IsNullOrEmpty(s.Context.Queue)));

@@ -3,8 +3,6 @@ using System.IO.Compression;
 using System.Text.Json.Nodes;
 using CommentFlow.Cli;
 using CommentFlow.Domain;
-using CommentFlow.Storage;
-using Microsoft.Extensions.Logging.Abstractions;
 
 namespace CommentFlow.Tests.Legacy;
 
@@ -37,18 +35,6 @@ public sealed class LegacyImportTests
         return JsonNode.Parse(stream)!.AsObject();
     }
 
-    private static async Task<List<TrainingSample>> ReadStoreAsync(string dataDir)
-    {
-        var store = new SqliteTrainingStore(SqliteTrainingStore.DefaultConnectionString(dataDir), new StorageOptions(), TimeProvider.System, NullLogger<SqliteTrainingStore>.Instance);
-        await store.MigrateAsync(CancellationToken.None);
-        var list = new List<TrainingSample>();
-        await foreach (var s in store.ReadAllAsync(CancellationToken.None))
-        {
-            list.Add(s);
-        }
-        return list;
-    }
-
     private static Task<int> RunAsync(params string[] args) => CommandLine.Build().Parse(args).InvokeAsync();
 
     [Fact]
@@ -61,7 +47,7 @@ public sealed class LegacyImportTests
 
         var dataDir = TempDir.Create();
         Assert.Equal(0, await RunAsync("import-legacy", legacyPath, $"--CommentFlow:DataDir={dataDir}"));
-        var imported = await ReadStoreAsync(dataDir);
+        var imported = await Stores.ReadAllAsync(dataDir);
 
         Assert.Equal(legacySamples.Count, imported.Count);
         Assert.Equal(legacy["metadata"]!["total_samples"]!.GetValue<int>(), imported.Count);
@@ -80,7 +66,7 @@ public sealed class LegacyImportTests
 
         var secondDir = TempDir.Create();
         Assert.Equal(0, await RunAsync("import-legacy", exported, $"--CommentFlow:DataDir={secondDir}"));
-        var reimported = await ReadStoreAsync(secondDir);
+        var reimported = await Stores.ReadAllAsync(secondDir);
         Assert.Equal(imported.Count, reimported.Count);
         for (var i = 0; i < imported.Count; i++)
         {
@@ -94,7 +80,7 @@ public sealed class LegacyImportTests
 
         // Importing the same file again only finds duplicates.
         Assert.Equal(0, await RunAsync("import-legacy", legacyPath, $"--CommentFlow:DataDir={dataDir}"));
-        Assert.Equal(imported.Count, (await ReadStoreAsync(dataDir)).Count);
+        Assert.Equal(imported.Count, (await Stores.ReadAllAsync(dataDir)).Count);
     }
 
     [Fact]
@@ -117,7 +103,7 @@ public sealed class LegacyImportTests
         Assert.Equal(1, await RunAsync("import-legacy", truncated, $"--CommentFlow:DataDir={dataDir}"));
         Assert.Equal(1, await RunAsync("import-legacy", malformed, $"--CommentFlow:DataDir={dataDir}"));
         Assert.Equal(1, await RunAsync("import-legacy", notJson, $"--CommentFlow:DataDir={dataDir}"));
-        Assert.Empty(await ReadStoreAsync(dataDir));
+        Assert.Empty(await Stores.ReadAllAsync(dataDir));
     }
 }
 

@@ -51,8 +51,7 @@ public sealed class OwnModelTests
 
     private static async Task<(SqliteTrainingStore Store, ModelRegistry Registry)> StoreWithAsync(string dataDir, IReadOnlyList<TrainingSample> samples)
     {
-        var store = new SqliteTrainingStore(SqliteTrainingStore.DefaultConnectionString(dataDir), new StorageOptions(), TimeProvider.System, NullLogger<SqliteTrainingStore>.Instance);
-        await store.MigrateAsync(CancellationToken.None);
+        var store = await Stores.OpenAsync(dataDir);
         await store.WriteAsync(samples, null, CancellationToken.None);
         return (store, new ModelRegistry(Path.Combine(dataDir, "ml_models")));
     }

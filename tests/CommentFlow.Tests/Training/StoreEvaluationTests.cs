@@ -42,8 +42,7 @@ public sealed class StoreEvaluationTests
     public async Task Run_StoreWithOllamaAndHistory_ReportsRetrievalTypesAgreementAndThresholds()
     {
         var dataDir = TempDir.Create();
-        var store = new SqliteTrainingStore(SqliteTrainingStore.DefaultConnectionString(dataDir), new StorageOptions(), TimeProvider.System, NullLogger<SqliteTrainingStore>.Instance);
-        await store.MigrateAsync(CancellationToken.None);
+        var store = await Stores.OpenAsync(dataDir);
         // Ollama-answered tickets whose type follows the topic: the classifier can learn it.
         (string Summary, string Type, string Answer)[] topics =
         [
