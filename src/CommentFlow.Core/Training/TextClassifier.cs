@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using Microsoft.Extensions.ObjectPool;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Transforms.Text;
@@ -36,12 +37,22 @@ internal sealed partial class TextClassifier
     private readonly ITransformer _model;
     private readonly DataViewSchema _schema;
 
+    private readonly ObjectPool<PredictionEngine<ClassifierRow, ClassifierPrediction>> _engines;
+
     private TextClassifier(MLContext ml, ITransformer model, DataViewSchema schema, IReadOnlyList<string> labels)
     {
         _ml = ml;
         _model = model;
         _schema = schema;
         Labels = labels;
+        _engines = new DefaultObjectPool<PredictionEngine<ClassifierRow, ClassifierPrediction>>(new EnginePolicy(ml, model), Environment.ProcessorCount * 2);
+    }
+
+    private sealed class EnginePolicy(MLContext ml, ITransformer model) : PooledObjectPolicy<PredictionEngine<ClassifierRow, ClassifierPrediction>>
+    {
+        public override PredictionEngine<ClassifierRow, ClassifierPrediction> Create() => ml.Model.CreatePredictionEngine<ClassifierRow, ClassifierPrediction>(model);
+
+        public override bool Return(PredictionEngine<ClassifierRow, ClassifierPrediction> obj) => true;
     }
 
     public IReadOnlyList<string> Labels { get; }
@@ -79,6 +90,34 @@ internal sealed partial class TextClassifier
     }
 
     public void Save(string path) => _ml.Model.Save(_model, _schema, path);
+
+    /// <summary>A saved classifier, for serving. Labels come from the model's own key metadata.</summary>
+    public static TextClassifier Load(string path, int seed = 42)
+    {
+        var ml = new MLContext(seed);
+        var model = ml.Model.Load(path, out var schema);
+        var probe = model.Transform(ml.Data.LoadFromEnumerable(Array.Empty<ClassifierRow>()));
+        VBuffer<ReadOnlyMemory<char>> names = default;
+        probe.Schema["Score"].GetSlotNames(ref names);
+        return new TextClassifier(ml, model, schema, names.DenseValues().Select(n => n.ToString()).Order(StringComparer.Ordinal).ToList());
+    }
+
+    /// <summary>
+    /// One prediction on the request path. A <see cref="PredictionEngine{TSrc,TDst}"/> is not thread-safe, so engines are
+    /// pooled: each call rents one, and a burst creates at most one per concurrent request.
+    /// </summary>
+    public string PredictOne(string text)
+    {
+        var engine = _engines.Get();
+        try
+        {
+            return engine.Predict(new ClassifierRow { Text = Clean(text) }).PredictedLabel;
+        }
+        finally
+        {
+            _engines.Return(engine);
+        }
+    }
 
     /// <summary>FeaturizeText splits words on spaces only: newlines and tabs would glue words together.</summary>
     public static string Clean(string text) => Whitespace().Replace(text, " ").Trim();

@@ -213,6 +213,34 @@ public sealed class OwnModelTests
     }
 
     [Fact]
+    public async Task TypeClassifier_TrainedOnTypedComments_ServedThreadSafely()
+    {
+        (string Summary, string Type, string Answer)[] topics =
+        [
+            ("Cannot log in, password rejected", "diagnostic", "Which account is it and what message do you see?"),
+            ("Server disk full on the database host", "action", "Freed space on the data volume and rotated the logs."),
+            ("Thanks, the report works again", "resolution", "Glad it works again, closing the ticket."),
+        ];
+        var samples = Enumerable.Range(0, 90).Select(i =>
+        {
+            var (summary, type, answer) = topics[i % 3];
+            var context = new TicketContext { Summary = $"{summary} #{i}", Description = $"ticket {i}", Language = "en" };
+            return TrainingSample.From(context, context.Hash(), [new Suggestion(answer, type, 0.9)], "llama3.2", "ollama", 900, DateTimeOffset.UnixEpoch);
+        }).ToList();
+        var (store, registry) = await StoreWithAsync(TempDir.Create(), samples);
+        var manifest = await TrainAsync(store, registry);
+        Assert.Equal(["action", "diagnostic", "resolution"], manifest.TypeLabels);
+
+        var model = CommentFlow.Engines.Local.LocalModel.Load(registry.PathOf(manifest.Version));
+        Assert.NotNull(model.Types);
+        Assert.Equal(["action", "diagnostic", "resolution"], model.Types!.Labels);
+        var predictions = await Task.WhenAll(Enumerable.Range(0, 64).Select(i => Task.Run(() =>
+            model.Types.PredictOne(i % 2 == 0 ? "Thanks, the report works again today" : "Server disk full on the database host again"))));
+        Assert.All(predictions.Where((_, i) => i % 2 == 0), p => Assert.Equal("resolution", p));
+        Assert.All(predictions.Where((_, i) => i % 2 == 1), p => Assert.Equal("action", p));
+    }
+
+    [Fact]
     public async Task LocalMode_NoModel_RulesAnswerAndSaySo()
     {
         await using var server = await TestServer.StartAsync(null, "Engine=local");

@@ -28,10 +28,13 @@ internal sealed class LocalEngine(LocalModelHost host) : ISuggestionEngine
         var language = context.Language ?? LanguageDetector.Detect(text);
         var candidates = model.Index.Query(text, language, model.Settings, take: model.Settings.Neighbours);
 
-        // Distinct texts; one of each type first, so the agent sees a question, a step and a closing when there are.
+        // Distinct texts; one of each type first, so the agent sees a question, a step and a closing when there are;
+        // the type the classifier expects now leads.
+        var expected = model.Types?.PredictOne(text);
         var distinct = candidates.DistinctBy(c => c.Answer.Trim(), StringComparer.OrdinalIgnoreCase).ToList();
         var firstOfType = distinct.GroupBy(c => TypeOf(c)).Select(g => g.First()).ToList();
-        var ordered = firstOfType.OrderByDescending(c => c.Score).Concat(distinct.Except(firstOfType)).Take(maxSuggestions);
+        var ordered = firstOfType.OrderByDescending(c => TypeOf(c) == expected).ThenByDescending(c => c.Score)
+            .Concat(distinct.Except(firstOfType)).Take(maxSuggestions);
         var suggestions = ordered.Select(c => new Suggestion(c.Answer, TypeOf(c), Math.Round(model.Confidence(c.Similarity), 4))).ToList();
         return suggestions.Count == 0
             ? EngineResult.Failed(Name, model.Name, NoMatch)

@@ -4,19 +4,23 @@ using CommentFlow.Training;
 
 namespace CommentFlow.Engines.Local;
 
-/// <summary>A trained version, loaded and ready to answer: the retrieval index with its settings and calibration.</summary>
+/// <summary>A trained version, loaded and ready to answer: the retrieval index with its settings and calibration, and the type classifier when there is one.</summary>
 internal sealed class LocalModel
 {
-    private LocalModel(ModelManifest manifest, RetrievalIndex index)
+    private LocalModel(ModelManifest manifest, RetrievalIndex index, TextClassifier? types)
     {
         Manifest = manifest;
         Index = index;
+        Types = types;
         Settings = new RetrievalSettings(manifest.Neighbours, manifest.Temperature);
     }
 
     public ModelManifest Manifest { get; }
     public RetrievalIndex Index { get; }
     public RetrievalSettings Settings { get; }
+
+    /// <summary>Predicts the type of comment that fits the ticket now; null when the store had too few typed comments.</summary>
+    public TextClassifier? Types { get; }
     public string Name => $"own-{Manifest.Version}";
 
     public static LocalModel Load(string directory)
@@ -37,7 +41,8 @@ internal sealed class LocalModel
                 items.Add(JsonSerializer.Deserialize(line, RetrievalJsonContext.Default.RetrievalItem)!);
             }
         }
-        return new LocalModel(manifest, RetrievalIndex.Build(items));
+        var classifier = Path.Combine(directory, ModelTrainer.ClassifierFile);
+        return new LocalModel(manifest, RetrievalIndex.Build(items), File.Exists(classifier) ? TextClassifier.Load(classifier) : null);
     }
 
     /// <summary>The calibrated chance that a suggestion of this similarity is close to what an agent would write.</summary>
