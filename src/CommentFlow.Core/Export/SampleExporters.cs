@@ -34,22 +34,12 @@ internal static class SampleExporters
             writer.WriteString("ticket_key", s.Context.TicketKey);
             writer.WriteString("created_at", s.CreatedAt);
             writer.WriteStartObject("input");
-            writer.WriteString("summary", s.Context.Summary);
-            writer.WriteString("description", s.Context.Description);
-            writer.WriteString("issue_type", s.Context.IssueType);
-            writer.WriteString("status", s.Context.Status);
-            writer.WriteString("priority", s.Context.Priority);
+            SampleJson.WriteContextFields(writer, s.Context);
             writer.WriteString("language", s.Context.Language);
             writer.WriteString("queue", s.Context.Queue);
-            writer.WriteStartArray("comments");
-            foreach (var c in s.Context.Comments)
-            {
-                writer.WriteStringValue(c);
-            }
-            writer.WriteEndArray();
             writer.WriteEndObject();
             writer.WriteStartObject("output");
-            WriteSuggestions(writer, suggestions);
+            SampleJson.WriteSuggestions(writer, suggestions);
             writer.WriteString("model", s.Model);
             writer.WriteString("engine", s.Engine);
             writer.WriteEndObject();
@@ -134,24 +124,10 @@ internal static class SampleExporters
         using (var writer = new Utf8JsonWriter(buffer, Compact))
         {
             writer.WriteStartObject();
-            WriteSuggestions(writer, suggestions);
+            SampleJson.WriteSuggestions(writer, suggestions);
             writer.WriteEndObject();
         }
         return Encoding.UTF8.GetString(buffer.ToArray());
-    }
-
-    private static void WriteSuggestions(Utf8JsonWriter writer, IReadOnlyList<Suggestion> suggestions)
-    {
-        writer.WriteStartArray("suggestions");
-        foreach (var g in suggestions)
-        {
-            writer.WriteStartObject();
-            writer.WriteString("text", g.Text);
-            writer.WriteString("type", g.Type);
-            writer.WriteNumber("confidence", g.Confidence);
-            writer.WriteEndObject();
-        }
-        writer.WriteEndArray();
     }
 
     private static void WriteMessage(Utf8JsonWriter writer, string role, string? content)

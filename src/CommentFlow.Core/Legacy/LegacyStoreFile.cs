@@ -3,6 +3,7 @@ using System.IO.Compression;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using CommentFlow.Domain;
+using CommentFlow.Export;
 using CommentFlow.Storage;
 
 namespace CommentFlow.Legacy;
@@ -75,40 +76,14 @@ internal static class LegacyStoreFile
         {
             writer.WriteStartObject();
             writer.WriteString("context_hash", s.ContextHash);
-            if (s.Context.TicketKey is null)
-            {
-                writer.WriteNull("ticket_key");
-            }
-            else
-            {
-                writer.WriteString("ticket_key", s.Context.TicketKey);
-            }
+            writer.WriteString("ticket_key", s.Context.TicketKey); // null is written as null
             writer.WriteString("timestamp", FormatNaive(s.CreatedAt, naiveTimeZone));
             writer.WriteStartObject("input");
-            writer.WriteString("summary", s.Context.Summary);
-            writer.WriteString("description", s.Context.Description);
-            writer.WriteString("issue_type", s.Context.IssueType);
-            writer.WriteString("status", s.Context.Status);
-            writer.WriteString("priority", s.Context.Priority);
-            writer.WriteStartArray("comments");
-            foreach (var c in s.Context.Comments)
-            {
-                writer.WriteStringValue(c);
-            }
-            writer.WriteEndArray();
+            SampleJson.WriteContextFields(writer, s.Context);
             writer.WriteNumber("comments_count", s.Context.Comments.Count);
             writer.WriteEndObject();
             writer.WriteStartObject("output");
-            writer.WriteStartArray("suggestions");
-            foreach (var g in s.Suggestions)
-            {
-                writer.WriteStartObject();
-                writer.WriteString("text", g.Text);
-                writer.WriteString("type", g.Type);
-                writer.WriteNumber("confidence", g.Confidence);
-                writer.WriteEndObject();
-            }
-            writer.WriteEndArray();
+            SampleJson.WriteSuggestions(writer, s.Suggestions);
             writer.WriteNumber("suggestions_count", s.Suggestions.Count);
             writer.WriteString("model", s.Model);
             writer.WriteEndObject();
