@@ -78,7 +78,7 @@ internal sealed class SuggestionService(
         }
 
         // Hybrid: the own model when it is confident, else Ollama (watched by the own model in the shadow), else the own model anyway.
-        if (own.Succeeded && own.Suggestions[0].Confidence >= localOptions.Value.Threshold)
+        if (own.Succeeded && own.Suggestions.Max(s => s.Confidence) >= localOptions.Value.Threshold)
         {
             return (own, null);
         }

@@ -154,7 +154,7 @@ public sealed class OwnModelTests
             await WaitUntilAsync(async () => (await server.GetJsonAsync("/api/ml/comments/models"))["serving"] is not null);
             var known = await server.SuggestAsync(new { summary = "VPN drops every 5 minutes when working from home", description = "vpn ticket" });
             Assert.Equal("local", known["engine"]!.GetValue<string>());
-            Assert.True(known["suggestions"]![0]!["confidence"]!.GetValue<double>() >= 0.9);
+            Assert.True(known["suggestions"]!.AsArray().Max(s => s!["confidence"]!.GetValue<double>()) >= 0.9);
 
             var answer = await server.SuggestAsync(new { summary = "Misc issue orbit prism", description = "kelp nectar" });
             Assert.Equal("ollama", answer["engine"]!.GetValue<string>());
