@@ -20,12 +20,15 @@ internal sealed class RetrievalIndex
 {
     /// <summary>Postings kept per ticket (its heaviest terms): enough to find candidates; the re-rank uses every term.</summary>
     public const int PostingsPerDocument = 200;
-    public const int QueryTerms = 60;
-    public const int Candidates = 150;
+    public const int QueryTerms = 120;
+    public const int Candidates = 200;
+
+    /// <summary>Postings read per query term, heaviest first: a common term's long tail adds little to any score.</summary>
+    public const int PostingsScanned = 1_000;
     private const string WordPrefix = "w:";
     private const string CharPrefix = "c:";
 
-    private readonly Dictionary<string, int> _vocabulary;
+    private readonly Dictionary<ulong, int> _vocabulary;
     private readonly float[] _idf;
     private readonly bool[] _isChar;
     private readonly int[] _documentFrequency;
@@ -39,7 +42,7 @@ internal sealed class RetrievalIndex
     [ThreadStatic]
     private static List<int>? s_touched;
 
-    private RetrievalIndex(Dictionary<string, int> vocabulary, float[] idf, bool[] isChar, int[] documentFrequency, Document[] documents,
+    private RetrievalIndex(Dictionary<ulong, int> vocabulary, float[] idf, bool[] isChar, int[] documentFrequency, Document[] documents,
         Answer[] answers, Dictionary<string, Dictionary<int, PostingList>> postings)
     {
         _vocabulary = vocabulary;
@@ -70,10 +73,13 @@ internal sealed class RetrievalIndex
 
     public sealed record Candidate(string Answer, string Type, double Similarity, double Score);
 
+    internal string AnswerOf(int doc) => _answers[_documents[doc].Answer].Text;
+
     public static RetrievalIndex Build(IReadOnlyList<RetrievalItem> items)
     {
-        var vocabulary = new Dictionary<string, int>(StringComparer.Ordinal);
+        var vocabulary = new Dictionary<ulong, int>();
         var documentFrequency = new List<int>();
+        var charTerm = new List<bool>();
         var termCounts = new List<Dictionary<int, int>>(items.Count);
         foreach (var item in items)
         {
@@ -85,6 +91,7 @@ internal sealed class RetrievalIndex
                 {
                     id = vocabulary.Count - 1;
                     documentFrequency.Add(0);
+                    charTerm.Add(IsCharTerm(term));
                 }
                 if (counts.TryAdd(id, 1))
                 {
@@ -101,11 +108,7 @@ internal sealed class RetrievalIndex
         var n = items.Count;
         var df = documentFrequency.ToArray();
         var idf = df.Select(d => (float)(Math.Log((1.0 + n) / (1.0 + d)) + 1)).ToArray();
-        var isChar = new bool[vocabulary.Count];
-        foreach (var (term, id) in vocabulary)
-        {
-            isChar[id] = term.StartsWith(CharPrefix, StringComparison.Ordinal);
-        }
+        var isChar = charTerm.ToArray();
 
         var answerIds = new Dictionary<(string, string), int>();
         var answers = new List<Answer>();
@@ -149,7 +152,12 @@ internal sealed class RetrievalIndex
                 list.Weights.Add(weight);
             }
         }
-        var postings = building.ToDictionary(l => l.Key, l => l.Value.ToDictionary(p => p.Key, p => new PostingList(p.Value.Docs.ToArray(), p.Value.Weights.ToArray())));
+        // Impact order: a term's heaviest postings first, so a query can stop after the ones that matter.
+        var postings = building.ToDictionary(l => l.Key, l => l.Value.ToDictionary(p => p.Key, p =>
+        {
+            var order = Enumerable.Range(0, p.Value.Docs.Count).OrderByDescending(i => p.Value.Weights[i]).ToArray();
+            return new PostingList(order.Select(i => p.Value.Docs[i]).ToArray(), order.Select(i => p.Value.Weights[i]).ToArray());
+        }));
         return new RetrievalIndex(vocabulary, idf, isChar, df, documents, [.. answers], postings);
     }
 
@@ -163,15 +171,7 @@ internal sealed class RetrievalIndex
     /// <summary>The nearest training tickets by cosine, best first.</summary>
     internal List<(int Doc, float Similarity)> Nearest(string text, string language, int k)
     {
-        var counts = new Dictionary<int, int>();
-        foreach (var term in Terms(text))
-        {
-            if (_vocabulary.TryGetValue(term, out var id))
-            {
-                counts[id] = counts.GetValueOrDefault(id) + 1;
-            }
-        }
-        var query = Vector(counts, _idf, _isChar, _documentFrequency).ToDictionary(t => t.Term, t => t.Weight);
+        var query = QueryVector(text);
 
         // Candidates from the heaviest query terms only: light terms are common, their postings long and their say small.
         // Scores accumulate in a per-thread array as long as the index, reset through the list of touched tickets.
@@ -185,7 +185,7 @@ internal sealed class RetrievalIndex
             {
                 if (postings.TryGetValue(term, out var list))
                 {
-                    for (var i = 0; i < list.Documents.Length; i++)
+                    for (int i = 0, end = Math.Min(list.Documents.Length, PostingsScanned); i < end; i++)
                     {
                         var doc = list.Documents[i];
                         if (scores[doc] == 0)
@@ -210,31 +210,63 @@ internal sealed class RetrievalIndex
         }
 
         // Exact re-rank of the best candidates against the whole query vector: one merge of two id-sorted vectors each.
-        var queryTerms = query.Keys.Order().ToArray();
-        var queryWeights = queryTerms.Select(id => query[id]).ToArray();
+        var (queryTerms, queryWeights) = Sorted(query);
         var exact = new List<(int Doc, float Similarity)>(best.Count);
         while (best.TryDequeue(out var doc, out _))
         {
-            var document = _documents[doc];
-            var (bytes, scale) = (document.Vector, document.Scale);
-            var dot = 0f;
-            int position = 0, term = 0, j = 0;
-            while (position < bytes.Length && j < queryTerms.Length)
-            {
-                term += ReadVarint(bytes, ref position);
-                var weight = bytes[position++];
-                while (j < queryTerms.Length && queryTerms[j] < term)
-                {
-                    j++;
-                }
-                if (j < queryTerms.Length && queryTerms[j] == term)
-                {
-                    dot += Dequantise(weight, scale) * queryWeights[j++];
-                }
-            }
-            exact.Add((doc, dot));
+            exact.Add((doc, Cosine(_documents[doc], queryTerms, queryWeights)));
         }
         return exact.OrderByDescending(e => e.Similarity).Take(k).ToList();
+    }
+
+    /// <summary>The nearest tickets by an exact scan of every ticket of the language: the reference the bench measures recall against.</summary>
+    internal List<(int Doc, float Similarity)> NearestExhaustive(string text, string language, int k)
+    {
+        var (queryTerms, queryWeights) = Sorted(QueryVector(text));
+        return Enumerable.Range(0, _documents.Length)
+            .Where(d => _documents[d].Language == language)
+            .Select(d => (d, Cosine(_documents[d], queryTerms, queryWeights)))
+            .OrderByDescending(e => e.Item2).Take(k).ToList();
+    }
+
+    private Dictionary<int, float> QueryVector(string text)
+    {
+        var counts = new Dictionary<int, int>();
+        foreach (var term in Terms(text))
+        {
+            if (_vocabulary.TryGetValue(term, out var id))
+            {
+                counts[id] = counts.GetValueOrDefault(id) + 1;
+            }
+        }
+        return Vector(counts, _idf, _isChar, _documentFrequency).ToDictionary(t => t.Term, t => t.Weight);
+    }
+
+    private static (int[] Terms, float[] Weights) Sorted(Dictionary<int, float> query)
+    {
+        var terms = query.Keys.Order().ToArray();
+        return (terms, terms.Select(id => query[id]).ToArray());
+    }
+
+    private static float Cosine(Document document, int[] queryTerms, float[] queryWeights)
+    {
+        var (bytes, scale) = (document.Vector, document.Scale);
+        var dot = 0f;
+        int position = 0, term = 0, j = 0;
+        while (position < bytes.Length && j < queryTerms.Length)
+        {
+            term += ReadVarint(bytes, ref position);
+            var weight = bytes[position++];
+            while (j < queryTerms.Length && queryTerms[j] < term)
+            {
+                j++;
+            }
+            if (j < queryTerms.Length && queryTerms[j] == term)
+            {
+                dot += Dequantise(weight, scale) * queryWeights[j++];
+            }
+        }
+        return dot;
     }
 
     /// <summary>Agreement (ROUGE-L) between the answers of every pair of neighbours, by bit-parallel LCS.</summary>
@@ -339,31 +371,94 @@ internal sealed class RetrievalIndex
     /// <summary>
     /// Word 1–2-grams over words of two or more letters, and character 3–5-grams within each space-separated word
     /// padded with spaces: the features of the shared baseline (scikit-learn's word and <c>char_wb</c> analysers).
+    /// Terms are 64-bit FNV-1a hashes of what the term's text would be ("w:word", "c: ab"), computed over spans: a query
+    /// allocates no string per n-gram, and the vocabulary holds no strings. The lowest bit says whether it is a
+    /// character n-gram.
     /// </summary>
-    private static IEnumerable<string> Terms(string text)
+    private static List<ulong> Terms(string text)
     {
+        var terms = s_terms ??= new List<ulong>(4_096);
+        terms.Clear();
         var lower = text.ToLowerInvariant();
-        var words = TextMetrics.Tokens(lower).Where(w => w.Length >= 2).ToArray();
-        for (var i = 0; i < words.Length; i++)
+        var span = lower.AsSpan();
+
+        var words = s_words ??= new List<(int Start, int Length)>(512);
+        words.Clear();
+        foreach (var m in TextMetrics.WordPattern.EnumerateMatches(span))
         {
-            yield return WordPrefix + words[i];
-            if (i + 1 < words.Length)
+            if (m.Length >= 2)
             {
-                yield return WordPrefix + words[i] + " " + words[i + 1];
+                words.Add((m.Index, m.Length));
             }
         }
-        foreach (var word in lower.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries))
+        for (var i = 0; i < words.Count; i++)
         {
-            var padded = " " + word + " ";
-            for (var len = 3; len <= 5; len++)
+            var word = span.Slice(words[i].Start, words[i].Length);
+            terms.Add(WordTerm(Fnv(Fnv(FnvStart, WordPrefix), word)));
+            if (i + 1 < words.Count)
             {
-                for (var start = 0; start + len <= padded.Length; start++)
+                var next = span.Slice(words[i + 1].Start, words[i + 1].Length);
+                terms.Add(WordTerm(Fnv(Fnv(Fnv(Fnv(FnvStart, WordPrefix), word), ' '), next)));
+            }
+        }
+
+        for (var start = 0; start < span.Length;)
+        {
+            while (start < span.Length && char.IsWhiteSpace(span[start]))
+            {
+                start++;
+            }
+            var end = start;
+            while (end < span.Length && !char.IsWhiteSpace(span[end]))
+            {
+                end++;
+            }
+            if (end > start)
+            {
+                // The word padded with a space on each side, as char_wb sees it: position p of the padded word.
+                var word = span[start..end];
+                var padded = word.Length + 2;
+                for (var len = 3; len <= 5; len++)
                 {
-                    yield return CharPrefix + padded.Substring(start, len);
+                    for (var from = 0; from + len <= padded; from++)
+                    {
+                        var hash = Fnv(FnvStart, CharPrefix);
+                        for (var p = from; p < from + len; p++)
+                        {
+                            hash = Fnv(hash, p == 0 || p == padded - 1 ? ' ' : word[p - 1]);
+                        }
+                        terms.Add(hash | 1UL);
+                    }
                 }
             }
+            start = end;
         }
+        return terms;
     }
+
+    private const ulong FnvStart = 14695981039346656037UL;
+    private const ulong FnvPrime = 1099511628211UL;
+
+    private static ulong Fnv(ulong hash, char c) => (hash ^ c) * FnvPrime;
+
+    private static ulong Fnv(ulong hash, ReadOnlySpan<char> text)
+    {
+        foreach (var c in text)
+        {
+            hash = (hash ^ c) * FnvPrime;
+        }
+        return hash;
+    }
+
+    private static ulong WordTerm(ulong hash) => hash & ~1UL;
+
+    private static bool IsCharTerm(ulong term) => (term & 1UL) != 0;
+
+    [ThreadStatic]
+    private static List<ulong>? s_terms;
+
+    [ThreadStatic]
+    private static List<(int Start, int Length)>? s_words;
 
     /// <summary>
     /// Sublinear tf × idf, the word part and the character part each L2-normalised, so a dot product is the sum of two

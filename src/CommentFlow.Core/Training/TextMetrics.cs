@@ -51,6 +51,9 @@ internal static partial class TextMetrics
         return 2 * p * r / (p + r);
     }
 
+    /// <summary>The word pattern, for callers that enumerate matches over spans without allocating.</summary>
+    internal static Regex WordPattern => Word();
+
     [GeneratedRegex(@"\w+")]
     private static partial Regex Word();
 }
