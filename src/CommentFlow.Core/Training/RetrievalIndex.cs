@@ -11,9 +11,11 @@ namespace CommentFlow.Training;
 /// <para>
 /// Sized for 100,000+ comments: a ticket's whole vector is kept compactly (term ids as varint deltas, weights quantised to
 /// a byte against the ticket's largest weight: ~3 bytes a term instead of 8), but only its <see cref="PostingsPerDocument"/>
-/// heaviest terms are posted (8 bytes each). A query scans the postings of its <see cref="QueryTerms"/> heaviest terms, re-ranks the
-/// best <see cref="Candidates"/> exactly against the whole vectors (one merge each), and compares answers by ROUGE-L over
-/// interned token ids, 64 tokens at a time. Dropping terms from the vectors themselves measurably cost retrieval quality.
+/// heaviest terms are posted (8 bytes each, heaviest first). A query reads up to <see cref="PostingsScanned"/> postings of
+/// each of its <see cref="QueryTerms"/> heaviest terms, re-ranks the best <see cref="Candidates"/> exactly against the
+/// whole vectors (one merge each), and compares answers by ROUGE-L over interned token ids, 64 tokens at a time.
+/// Dropping terms from the vectors themselves measurably cost retrieval quality; the pruning of the search costs recall
+/// at scale, measured by the bench (bench/README.md).
 /// </para>
 /// </summary>
 internal sealed class RetrievalIndex
