@@ -20,6 +20,9 @@ internal sealed class CommentFlowOptions
     public string Engine { get; set; } = EngineModes.Auto;
 
     public string ResolveDataDir() => Path.GetFullPath(DataDir);
+
+    /// <summary>Model versions, their registry, the saved split, evaluations and the training export.</summary>
+    public string ResolveModelsDir() => Path.Combine(ResolveDataDir(), "ml_models");
 }
 
 internal static class EngineModes

@@ -16,16 +16,10 @@ internal sealed record TicketSplit(string Format, int Seed, double TestFraction,
 
     public static TicketSplit Create(IEnumerable<(string Hash, string Label)> contexts, int seed, double testFraction = 0.2)
     {
-        var random = new Random(seed);
-        var train = new HashSet<string>(StringComparer.Ordinal);
-        var test = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var stratum in contexts.DistinctBy(c => c.Hash).GroupBy(c => c.Label).OrderBy(g => g.Key, StringComparer.Ordinal))
-        {
-            var shuffled = stratum.OrderBy(c => c.Hash, StringComparer.Ordinal).OrderBy(_ => random.Next()).ToList();
-            var testCount = shuffled.Count < 2 ? 0 : (int)Math.Round(shuffled.Count * testFraction);
-            test.UnionWith(shuffled.Take(testCount).Select(c => c.Hash));
-            train.UnionWith(shuffled.Skip(testCount).Select(c => c.Hash));
-        }
+        var ordered = contexts.DistinctBy(c => c.Hash).OrderBy(c => c.Hash, StringComparer.Ordinal);
+        var (kept, heldOut) = StratifiedSplit.Split(ordered, c => c.Label, testFraction, seed);
+        var train = kept.Select(c => c.Hash).ToHashSet(StringComparer.Ordinal);
+        var test = heldOut.Select(c => c.Hash).ToHashSet(StringComparer.Ordinal);
         return new TicketSplit(CurrentFormat, seed, testFraction, train, test);
     }
 

@@ -6,4 +6,6 @@ internal sealed class RulesOptions
 
     /// <summary>The rules file; empty uses the <c>rules.json</c> shipped next to the executable.</summary>
     public string? Path { get; set; }
+
+    public string ResolvePath() => string.IsNullOrWhiteSpace(Path) ? System.IO.Path.Combine(AppContext.BaseDirectory, "rules.json") : Path;
 }

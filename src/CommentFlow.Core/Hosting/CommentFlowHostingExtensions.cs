@@ -82,11 +82,7 @@ internal static class CommentFlowHostingExtensions
         builder.AddValidatedOptions<RulesOptions>(RulesOptions.Section);
         builder.AddValidatedOptions<CacheOptions>(CacheOptions.Section);
 
-        builder.Services.AddSingleton(sp =>
-        {
-            var path = sp.GetRequiredService<IOptions<RulesOptions>>().Value.Path;
-            return new RulesEngine(RuleSet.Load(string.IsNullOrWhiteSpace(path) ? Path.Combine(AppContext.BaseDirectory, "rules.json") : path));
-        });
+        builder.Services.AddSingleton(sp => new RulesEngine(RuleSet.Load(sp.GetRequiredService<IOptions<RulesOptions>>().Value.ResolvePath())));
 
         // The engine's own timeout (a linked token) bounds each call; the HttpClient timeout is only a backstop.
         builder.Services.AddHttpClient(OllamaHttpClient, (sp, http) =>

@@ -1,3 +1,4 @@
+using CommentFlow.Dataset;
 using System.Diagnostics;
 
 namespace CommentFlow.Training;
@@ -36,15 +37,23 @@ internal static class Evaluation
     /// <summary>Trains on <paramref name="train"/> only, then measures on <paramref name="test"/>.</summary>
     public static EvaluationReport Run(string label, IReadOnlyList<LabelledTicket> train, IReadOnlyList<LabelledTicket> test, int skipped, int seed = 42)
     {
-        // Pick the trainer on a stratified validation fold of the training side: the test side is never looked at.
+        // Pick the trainer by stratified 3-fold cross-validation on the training side: the test side is never looked at,
+        // and a single validation fold flips between trainers on differences that are only noise.
         var clock = Stopwatch.StartNew();
-        var (fit, validation) = StratifiedHoldOut(train, 0.2, seed);
+        const int folds = 3;
+        var fold = StratifiedSplit.Folds(train, t => t.Label, folds, seed);
         var validationF1 = new Dictionary<string, double>();
         foreach (var trainer in Enum.GetValues<ClassifierTrainer>())
         {
-            var candidate = TextClassifier.Train(fit.Select(t => (t.Text, t.Label)).ToList(), trainer, seed);
-            var predicted = candidate.Predict(validation.Select(t => t.Text));
-            validationF1[trainer.ToString()] = ClassificationMetrics.Compute(validation.Select(t => t.Label).ToList(), predicted).MacroF1;
+            var sum = 0.0;
+            for (var f = 0; f < folds; f++)
+            {
+                var fit = train.Where((_, i) => fold[i] != f).Select(t => (t.Text, t.Label)).ToList();
+                var validation = train.Where((_, i) => fold[i] == f).ToList();
+                var candidate = TextClassifier.Train(fit, trainer, seed);
+                sum += ClassificationMetrics.Compute(validation.Select(t => t.Label).ToList(), candidate.Predict(validation.Select(t => t.Text))).MacroF1;
+            }
+            validationF1[trainer.ToString()] = Math.Round(sum / folds, 4);
         }
         var best = Enum.Parse<ClassifierTrainer>(validationF1.MaxBy(kv => kv.Value).Key);
         var selectionSeconds = clock.Elapsed.TotalSeconds;
@@ -180,21 +189,6 @@ internal static class Evaluation
     internal static RetrievalItem Item(LabelledTicket t) => new(t.Text, t.Answer, t.Label, t.Language);
 
     private static IEnumerable<LabelledTicket> Answered(IEnumerable<LabelledTicket> tickets) => tickets.Where(t => !string.IsNullOrWhiteSpace(t.Answer));
-
-    private static (List<LabelledTicket> Fit, List<LabelledTicket> Holdout) StratifiedHoldOut(IReadOnlyList<LabelledTicket> tickets, double fraction, int seed)
-    {
-        var random = new Random(seed);
-        var fit = new List<LabelledTicket>();
-        var holdout = new List<LabelledTicket>();
-        foreach (var group in tickets.GroupBy(t => t.Label))
-        {
-            var shuffled = group.OrderBy(_ => random.Next()).ToList();
-            var take = group.Count() < 2 ? 0 : Math.Max(1, (int)Math.Round(shuffled.Count * fraction));
-            holdout.AddRange(shuffled.Take(take));
-            fit.AddRange(shuffled.Skip(take));
-        }
-        return (fit, holdout);
-    }
 }
 
 internal sealed record RetrievalTuning(RetrievalSettings Settings, IReadOnlyList<(double Similarity, double RougeL)> Observations, double MeanRougeL);

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.IO.Compression;
 using System.Security.Cryptography;
 using System.Text;
@@ -139,10 +138,7 @@ internal static class ModelTrainer
 
     private static double HoldOutMacroF1(List<(string Text, string Label)> examples, int seed)
     {
-        var random = new Random(seed);
-        var test = examples.Select(_ => random.NextDouble() < 0.2).ToArray();
-        var fit = examples.Where((_, i) => !test[i]).ToList();
-        var held = examples.Where((_, i) => test[i]).ToList();
+        var (fit, held) = StratifiedSplit.Split(examples, e => e.Label, 0.2, seed);
         if (held.Count == 0 || fit.Select(f => f.Label).Distinct().Count() < 2)
         {
             return 0;

@@ -10,7 +10,7 @@ namespace CommentFlow.Api;
 
 internal static class DatasetEndpoints
 {
-    public const string TrainingDatasetPath = "ml_models/training_dataset.json";
+    public const string TrainingDatasetFile = "training_dataset.json";
 
     public static RouteGroupBuilder MapDataset(this RouteGroupBuilder group)
     {
@@ -61,7 +61,7 @@ internal static class DatasetEndpoints
     private static async Task<Ok<ExportResponse>> ExportAsync(ITrainingStore store, IOptions<CommentFlowOptions> options, CancellationToken cancellationToken)
     {
         // The path is fixed under DataDir: a client never chooses where the server writes.
-        var path = Path.Combine(options.Value.ResolveDataDir(), TrainingDatasetPath);
+        var path = Path.Combine(options.Value.ResolveModelsDir(), TrainingDatasetFile);
         var (samples, rows) = await AtomicFile.WriteAsync(path, stream => TrainingDatasetWriter.WriteAsync(stream, store.ReadAllAsync(cancellationToken), cancellationToken));
         return TypedResults.Ok(new ExportResponse(path, samples, rows));
     }

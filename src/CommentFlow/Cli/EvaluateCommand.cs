@@ -90,9 +90,8 @@ internal static class EvaluateCommand
         var (host, store) = await CliHost.OpenStoreAsync(configurationArgs, ct);
         using (host)
         {
-            var modelsDir = Path.Combine(host.Services.GetRequiredService<IOptions<CommentFlowOptions>>().Value.ResolveDataDir(), "ml_models");
-            var rulesPath = host.Services.GetRequiredService<IOptions<RulesOptions>>().Value.Path;
-            var rules = new RulesEngine(RuleSet.Load(string.IsNullOrWhiteSpace(rulesPath) ? Path.Combine(AppContext.BaseDirectory, "rules.json") : rulesPath));
+            var modelsDir = host.Services.GetRequiredService<IOptions<CommentFlowOptions>>().Value.ResolveModelsDir();
+            var rules = new RulesEngine(RuleSet.Load(host.Services.GetRequiredService<IOptions<RulesOptions>>().Value.ResolvePath()));
             StoreEvaluationReport report;
             try
             {

@@ -28,17 +28,18 @@ internal static class ExportCommand
             var (host, store) = await CliHost.OpenStoreAsync(parse.UnmatchedTokens, ct);
             using (host)
             {
-                var dataDir = host.Services.GetRequiredService<IOptions<CommentFlowOptions>>().Value.ResolveDataDir();
+                var options = host.Services.GetRequiredService<IOptions<CommentFlowOptions>>().Value;
                 var kind = parse.GetValue(format)!;
                 var cleaner = parse.GetValue(clean) ? new DatasetCleaner(host.Services.GetRequiredService<IOptions<CleaningOptions>>().Value) : null;
-                var path = parse.GetValue(output)?.FullName ?? Path.Combine(dataDir, kind switch
+                var exports = Path.Combine(options.ResolveDataDir(), "exports");
+                var path = parse.GetValue(output)?.FullName ?? kind switch
                 {
-                    "seed" => DatasetEndpoints.TrainingDatasetPath,
-                    "legacy" => Path.Combine("exports", LegacyStoreFile.FileName),
-                    "chat" => Path.Combine("exports", "chat.jsonl"),
-                    "csv" => Path.Combine("exports", "samples.csv"),
-                    _ => Path.Combine("exports", "samples.jsonl"),
-                });
+                    "seed" => Path.Combine(options.ResolveModelsDir(), DatasetEndpoints.TrainingDatasetFile),
+                    "legacy" => Path.Combine(exports, LegacyStoreFile.FileName),
+                    "chat" => Path.Combine(exports, "chat.jsonl"),
+                    "csv" => Path.Combine(exports, "samples.csv"),
+                    _ => Path.Combine(exports, "samples.jsonl"),
+                };
                 var gzip = path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase);
 
                 async Task<(int, int)> WriteAsync(Stream target)

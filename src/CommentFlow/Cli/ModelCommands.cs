@@ -99,5 +99,5 @@ internal static class ModelCommands
     }
 
     private static ModelRegistry Registry(IHost host) =>
-        new(Path.Combine(host.Services.GetRequiredService<IOptions<CommentFlowOptions>>().Value.ResolveDataDir(), "ml_models"));
+        new(host.Services.GetRequiredService<IOptions<CommentFlowOptions>>().Value.ResolveModelsDir());
 }

@@ -59,8 +59,6 @@ public sealed class EvaluateCommandTests
     [Fact]
     public async Task Evaluate_TrainAndTestCsv_UsesEveryUsableRowOfEach()
     {
-        var lines = (await File.ReadAllTextAsync(MultilangCsv)).Length; // make sure the data is there
-        Assert.True(lines > 0);
         var (header, records) = TicketCsv.Open(MultilangCsv);
         var complete = records.Where(r => r.Complete).Take(460).ToList();
         var dir = TempDir.Create();

@@ -21,7 +21,7 @@ internal sealed partial class LocalModelHost(
 
     public LocalModel? Current => _current;
 
-    public ModelRegistry Registry { get; } = new(Path.Combine(root.Value.ResolveDataDir(), "ml_models"));
+    public ModelRegistry Registry { get; } = new(root.Value.ResolveModelsDir());
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
