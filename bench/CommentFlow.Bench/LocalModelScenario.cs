@@ -37,18 +37,19 @@ internal static class LocalModelScenario
         GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
         var after = GC.GetTotalMemory(forceFullCollection: true);
 
+        // The first pass runs while the JIT still compiles and tiers up the hot loops; a service answers warm after its
+        // first minutes. Both are reported; the target is for three passes after 15 s of warm-up (tiered JIT keeps improving the hot loops for that long).
         var settings = new RetrievalSettings(40, 0.2);
-        foreach (var q in held.Take(20))
+        var cold = Measure(index, held, settings);
+        var warming = Stopwatch.StartNew();
+        while (warming.Elapsed < TimeSpan.FromSeconds(quickRecall ? 2 : 15))
         {
-            index.Query(q.Text, q.Language, settings); // warm-up: JIT, caches
+            Measure(index, held, settings);
         }
-        var latencies = new List<double>(held.Count);
-        foreach (var q in held)
-        {
-            var start = Stopwatch.GetTimestamp();
-            index.Query(q.Text, q.Language, settings);
-            latencies.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
-        }
+        var (allocated, paused, collections) = (GC.GetAllocatedBytesForCurrentThread(), GC.GetTotalPauseDuration(), GC.CollectionCount(0));
+        var latencies = Enumerable.Range(0, 3).SelectMany(_ => Measure(index, held, settings)).Order().ToList();
+        var bytesPerQuery = (GC.GetAllocatedBytesForCurrentThread() - allocated) / latencies.Count;
+        var (pauseMs, gcs) = ((GC.GetTotalPauseDuration() - paused).TotalMilliseconds, GC.CollectionCount(0) - collections);
         // Recall@1 of the pruned search against an exact scan of every ticket of the language, on a subset.
         var checkedQueries = held.Take(quickRecall ? 50 : 200).ToList();
         var recall = checkedQueries.Count(q =>
@@ -58,8 +59,7 @@ internal static class LocalModelScenario
             // The same comment counts: the synthetic tickets come in near-copies that share their answer.
             return fast.Count > 0 && exact.Count > 0 && index.AnswerOf(fast[0].Doc) == index.AnswerOf(exact[0].Doc);
         }) / (double)Math.Max(1, checkedQueries.Count);
-        latencies.Sort();
-        double P(double p) => latencies[(int)Math.Min(latencies.Count - 1, Math.Round(p * (latencies.Count - 1)))];
+        static double P(List<double> sorted, double p) => sorted[(int)Math.Min(sorted.Count - 1, Math.Round(p * (sorted.Count - 1)))];
 
         var result = new
         {
@@ -67,14 +67,33 @@ internal static class LocalModelScenario
             queries = latencies.Count,
             build_seconds = Math.Round(buildSeconds, 2),
             bytes_per_sample = (after - before) / samples,
-            p50_ms = Math.Round(P(0.5), 3),
-            p99_ms = Math.Round(P(0.99), 3),
-            p999_ms = Math.Round(P(0.999), 3),
+            p50_ms = Math.Round(P(latencies, 0.5), 3),
+            p99_ms = Math.Round(P(latencies, 0.99), 3),
+            p999_ms = Math.Round(P(latencies, 0.999), 3),
+            allocated_bytes_per_query = bytesPerQuery,
+            gc_collections = gcs,
+            gc_pause_ms = Math.Round(pauseMs, 1),
+            first_pass_p50_ms = Math.Round(P(cold, 0.5), 3),
+            first_pass_p99_ms = Math.Round(P(cold, 0.99), 3),
             max_ms = Math.Round(latencies[^1], 3),
             recall_at_1 = Math.Round(recall, 3),
         };
-        Console.WriteLine($"local model, {samples:N0} comments: build {result.build_seconds} s, {result.bytes_per_sample:N0} B/comment, query p50 {result.p50_ms} ms, p99 {result.p99_ms} ms, p99.9 {result.p999_ms} ms (target: p99 < 5 ms, ≤ 6 KB/comment); recall@1 vs an exact scan {result.recall_at_1:0.000}");
+        Console.WriteLine($"local model, {samples:N0} comments: build {result.build_seconds} s, {result.bytes_per_sample:N0} B/comment, query p50 {result.p50_ms} ms, p99 {result.p99_ms} ms, p99.9 {result.p999_ms} ms; first pass p50 {result.first_pass_p50_ms} ms, p99 {result.first_pass_p99_ms} ms (target: p99 < 5 ms, ≤ 6 KB/comment); recall@1 vs an exact scan {result.recall_at_1:0.000}; {bytesPerQuery:N0} B allocated per query, {gcs} collections pausing {result.gc_pause_ms} ms in {latencies.Count:N0} queries");
         GC.KeepAlive(index);
         return result;
+    }
+
+    /// <summary>One query at a time over every held-out ticket; latencies sorted.</summary>
+    private static List<double> Measure(RetrievalIndex index, List<LabelledTicket> held, RetrievalSettings settings)
+    {
+        var latencies = new List<double>(held.Count);
+        foreach (var q in held)
+        {
+            var start = Stopwatch.GetTimestamp();
+            index.Query(q.Text, q.Language, settings);
+            latencies.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+        }
+        latencies.Sort();
+        return latencies;
     }
 }

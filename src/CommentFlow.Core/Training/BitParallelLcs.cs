@@ -6,29 +6,48 @@ namespace CommentFlow.Training;
 /// Length of the longest common subsequence of two token-id sequences, 64 positions of the first at a time
 /// (Hyyrö's bit-vector algorithm): for two agent answers of ~100 tokens, ~200 word operations instead of the
 /// 10,000 cells of the dynamic programme. Exact; <see cref="TextMetrics.RougeL{T}"/> stays the reference.
+/// One instance is reset for each pattern and keeps its buffers: a query compares dozens of answers.
 /// </summary>
 internal sealed class BitParallelLcs
 {
-    private readonly Dictionary<int, ulong[]> _masks = [];
-    private readonly int _length;
-    private readonly int _words;
+    private readonly Dictionary<int, int> _rows = [];
+    private ulong[] _masks = [];
+    private ulong[] _v = [];
+    private int _length;
+    private int _words;
 
-    /// <summary>Prepares the match masks of <paramref name="pattern"/>; reuse the instance against many texts.</summary>
-    public BitParallelLcs(int[] pattern)
+    public BitParallelLcs()
+    {
+    }
+
+    public BitParallelLcs(int[] pattern) => Reset(pattern);
+
+    public int Length => _length;
+
+    /// <summary>Prepares the match masks of <paramref name="pattern"/>, one row of words per distinct token.</summary>
+    public void Reset(int[] pattern)
     {
         _length = pattern.Length;
         _words = (pattern.Length + 63) / 64;
+        _rows.Clear();
+        if (_masks.Length < pattern.Length * _words)
+        {
+            _masks = new ulong[BitOperations.RoundUpToPowerOf2((uint)(pattern.Length * _words))];
+        }
+        if (_v.Length < _words)
+        {
+            _v = new ulong[_words];
+        }
         for (var i = 0; i < pattern.Length; i++)
         {
-            if (!_masks.TryGetValue(pattern[i], out var mask))
+            if (!_rows.TryGetValue(pattern[i], out var row))
             {
-                _masks[pattern[i]] = mask = new ulong[_words];
+                _rows[pattern[i]] = row = _rows.Count;
+                _masks.AsSpan(row * _words, _words).Clear();
             }
-            mask[i >> 6] |= 1UL << (i & 63);
+            _masks[(row * _words) + (i >> 6)] |= 1UL << (i & 63);
         }
     }
-
-    public int Length => _length;
 
     public int Lcs(int[] text)
     {
@@ -36,14 +55,15 @@ internal sealed class BitParallelLcs
         {
             return 0;
         }
-        Span<ulong> v = _words <= 16 ? stackalloc ulong[_words] : new ulong[_words];
+        var v = _v.AsSpan(0, _words);
         v.Fill(ulong.MaxValue);
         foreach (var symbol in text)
         {
-            if (!_masks.TryGetValue(symbol, out var m))
+            if (!_rows.TryGetValue(symbol, out var row))
             {
                 continue; // no match in the pattern: V is unchanged
             }
+            var m = _masks.AsSpan(row * _words, _words);
             ulong carry = 0;
             for (var w = 0; w < _words; w++)
             {

@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Runtime.InteropServices;
 
 namespace CommentFlow.Training;
@@ -13,7 +14,7 @@ namespace CommentFlow.Training;
 /// a byte against the ticket's largest weight: ~3 bytes a term instead of 8), but only its <see cref="PostingsPerDocument"/>
 /// heaviest terms are posted (8 bytes each, heaviest first). A query reads up to <see cref="PostingsScanned"/> postings of
 /// each of its <see cref="QueryTerms"/> heaviest terms, re-ranks the best <see cref="Candidates"/> exactly against the
-/// whole vectors (one merge each), and compares answers by ROUGE-L over interned token ids, 64 tokens at a time.
+/// whole vectors (one hash probe per ticket term), and compares answers by ROUGE-L over interned token ids, 64 tokens at a time.
 /// Dropping terms from the vectors themselves measurably cost retrieval quality; the pruning of the search costs recall
 /// at scale, measured by the bench (bench/README.md).
 /// </para>
@@ -23,10 +24,10 @@ internal sealed class RetrievalIndex
     /// <summary>Postings kept per ticket (its heaviest terms): enough to find candidates; the re-rank uses every term.</summary>
     public const int PostingsPerDocument = 200;
     public const int QueryTerms = 120;
-    public const int Candidates = 200;
+    public const int Candidates = 300;
 
     /// <summary>Postings read per query term, heaviest first: a common term's long tail adds little to any score.</summary>
-    public const int PostingsScanned = 1_000;
+    public const int PostingsScanned = 3_000;
     private const string WordPrefix = "w:";
     private const string CharPrefix = "c:";
 
@@ -43,6 +44,15 @@ internal sealed class RetrievalIndex
 
     [ThreadStatic]
     private static List<int>? s_touched;
+
+    [ThreadStatic]
+    private static BitParallelLcs? s_lcs;
+
+    [ThreadStatic]
+    private static Dictionary<int, int>? s_counts;
+
+    [ThreadStatic]
+    private static List<(int Term, float Weight)>? s_query;
 
     private RetrievalIndex(Dictionary<ulong, int> vocabulary, float[] idf, bool[] isChar, int[] documentFrequency, Document[] documents,
         Answer[] answers, Dictionary<string, Dictionary<int, PostingList>> postings)
@@ -117,6 +127,7 @@ internal sealed class RetrievalIndex
         var tokenIds = new Dictionary<string, int>(StringComparer.Ordinal);
         var documents = new Document[n];
         var building = new Dictionary<string, Dictionary<int, (List<int> Docs, List<float> Weights)>>();
+        var weighted = new List<(int Term, float Weight)>();
         for (var d = 0; d < n; d++)
         {
             var item = items[d];
@@ -136,7 +147,8 @@ internal sealed class RetrievalIndex
                 answers.Add(new Answer(item.Answer, item.Type, item.Confidence, tokens));
             }
 
-            var vector = Vector(termCounts[d], idf, isChar, df).OrderBy(t => t.Term).ToArray();
+            Vector(termCounts[d], idf, isChar, df, weighted);
+            var vector = weighted.OrderBy(t => t.Term).ToArray();
             termCounts[d] = null!; // release as we go: the counts of 100,000 tickets are the build's largest cost
             var scale = vector.Length == 0 ? 1f : vector.Max(v => v.Weight);
             documents[d] = new Document(answer, item.Language, Encode(vector, scale), scale);
@@ -181,7 +193,9 @@ internal sealed class RetrievalIndex
         var touched = s_touched ??= new List<int>(4_096);
         touched.Clear();
         var lists = _postings.TryGetValue(language, out var own) ? [own] : _postings.Values.ToList();
-        foreach (var (term, weight) in query.OrderByDescending(q => q.Value).Take(QueryTerms))
+        var table = QueryTable.For(query);
+        query.Sort(static (a, b) => b.Weight.CompareTo(a.Weight));
+        foreach (var (term, weight) in query.Take(QueryTerms))
         {
             foreach (var postings in lists)
             {
@@ -203,20 +217,24 @@ internal sealed class RetrievalIndex
         var best = new PriorityQueue<int, float>(Candidates + 1);
         foreach (var doc in touched)
         {
-            best.Enqueue(doc, scores[doc]);
-            if (best.Count > Candidates)
+            if (best.Count < Candidates)
             {
-                best.Dequeue();
+                best.Enqueue(doc, scores[doc]);
+            }
+            else
+            {
+                // Returns at once when the ticket scores below the weakest kept candidate: most of them.
+                best.EnqueueDequeue(doc, scores[doc]);
             }
             scores[doc] = 0;
         }
 
-        // Exact re-rank of the best candidates against the whole query vector: one merge of two id-sorted vectors each.
-        var (queryTerms, queryWeights) = Sorted(query);
+        // Exact re-rank of the best candidates against the whole query vector, looked up in a small open-addressing table
+        // (a merge of two sorted vectors costs a step per term of either; the table one probe per ticket term).
         var exact = new List<(int Doc, float Similarity)>(best.Count);
         while (best.TryDequeue(out var doc, out _))
         {
-            exact.Add((doc, Cosine(_documents[doc], queryTerms, queryWeights)));
+            exact.Add((doc, Cosine(_documents[doc], table)));
         }
         return exact.OrderByDescending(e => e.Similarity).Take(k).ToList();
     }
@@ -224,51 +242,92 @@ internal sealed class RetrievalIndex
     /// <summary>The nearest tickets by an exact scan of every ticket of the language: the reference the bench measures recall against.</summary>
     internal List<(int Doc, float Similarity)> NearestExhaustive(string text, string language, int k)
     {
-        var (queryTerms, queryWeights) = Sorted(QueryVector(text));
+        var table = QueryTable.For(QueryVector(text));
         return Enumerable.Range(0, _documents.Length)
             .Where(d => _documents[d].Language == language)
-            .Select(d => (d, Cosine(_documents[d], queryTerms, queryWeights)))
+            .Select(d => (d, Cosine(_documents[d], table)))
             .OrderByDescending(e => e.Item2).Take(k).ToList();
     }
 
-    private Dictionary<int, float> QueryVector(string text)
+    /// <summary>The query's weighted terms, in a per-thread list reused by the next query.</summary>
+    private List<(int Term, float Weight)> QueryVector(string text)
     {
-        var counts = new Dictionary<int, int>();
+        var counts = s_counts ??= [];
+        counts.Clear();
         foreach (var term in Terms(text))
         {
             if (_vocabulary.TryGetValue(term, out var id))
             {
-                counts[id] = counts.GetValueOrDefault(id) + 1;
+                CollectionsMarshal.GetValueRefOrAddDefault(counts, id, out _)++;
             }
         }
-        return Vector(counts, _idf, _isChar, _documentFrequency).ToDictionary(t => t.Term, t => t.Weight);
+        var vector = s_query ??= new List<(int Term, float Weight)>(4_096);
+        Vector(counts, _idf, _isChar, _documentFrequency, vector);
+        return vector;
     }
 
-    private static (int[] Terms, float[] Weights) Sorted(Dictionary<int, float> query)
-    {
-        var terms = query.Keys.Order().ToArray();
-        return (terms, terms.Select(id => query[id]).ToArray());
-    }
-
-    private static float Cosine(Document document, int[] queryTerms, float[] queryWeights)
+    private static float Cosine(Document document, QueryTable query)
     {
         var (bytes, scale) = (document.Vector, document.Scale);
         var dot = 0f;
-        int position = 0, term = 0, j = 0;
-        while (position < bytes.Length && j < queryTerms.Length)
+        int position = 0, term = 0;
+        var (keys, weights, mask, shift) = (query.Keys, query.Weights, query.Mask, query.Shift);
+        while (position < bytes.Length)
         {
             term += ReadVarint(bytes, ref position);
             var weight = bytes[position++];
-            while (j < queryTerms.Length && queryTerms[j] < term)
+            for (var slot = QueryTable.Slot(term, shift); ; slot = (slot + 1) & mask)
             {
-                j++;
-            }
-            if (j < queryTerms.Length && queryTerms[j] == term)
-            {
-                dot += Dequantise(weight, scale) * queryWeights[j++];
+                var key = keys[slot];
+                if (key == term)
+                {
+                    dot += weight * weights[slot];
+                    break;
+                }
+                if (key < 0)
+                {
+                    break;
+                }
             }
         }
-        return dot;
+        return dot * scale / 255f;
+    }
+
+    /// <summary>A query's terms and weights in a per-thread open-addressing table, at most half full.</summary>
+    private sealed class QueryTable
+    {
+        [ThreadStatic]
+        private static QueryTable? s_table;
+
+        public int[] Keys { get; private set; } = [];
+        public float[] Weights { get; private set; } = [];
+        public int Mask { get; private set; }
+        public int Shift { get; private set; }
+
+        /// <summary>Fibonacci hashing: the top bits of the product, so neighbouring ids spread out.</summary>
+        public static int Slot(int term, int shift) => (int)(((uint)term * 2654435769u) >> shift);
+
+        public static QueryTable For(List<(int Term, float Weight)> query)
+        {
+            var table = s_table ??= new QueryTable();
+            var size = (int)BitOperations.RoundUpToPowerOf2((uint)Math.Max(64, query.Count * 2));
+            if (table.Keys.Length != size)
+            {
+                (table.Keys, table.Weights, table.Mask) = (new int[size], new float[size], size - 1);
+                table.Shift = 32 - BitOperations.Log2((uint)size);
+            }
+            Array.Fill(table.Keys, -1);
+            foreach (var (term, weight) in query)
+            {
+                var slot = Slot(term, table.Shift);
+                while (table.Keys[slot] >= 0)
+                {
+                    slot = (slot + 1) & table.Mask;
+                }
+                (table.Keys[slot], table.Weights[slot]) = (term, weight);
+            }
+            return table;
+        }
     }
 
     /// <summary>Agreement (ROUGE-L) between the answers of every pair of neighbours, by bit-parallel LCS.</summary>
@@ -278,7 +337,8 @@ internal sealed class RetrievalIndex
         for (var i = 0; i < neighbours.Count; i++)
         {
             var a = _documents[neighbours[i].Doc].Answer;
-            var lcs = new BitParallelLcs(_answers[a].Tokens);
+            var lcs = s_lcs ??= new BitParallelLcs();
+            lcs.Reset(_answers[a].Tokens);
             for (var j = i + 1; j < neighbours.Count; j++)
             {
                 var b = _documents[neighbours[j].Doc].Answer;
@@ -367,8 +427,6 @@ internal sealed class RetrievalIndex
     }
 
     private static byte Quantise(float weight, float scale) => (byte)Math.Clamp(MathF.Round(weight / scale * 255f), 1f, 255f);
-
-    private static float Dequantise(byte weight, float scale) => weight * scale / 255f;
 
     /// <summary>
     /// Word 1–2-grams over words of two or more letters, and character 3–5-grams within each space-separated word
@@ -466,15 +524,33 @@ internal sealed class RetrievalIndex
     /// Sublinear tf × idf, the word part and the character part each L2-normalised, so a dot product is the sum of two
     /// cosines (in [0, 2]). Character n-grams seen in a single training ticket carry no weight (min_df = 2).
     /// </summary>
-    private static IEnumerable<(int Term, float Weight)> Vector(Dictionary<int, int> counts, float[] idf, bool[] isChar, int[] documentFrequency)
+    private static void Vector(Dictionary<int, int> counts, float[] idf, bool[] isChar, int[] documentFrequency, List<(int Term, float Weight)> into)
     {
-        var weights = counts
-            .Where(kv => !isChar[kv.Key] || documentFrequency[kv.Key] >= 2)
-            .Select(kv => (kv.Key, W: (float)((1 + Math.Log(kv.Value)) * idf[kv.Key])))
-            .ToList();
-        var wordNorm = (float)Math.Sqrt(weights.Where(w => !isChar[w.Key]).Sum(w => w.W * w.W));
-        var charNorm = (float)Math.Sqrt(weights.Where(w => isChar[w.Key]).Sum(w => w.W * w.W));
-        return weights.Select(w => (w.Key, w.W / (isChar[w.Key] ? charNorm : wordNorm)));
+        into.Clear();
+        float wordNorm = 0, charNorm = 0;
+        foreach (var (term, count) in counts)
+        {
+            if (isChar[term] && documentFrequency[term] < 2)
+            {
+                continue;
+            }
+            var weight = (float)((1 + Math.Log(count)) * idf[term]);
+            into.Add((term, weight));
+            if (isChar[term])
+            {
+                charNorm += weight * weight;
+            }
+            else
+            {
+                wordNorm += weight * weight;
+            }
+        }
+        (wordNorm, charNorm) = (MathF.Sqrt(wordNorm), MathF.Sqrt(charNorm));
+        for (var i = 0; i < into.Count; i++)
+        {
+            var (term, weight) = into[i];
+            into[i] = (term, weight / (isChar[term] ? charNorm : wordNorm));
+        }
     }
 }
 
