@@ -1,3 +1,4 @@
+using CommentFlow.Api.Access;
 using CommentFlow.Capture;
 using CommentFlow.Configuration;
 using CommentFlow.Engines;
@@ -16,7 +17,8 @@ internal static class DatasetEndpoints
     {
         group.MapGet("/ml-stats", GetStatsAsync)
             .WithName("GetStats")
-            .WithSummary("Totals and distributions of the training store, and the capture counters.");
+            .WithSummary("Totals and distributions of the training store, and the capture counters.")
+            .RequireAuthorization(AccessPolicies.Agent);
         group.MapPost("/export-training-data", ExportAsync)
             .WithName("ExportTrainingData")
             .WithSummary("Writes data/ml_models/training_dataset.json: one row per suggestion.");

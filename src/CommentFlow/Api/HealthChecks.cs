@@ -18,11 +18,11 @@ internal static class HealthChecks
         return builder;
     }
 
-    /// <summary><c>/health</c>: the process answers. <c>/health/ready</c>: the store is reachable; Ollama's state is reported, not required.</summary>
+    /// <summary><c>/health</c>: the process answers. <c>/health/ready</c>: the store is reachable; Ollama's state is reported, not required. Both anonymous.</summary>
     public static IEndpointRouteBuilder MapCommentFlowHealth(this IEndpointRouteBuilder app)
     {
-        app.MapHealthChecks("/health", new HealthCheckOptions { Predicate = _ => false, ResponseWriter = WriteAsync });
-        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains(Ready), ResponseWriter = WriteAsync });
+        app.MapHealthChecks("/health", new HealthCheckOptions { Predicate = _ => false, ResponseWriter = WriteAsync }).AllowAnonymous();
+        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains(Ready), ResponseWriter = WriteAsync }).AllowAnonymous();
         return app;
     }
 

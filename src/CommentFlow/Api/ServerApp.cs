@@ -1,6 +1,7 @@
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Unicode;
+using CommentFlow.Api.Access;
 using CommentFlow.Hosting;
 using Microsoft.AspNetCore.Http.Json;
 
@@ -32,17 +33,24 @@ internal static class ServerApp
         builder.AddEngines();
         builder.AddTraining();
         builder.AddCommentFlowHealthChecks();
+        builder.AddCommentFlowAccess();
         configure?.Invoke(builder);
 
         var app = builder.Build();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        app.UseCommentFlowAccess();
 
-        var api = app.MapGroup("/api/ml/comments");
-        api.MapSuggestions();
+        // Who may call what: endpoints mapped on `agent` take an agent or an admin key, those on `admin` an admin key, and
+        // any endpoint that names no policy is admin-only (the fallback policy). MapDataset and MapServiceEndpoints mix
+        // roles, so they mark their agent and anonymous endpoints themselves. Health checks are anonymous.
+        var api = app.MapGroup("/api/ml/comments").RequireRateLimiting(AccessPolicies.RateLimit);
+        var agent = api.MapGroup("").RequireAuthorization(AccessPolicies.Agent);
+        var admin = api.MapGroup("").RequireAuthorization(AccessPolicies.Admin);
+        agent.MapSuggestions();
         api.MapDataset();
         api.MapServiceEndpoints();
-        api.MapModels();
+        admin.MapModels();
         app.MapCommentFlowHealth();
         return app;
     }

@@ -1,3 +1,4 @@
+using CommentFlow.Api.Access;
 using CommentFlow.Caching;
 using CommentFlow.Capture;
 using CommentFlow.Configuration;
@@ -13,10 +14,10 @@ internal static class ServiceEndpoints
 {
     public static RouteGroupBuilder MapServiceEndpoints(this RouteGroupBuilder group)
     {
-        group.MapGet("/cache/stats", CacheStats).WithName("GetCacheStats").WithSummary("Entries, hits and misses of the suggestion cache.");
+        group.MapGet("/cache/stats", CacheStats).WithName("GetCacheStats").WithSummary("Entries, hits and misses of the suggestion cache.").RequireAuthorization(AccessPolicies.Agent);
         group.MapPost("/cache/clear", ClearCache).WithName("ClearCache").WithSummary("Empties the suggestion cache.");
-        group.MapGet("/warmup", WarmUpAsync).WithName("WarmUp").WithSummary("Loads the Ollama model now, so the next request does not wait for it.");
-        group.MapGet("/health", HealthAsync).WithName("GetServiceHealth").WithSummary("Engines, store and capture at a glance.");
+        group.MapGet("/warmup", WarmUpAsync).WithName("WarmUp").WithSummary("Loads the Ollama model now, so the next request does not wait for it.").RequireAuthorization(AccessPolicies.Agent);
+        group.MapGet("/health", HealthAsync).WithName("GetServiceHealth").WithSummary("Engines, store and capture at a glance.").AllowAnonymous();
         return group;
     }
 

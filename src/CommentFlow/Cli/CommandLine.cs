@@ -27,6 +27,7 @@ internal static class CommandLine
         root.Subcommands.Add(Configurable(ModelCommands.Train()));
         root.Subcommands.Add(ModelCommands.Models());
         root.Subcommands.Add(DatasetCommand.Create());
+        root.Subcommands.Add(KeysCommand.Create());
         return root;
     }
 
