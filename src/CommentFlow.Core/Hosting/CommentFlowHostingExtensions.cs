@@ -7,6 +7,7 @@ using CommentFlow.Engines.Local;
 using CommentFlow.Engines.Ollama;
 using CommentFlow.Training;
 using CommentFlow.Import;
+using CommentFlow.Privacy;
 using CommentFlow.Storage;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Configuration;
@@ -110,6 +111,15 @@ internal static class CommentFlowHostingExtensions
         builder.Services.AddSingleton<SuggestionCache>();
         builder.Services.AddSingleton<EngineCounters>();
         builder.Services.AddSingleton<SuggestionService>();
+        return builder;
+    }
+
+    /// <summary>The masker alone: whoever stores ticket text calls <see cref="PersonalDataMasker.Mask"/> before writing it.</summary>
+    public static IHostApplicationBuilder AddMasking(this IHostApplicationBuilder builder)
+    {
+        builder.AddValidatedOptions<MaskingOptions>(MaskingOptions.Section);
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<MaskingOptions>, MaskingOptionsValidator>());
+        builder.Services.AddSingleton<PersonalDataMasker>();
         return builder;
     }
 
