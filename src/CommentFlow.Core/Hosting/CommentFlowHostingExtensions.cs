@@ -38,8 +38,9 @@ internal static class CommentFlowHostingExtensions
                 ? SqliteTrainingStore.DefaultConnectionString(root.ResolveDataDir())
                 : storage.ConnectionString;
             return new SqliteTrainingStore(connectionString, storage, sp.GetRequiredService<TimeProvider>(),
-                sp.GetRequiredService<ILogger<SqliteTrainingStore>>());
+                sp.GetRequiredService<ILogger<SqliteTrainingStore>>(), sp.GetRequiredService<PersonalDataMasker>());
         });
+        builder.AddMasking();
         builder.Services.AddHostedService<StoreMigrator>();
         return builder;
     }
@@ -114,7 +115,7 @@ internal static class CommentFlowHostingExtensions
         return builder;
     }
 
-    /// <summary>The masker alone: whoever stores ticket text calls <see cref="PersonalDataMasker.Mask"/> before writing it.</summary>
+    /// <summary>The masker; the store applies it to every sample it writes (<see cref="SampleMasking"/>).</summary>
     public static IHostApplicationBuilder AddMasking(this IHostApplicationBuilder builder)
     {
         builder.AddValidatedOptions<MaskingOptions>(MaskingOptions.Section);

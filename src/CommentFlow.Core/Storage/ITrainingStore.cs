@@ -44,6 +44,9 @@ internal sealed record StoreStats
     /// <summary>Only samples whose language is known (imports) are counted here.</summary>
     public required IReadOnlyDictionary<string, long> ByLanguage { get; init; }
 
+    /// <summary>Personal data replaced before storing, by kind.</summary>
+    public required IReadOnlyDictionary<string, long> Masked { get; init; }
+
     public double AvgSuggestionsPerSample => TotalSamples == 0 ? 0 : Math.Round((double)TotalSuggestions / TotalSamples, 2);
     public double AvgCommentsPerSample => TotalSamples == 0 ? 0 : Math.Round((double)TotalComments / TotalSamples, 2);
 }

@@ -3,6 +3,7 @@ using System.IO.Compression;
 using System.Reflection;
 using System.Runtime.CompilerServices;
 using CommentFlow.Domain;
+using CommentFlow.Privacy;
 using Dapper;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
@@ -26,8 +27,13 @@ internal sealed partial class SqliteTrainingStore : ITrainingStore
     // Compression never switches off again once on, so a stale "true" is always right and saves compressing inside the transaction.
     private volatile bool _compressedKnown;
 
-    public SqliteTrainingStore(string connectionString, StorageOptions options, TimeProvider time, ILogger<SqliteTrainingStore> logger)
+    private readonly PersonalDataMasker? _masker;
+
+    /// <param name="masker">Applied to every sample before it is written; null stores text as given (tests of the store itself).</param>
+    public SqliteTrainingStore(string connectionString, StorageOptions options, TimeProvider time, ILogger<SqliteTrainingStore> logger,
+        PersonalDataMasker? masker = null)
     {
+        _masker = masker;
         _connectionString = connectionString;
         _options = options;
         _time = time;
@@ -95,7 +101,17 @@ internal sealed partial class SqliteTrainingStore : ITrainingStore
             return default;
         }
 
-        // Serialise (and, when compression is known to be on, compress) before taking the write lock.
+        // Mask, serialise (and, when compression is known to be on, compress) before taking the write lock.
+        var masked = new Dictionary<string, int>[samples.Count];
+        if (_masker is not null)
+        {
+            var clean = new TrainingSample[samples.Count];
+            for (var i = 0; i < samples.Count; i++)
+            {
+                (clean[i], masked[i]) = _masker.Mask(samples[i]);
+            }
+            samples = clean;
+        }
         var compressedKnown = _compressedKnown;
         var payloads = new byte[samples.Count][];
         for (var i = 0; i < samples.Count; i++)
@@ -178,7 +194,7 @@ internal sealed partial class SqliteTrainingStore : ITrainingStore
             if (await insert.ExecuteNonQueryAsync(cancellationToken) == 1)
             {
                 written++;
-                aggregates.Add(s);
+                aggregates.Add(s, masked[i]);
             }
             progress?.Report(i + 1);
         }
@@ -221,6 +237,7 @@ internal sealed partial class SqliteTrainingStore : ITrainingStore
             ByEngine = By(StatsDelta.Engine),
             ByModel = By(StatsDelta.Model),
             ByLanguage = By(StatsDelta.Language),
+            Masked = By(StatsDelta.Masked),
         };
     }
 

@@ -14,13 +14,20 @@ internal sealed class StatsDelta
     public const string Model = "model";
     public const string Language = "language";
 
+    /// <summary>Personal data replaced by placeholders, by kind (email, phone, …).</summary>
+    public const string Masked = "masked";
+
     private readonly Dictionary<(string Dimension, string Value), long> _counts = [];
     private long _samples;
     private long _suggestions;
     private long _comments;
 
-    public void Add(TrainingSample sample)
+    public void Add(TrainingSample sample, IReadOnlyDictionary<string, int>? masked = null)
     {
+        foreach (var (kind, n) in masked ?? new Dictionary<string, int>())
+        {
+            _counts[(Masked, kind)] = _counts.GetValueOrDefault((Masked, kind)) + n;
+        }
         _samples++;
         _suggestions += sample.Suggestions.Count;
         _comments += sample.Context.Comments.Count;

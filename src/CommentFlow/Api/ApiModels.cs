@@ -52,6 +52,7 @@ internal sealed record StatsDto
     public required IReadOnlyDictionary<string, long> ByEngine { get; init; }
     public required IReadOnlyDictionary<string, long> ByModel { get; init; }
     public required IReadOnlyDictionary<string, long> ByLanguage { get; init; }
+    public required IReadOnlyDictionary<string, long> Masked { get; init; }
     public required bool Compressed { get; init; }
     public required DateTimeOffset Created { get; init; }
     public required DateTimeOffset LastModified { get; init; }

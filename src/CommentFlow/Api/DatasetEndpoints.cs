@@ -42,6 +42,7 @@ internal static class DatasetEndpoints
                 ByEngine = s.ByEngine,
                 ByModel = s.ByModel,
                 ByLanguage = s.ByLanguage,
+                Masked = s.Masked,
                 Compressed = s.Compressed,
                 Created = s.Created,
                 LastModified = s.LastModified,

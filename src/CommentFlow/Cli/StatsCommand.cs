@@ -41,7 +41,7 @@ internal static class StatsCommand
         table.AddRow("Last modified", $"{stats.LastModified:u}");
         AnsiConsole.Write(table);
 
-        foreach (var (title, counts) in new[] { ("Issue type", stats.ByIssueType), ("Status", stats.ByStatus), ("Priority", stats.ByPriority), ("Engine", stats.ByEngine), ("Model", stats.ByModel), ("Language", stats.ByLanguage) })
+        foreach (var (title, counts) in new[] { ("Issue type", stats.ByIssueType), ("Status", stats.ByStatus), ("Priority", stats.ByPriority), ("Engine", stats.ByEngine), ("Model", stats.ByModel), ("Language", stats.ByLanguage), ("Masked", stats.Masked) })
         {
             if (counts.Count == 0)
             {

@@ -1,0 +1,43 @@
+using System.Text.RegularExpressions;
+using CommentFlow.Domain;
+
+namespace CommentFlow.Privacy;
+
+/// <summary>Masks every free-text field of a sample before it is stored. The context hash stays the one of the original text, so duplicates are still recognised.</summary>
+internal static class SampleMasking
+{
+    /// <summary>Counted when an extra pattern ran out of time on a field: the field is replaced whole rather than stored unmasked.</summary>
+    public const string Redacted = "redacted";
+
+    public static (TrainingSample Sample, Dictionary<string, int> Counts) Mask(this PersonalDataMasker masker, TrainingSample sample)
+    {
+        var counts = new Dictionary<string, int>();
+        string Field(string text)
+        {
+            MaskResult result;
+            try
+            {
+                result = masker.Mask(text);
+            }
+            catch (RegexMatchTimeoutException)
+            {
+                counts[Redacted] = counts.GetValueOrDefault(Redacted) + 1;
+                return $"<{Redacted}>";
+            }
+            foreach (var (kind, n) in result.Counts)
+            {
+                counts[kind] = counts.GetValueOrDefault(kind) + n;
+            }
+            return result.Text;
+        }
+
+        var context = sample.Context with
+        {
+            Summary = Field(sample.Context.Summary),
+            Description = Field(sample.Context.Description),
+            Comments = [.. sample.Context.Comments.Select(Field)],
+        };
+        var suggestions = sample.Suggestions.Select(s => s with { Text = Field(s.Text) }).ToList();
+        return (sample with { Context = context, Suggestions = suggestions }, counts);
+    }
+}
