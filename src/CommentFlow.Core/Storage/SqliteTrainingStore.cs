@@ -17,6 +17,7 @@ namespace CommentFlow.Storage;
 internal sealed partial class SqliteTrainingStore : ITrainingStore
 {
     private const string MigrationPrefix = "CommentFlow.Storage.Migrations.Sqlite.";
+    private const int FeedbackMigration = 3;
     private const int PageSize = 16384; // fewer, larger pages: measurably faster inserts of ~2 KB rows, less disk
 
     private readonly string _connectionString;
@@ -80,6 +81,10 @@ internal sealed partial class SqliteTrainingStore : ITrainingStore
                 continue;
             }
             await connection.ExecuteAsync(new CommandDefinition(sql, transaction: tx, cancellationToken: cancellationToken));
+            if (version == FeedbackMigration)
+            {
+                await BackfillShownTypesAsync(connection, tx, cancellationToken);
+            }
             await connection.ExecuteAsync(new CommandDefinition(
                 "INSERT INTO schema_migrations (version, name, applied_at) VALUES (@version, @name, @now)",
                 new { version, name, now }, tx, cancellationToken: cancellationToken));
@@ -283,6 +288,29 @@ internal sealed partial class SqliteTrainingStore : ITrainingStore
     {
         await using var connection = await OpenAsync(cancellationToken);
         await connection.ExecuteScalarAsync<long>(new CommandDefinition("SELECT samples FROM stats_totals WHERE id = 1", cancellationToken: cancellationToken));
+    }
+
+    /// <summary>Suggestion types live in the payloads, so the migration that adds acceptance rates counts them here.</summary>
+    private static async Task BackfillShownTypesAsync(SqliteConnection connection, SqliteTransaction tx, CancellationToken cancellationToken)
+    {
+        var counts = new Dictionary<string, long>();
+        await using (var command = connection.CreateCommand())
+        {
+            command.Transaction = tx;
+            command.CommandText = "SELECT payload_encoding, payload FROM samples";
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                foreach (var suggestion in SamplePayload.Decode(reader.GetFieldValue<byte[]>(1), reader.GetInt32(0)).Suggestions)
+                {
+                    var type = StatsDelta.ShownTypeOf(suggestion.Type);
+                    counts[type] = counts.GetValueOrDefault(type) + 1;
+                }
+            }
+        }
+        await connection.ExecuteAsync(new CommandDefinition(
+            "INSERT INTO stats_counts (dimension, value, count) VALUES (@Dimension, @Value, @Count)",
+            counts.Select(c => new { Dimension = StatsDelta.ShownType, Value = c.Key, Count = c.Value }), tx, cancellationToken: cancellationToken));
     }
 
     /// <summary>Turns the existing plain payloads into GZip ones, inside the caller's transaction.</summary>

@@ -4,7 +4,10 @@ using Dapper;
 
 namespace CommentFlow.Storage;
 
-/// <summary>What one written batch adds to the running totals; applied in the batch's own transaction.</summary>
+/// <summary>
+/// What one written (or deleted) batch changes in the running totals; applied in the batch's own transaction.
+/// Deletions subtract what their samples once added, except the masking counts, which tell what was ever masked.
+/// </summary>
 internal sealed class StatsDelta
 {
     public const string IssueType = "issue_type";
@@ -17,6 +20,11 @@ internal sealed class StatsDelta
     /// <summary>Personal data replaced by placeholders, by kind (email, phone, …).</summary>
     public const string Masked = "masked";
 
+    /// <summary>Suggestions shown, the denominator of the acceptance rate, by engine, suggestion type and model.</summary>
+    public const string ShownEngine = "shown_engine";
+    public const string ShownType = "shown_type";
+    public const string ShownModel = "shown_model";
+
     private readonly Dictionary<(string Dimension, string Value), long> _counts = [];
     private long _samples;
     private long _suggestions;
@@ -26,26 +34,42 @@ internal sealed class StatsDelta
     {
         foreach (var (kind, n) in masked ?? new Dictionary<string, int>())
         {
-            _counts[(Masked, kind)] = _counts.GetValueOrDefault((Masked, kind)) + n;
+            Count(Masked, kind, n);
         }
-        _samples++;
-        _suggestions += sample.Suggestions.Count;
-        _comments += sample.Context.Comments.Count;
-        Count(IssueType, sample.Context.IssueType);
-        Count(Status, sample.Context.Status);
-        Count(Priority, sample.Context.Priority);
-        Count(Engine, sample.Engine);
-        Count(Model, sample.Model);
+        Count(sample, +1);
+    }
+
+    public void Remove(TrainingSample sample) => Count(sample, -1);
+
+    private void Count(TrainingSample sample, int sign)
+    {
+        _samples += sign;
+        _suggestions += sign * sample.Suggestions.Count;
+        _comments += sign * sample.Context.Comments.Count;
+        Count(IssueType, sample.Context.IssueType, sign);
+        Count(Status, sample.Context.Status, sign);
+        Count(Priority, sample.Context.Priority, sign);
+        Count(Engine, sample.Engine, sign);
+        Count(Model, sample.Model, sign);
         if (sample.Context.Language is { } language)
         {
-            Count(Language, language);
+            Count(Language, language, sign);
+        }
+        Count(ShownEngine, sample.Engine, sign * sample.Suggestions.Count);
+        Count(ShownModel, sample.Model, sign * sample.Suggestions.Count);
+        foreach (var suggestion in sample.Suggestions)
+        {
+            Count(ShownType, ShownTypeOf(suggestion.Type), sign);
         }
     }
+
+    /// <summary>The type a suggestion is counted under: its normalised type, or "unknown" (imported history has none).</summary>
+    public static string ShownTypeOf(string type) => SuggestionTypes.Normalize(type) ?? "unknown";
 
     /// <summary>The SQL is plain enough to run unchanged on SQLite and PostgreSQL.</summary>
     public async Task ApplyAsync(DbConnection connection, DbTransaction tx, string now, CancellationToken cancellationToken)
     {
-        if (_samples > 0)
+        if (_samples != 0 || _counts.Count > 0)
         {
             await connection.ExecuteAsync(new CommandDefinition(
                 "UPDATE stats_totals SET samples = samples + @s, suggestions = suggestions + @g, comments = comments + @c WHERE id = 1",
@@ -61,6 +85,11 @@ internal sealed class StatsDelta
             "UPDATE store_meta SET value = @now WHERE key = 'last_modified'", new { now }, tx, cancellationToken: cancellationToken));
     }
 
-    private void Count(string dimension, string value) =>
-        _counts[(dimension, value)] = _counts.GetValueOrDefault((dimension, value)) + 1;
+    private void Count(string dimension, string value, long n)
+    {
+        if (n != 0)
+        {
+            _counts[(dimension, value)] = _counts.GetValueOrDefault((dimension, value)) + n;
+        }
+    }
 }
