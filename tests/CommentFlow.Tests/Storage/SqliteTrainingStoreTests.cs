@@ -130,10 +130,63 @@ public sealed class SqliteTrainingStoreTests
         await store.WriteAsync([Some.Sample()], null, CancellationToken.None);
         var applied = await ScalarAsync(path, "SELECT COUNT(*) FROM schema_migrations");
         await store.MigrateAsync(CancellationToken.None);
-        Assert.Equal(2, applied); // 0001_initial, 0002_language_queue
+        Assert.Equal(3, applied); // 0001_initial, 0002_language_queue, 0003_feedback
         Assert.Equal(applied, await ScalarAsync(path, "SELECT COUNT(*) FROM schema_migrations"));
         Assert.Equal(1, (await store.GetStatsAsync(CancellationToken.None)).TotalSamples);
         Assert.Equal(16384, await ScalarAsync(path, "PRAGMA page_size"));
+    }
+
+    [Fact]
+    public async Task MigrateAsync_FeedbackMigrationOnOlderStore_BackfillsShownCountsFromSamples()
+    {
+        var (store, path) = await NewStoreAsync(compressionThreshold: 3); // some payloads GZip, some plain
+        var samples = new[]
+        {
+            Some.Sample(suggestions: 1), Some.Sample(suggestions: 3), Some.Sample(suggestions: 2, engine: "ollama"),
+            Some.Sample(suggestions: 3, engine: "ollama"), Some.Sample(suggestions: 0),
+        };
+        await store.WriteAsync(samples[..2], null, CancellationToken.None);
+        await store.WriteAsync(samples[2..], null, CancellationToken.None);
+        var live = await ShownCountsAsync(path);
+
+        // Turn the file into what a store before 0003 looked like, then migrate it again.
+        await ExecuteAsync(path, "DELETE FROM stats_counts WHERE dimension LIKE 'shown_%'; DROP TABLE feedback; DELETE FROM schema_migrations WHERE version = 3");
+        Assert.Empty(await ShownCountsAsync(path));
+        await store.MigrateAsync(CancellationToken.None);
+
+        var backfilled = await ShownCountsAsync(path);
+        Assert.Equal(live, backfilled);
+        // By hand: rules 1 + 3 (+ 0), ollama 2 + 3; types cycle diagnostic, action, resolution.
+        Assert.Equal(4, backfilled["shown_engine:rules"]);
+        Assert.Equal(5, backfilled["shown_engine:ollama"]);
+        Assert.Equal(4, backfilled["shown_type:diagnostic"]);
+        Assert.Equal(3, backfilled["shown_type:action"]);
+        Assert.Equal(2, backfilled["shown_type:resolution"]);
+        Assert.Equal(5, backfilled["shown_model:llama3.2"]);
+    }
+
+    private static async Task<Dictionary<string, long>> ShownCountsAsync(string dbPath)
+    {
+        await using var connection = new SqliteConnection($"Data Source={dbPath};Pooling=False");
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT dimension || ':' || value, count FROM stats_counts WHERE dimension LIKE 'shown_%' AND count <> 0";
+        await using var reader = await command.ExecuteReaderAsync();
+        var counts = new Dictionary<string, long>();
+        while (await reader.ReadAsync())
+        {
+            counts[reader.GetString(0)] = reader.GetInt64(1);
+        }
+        return counts;
+    }
+
+    private static async Task ExecuteAsync(string dbPath, string sql)
+    {
+        await using var connection = new SqliteConnection($"Data Source={dbPath};Pooling=False");
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        await command.ExecuteNonQueryAsync();
     }
 
     [Fact]
