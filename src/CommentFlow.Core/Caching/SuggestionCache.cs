@@ -34,6 +34,9 @@ internal sealed class SuggestionCache : IDisposable
         return false;
     }
 
+    /// <summary>The answer given for this context, if still cached, whatever number of suggestions was asked for.</summary>
+    public CachedAnswer? Find(string contextHash) => Enabled && _cache.TryGetValue(contextHash, out CachedAnswer? found) ? found : null;
+
     public void Set(string contextHash, CachedAnswer answer)
     {
         if (Enabled)
@@ -70,7 +73,7 @@ internal sealed class SuggestionCache : IDisposable
 }
 
 /// <summary>What the cache keeps: the engine's answer and how many suggestions were asked for.</summary>
-internal sealed record CachedAnswer(IReadOnlyList<Suggestion> Suggestions, string Engine, string Model, int Requested)
+internal sealed record CachedAnswer(IReadOnlyList<Suggestion> Suggestions, string Engine, string Model, int Requested, string? TicketKey = null)
 {
     /// <summary>A cached answer serves a request for as many suggestions or fewer, or when the engine had no more to give.</summary>
     public bool CoversRequest(int maxSuggestions) => maxSuggestions <= Requested || Suggestions.Count < Requested;

@@ -18,20 +18,26 @@ internal sealed class DatasetCleaner(CleaningOptions options)
         [RulesEngine] = 0, [LowConfidence] = 0, [TooShort] = 0, [UnknownType] = 0, [NearDuplicate] = 0,
     };
 
-    /// <summary>The suggestions of the sample that survive every switched-on rule (none when the sample itself is dropped).</summary>
+    /// <summary>
+    /// The suggestions of the sample, as agents judged them (<see cref="TrainingSample.Reviewed"/>), that survive every
+    /// switched-on rule. What an agent accepted or edited is kept whatever engine wrote it; a dismissed one falls under
+    /// the confidence rule.
+    /// </summary>
     public IReadOnlyList<Suggestion> Clean(TrainingSample sample)
     {
-        if (options.DropRulesEngine && sample.Engine == EngineNames.Rules)
-        {
-            Removed[RulesEngine] += sample.Suggestions.Count;
-            return [];
-        }
-        var kept = new List<Suggestion>(sample.Suggestions.Count);
+        var reviewed = sample.Reviewed();
+        var latest = sample.Feedback.Count == 0 ? null : sample.LatestFeedback();
+        bool Vouched(int i) => latest?[i] is { } f && FeedbackActions.IsKept(f.Action);
+        var dropEngine = options.DropRulesEngine && sample.Engine == EngineNames.Rules;
+
+        var kept = new List<Suggestion>(reviewed.Count);
         var seen = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var s in sample.Suggestions)
+        for (var i = 0; i < reviewed.Count; i++)
         {
+            var s = reviewed[i];
             var reason =
-                s.Confidence < options.MinConfidence ? LowConfidence
+                dropEngine && !Vouched(i) ? RulesEngine
+                : s.Confidence < options.MinConfidence ? LowConfidence
                 : s.Text.Trim().Length < Math.Max(1, options.MinTextLength) ? TooShort
                 : options.DropUnknownTypes && SuggestionTypes.Normalize(s.Type) is null ? UnknownType
                 : options.DropNearDuplicates && !seen.Add(string.Join(' ', TextMetrics.Tokens(s.Text))) ? NearDuplicate

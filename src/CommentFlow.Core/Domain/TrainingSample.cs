@@ -11,6 +11,50 @@ internal sealed record TrainingSample
     public required string Engine { get; init; }
     public double LatencyMs { get; init; }
 
+    /// <summary>What agents did with the suggestions; filled when the store reads samples for training and exports.</summary>
+    public IReadOnlyList<SuggestionFeedback> Feedback { get; init; } = [];
+
+    /// <summary>Confidence given to a suggestion an agent accepted, and to an agent's edited text: a person vouched for it.</summary>
+    public const double KeptConfidence = 1.0;
+
+    /// <summary>Confidence left to a dismissed suggestion: below every cleaning threshold, and ranked under anything kept.</summary>
+    public const double DismissedConfidence = 0.05;
+
+    /// <summary>The latest feedback on each suggestion, whichever agent gave it; null where there is none.</summary>
+    public SuggestionFeedback?[] LatestFeedback()
+    {
+        var latest = new SuggestionFeedback?[Suggestions.Count];
+        foreach (var f in Feedback)
+        {
+            if (f.Position < latest.Length && (latest[f.Position] is not { } seen || f.CreatedAt >= seen.CreatedAt))
+            {
+                latest[f.Position] = f;
+            }
+        }
+        return latest;
+    }
+
+    /// <summary>
+    /// The suggestions as the agents judged them, which is what training and exports learn from: an edited one becomes
+    /// the agent's text, an accepted one keeps its text, both with <see cref="KeptConfidence"/>; a dismissed one keeps
+    /// its text with <see cref="DismissedConfidence"/>; the others are unchanged.
+    /// </summary>
+    public IReadOnlyList<Suggestion> Reviewed()
+    {
+        if (Feedback.Count == 0)
+        {
+            return Suggestions;
+        }
+        var latest = LatestFeedback();
+        return Suggestions.Select((s, i) => latest[i] switch
+        {
+            { Action: FeedbackActions.Edited, FinalText: { } text } => s with { Text = text, Confidence = KeptConfidence },
+            { Action: FeedbackActions.Accepted } => s with { Confidence = KeptConfidence },
+            { Action: FeedbackActions.Dismissed } => s with { Confidence = Math.Min(s.Confidence, DismissedConfidence) },
+            _ => s,
+        }).ToList();
+    }
+
     public static TrainingSample From(TicketContext context, string hash, IReadOnlyList<Suggestion> suggestions,
         string model, string engine, double latencyMs, DateTimeOffset now) => new()
     {

@@ -44,7 +44,7 @@ internal sealed class SuggestionService(
             counters.FellBack(failed.Engine, failed.Failure!);
         }
 
-        cache.Set(hash, new CachedAnswer(answer.Suggestions, answer.Engine, answer.Model, maxSuggestions));
+        cache.Set(hash, new CachedAnswer(answer.Suggestions, answer.Engine, answer.Model, maxSuggestions, context.TicketKey));
         await capture.EnqueueAsync(
             TrainingSample.From(context, hash, answer.Suggestions, answer.Model, answer.Engine, latency.TotalMilliseconds, time.GetUtcNow()),
             cancellationToken);

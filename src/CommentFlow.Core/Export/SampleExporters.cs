@@ -12,7 +12,8 @@ namespace CommentFlow.Export;
 /// <summary>
 /// The formats the usual fine-tuning and analysis tools read, each streamed sample by sample:
 /// JSON Lines (one sample per line), chat JSONL (<c>{"messages":[system, user, assistant]}</c>, the prompt exactly as
-/// Ollama gets it and the suggestions as the answer) and CSV (one row per suggestion).
+/// Ollama gets it and the suggestions as the answer) and CSV (one row per suggestion). All three carry the agents'
+/// feedback: suggestions as reviewed (<see cref="TrainingSample.Reviewed"/>), the feedback itself in JSON Lines and CSV.
 /// </summary>
 internal static class SampleExporters
 {
@@ -24,7 +25,7 @@ internal static class SampleExporters
         int count = 0, rows = 0;
         await foreach (var s in samples.WithCancellation(ct))
         {
-            var suggestions = cleaner?.Clean(s) ?? s.Suggestions;
+            var suggestions = cleaner?.Clean(s) ?? s.Reviewed();
             if (suggestions.Count == 0)
             {
                 continue;
@@ -43,6 +44,7 @@ internal static class SampleExporters
             writer.WriteString("model", s.Model);
             writer.WriteString("engine", s.Engine);
             writer.WriteEndObject();
+            WriteFeedback(writer, s);
             writer.WriteEndObject();
             await NewLineAsync(writer, output, ct);
             count++;
@@ -58,7 +60,7 @@ internal static class SampleExporters
         var count = 0;
         await foreach (var s in samples.WithCancellation(ct))
         {
-            var suggestions = cleaner?.Clean(s) ?? s.Suggestions;
+            var suggestions = ChatAnswer(s, cleaner?.Clean(s) ?? s.Reviewed());
             if (suggestions.Count == 0)
             {
                 continue;
@@ -84,7 +86,7 @@ internal static class SampleExporters
         await using var text = new StreamWriter(output, new UTF8Encoding(false), 1 << 16, leaveOpen: true);
         await using var csv = new CsvWriter(text, CultureInfo.InvariantCulture);
         string[] header = ["context_hash", "ticket_key", "created_at", "summary", "description", "comments", "issue_type", "status", "priority",
-            "language", "queue", "suggestion_text", "suggestion_type", "confidence", "model", "engine"];
+            "language", "queue", "suggestion_text", "suggestion_type", "confidence", "model", "engine", "feedback"];
         foreach (var h in header)
         {
             csv.WriteField(h);
@@ -93,18 +95,20 @@ internal static class SampleExporters
         int count = 0, rows = 0;
         await foreach (var s in samples.WithCancellation(ct))
         {
-            var suggestions = cleaner?.Clean(s) ?? s.Suggestions;
+            var suggestions = cleaner?.Clean(s) ?? s.Reviewed();
             if (suggestions.Count == 0)
             {
                 continue;
             }
             count++;
+            var verdicts = Verdicts(s);
             foreach (var g in suggestions)
             {
                 // Comments go in one cell as a JSON array: no separator can be confused with comment text.
                 object?[] fields = [s.ContextHash, s.Context.TicketKey, s.CreatedAt.ToString("O", CultureInfo.InvariantCulture), s.Context.Summary, s.Context.Description,
                     JsonSerializer.Serialize(s.Context.Comments, ExportJsonContext.Default.IReadOnlyListString), s.Context.IssueType, s.Context.Status, s.Context.Priority,
-                    s.Context.Language, s.Context.Queue, g.Text, g.Type, g.Confidence.ToString(CultureInfo.InvariantCulture), s.Model, s.Engine];
+                    s.Context.Language, s.Context.Queue, g.Text, g.Type, g.Confidence.ToString(CultureInfo.InvariantCulture), s.Model, s.Engine,
+                    verdicts.GetValueOrDefault(g.Text)];
                 foreach (var f in fields)
                 {
                     csv.WriteField(f);
@@ -115,6 +119,61 @@ internal static class SampleExporters
         }
         await csv.FlushAsync();
         return (count, rows);
+    }
+
+    /// <summary>
+    /// What a chat example teaches. When agents kept some of the context's suggestions, those alone, an edited one with
+    /// the agent's text: a demonstration of what they post. Otherwise every suggestion no agent dismissed.
+    /// </summary>
+    internal static IReadOnlyList<Suggestion> ChatAnswer(TrainingSample sample, IReadOnlyList<Suggestion> suggestions)
+    {
+        if (sample.Feedback.Count == 0)
+        {
+            return suggestions;
+        }
+        var verdicts = Verdicts(sample);
+        var anyKept = verdicts.Values.Any(FeedbackActions.IsKept);
+        return suggestions.Where(g => verdicts.GetValueOrDefault(g.Text) is { } action
+            ? FeedbackActions.IsKept(action)
+            : !anyKept).ToList();
+    }
+
+    /// <summary>The latest feedback action by the reviewed text it applies to (the agent's text for an edit).</summary>
+    private static Dictionary<string, string> Verdicts(TrainingSample sample)
+    {
+        var verdicts = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (sample.Feedback.Count == 0)
+        {
+            return verdicts;
+        }
+        var latest = sample.LatestFeedback();
+        var reviewed = sample.Reviewed();
+        for (var i = 0; i < latest.Length; i++)
+        {
+            if (latest[i] is { } f)
+            {
+                verdicts[reviewed[i].Text] = f.Action;
+            }
+        }
+        return verdicts;
+    }
+
+    /// <summary>Every agent's feedback on the sample, as given: who, what, when, and the edited text.</summary>
+    private static void WriteFeedback(Utf8JsonWriter writer, TrainingSample sample)
+    {
+        writer.WriteStartArray("feedback");
+        foreach (var f in sample.Feedback)
+        {
+            writer.WriteStartObject();
+            writer.WriteString("suggestion_id", f.SuggestionId);
+            writer.WriteNumber("position", f.Position);
+            writer.WriteString("action", f.Action);
+            writer.WriteString("final_text", f.FinalText);
+            writer.WriteString("agent", f.Agent);
+            writer.WriteString("created_at", f.CreatedAt);
+            writer.WriteEndObject();
+        }
+        writer.WriteEndArray();
     }
 
     /// <summary>The assistant's answer in the shape Ollama is asked for: <c>{"suggestions":[{text,type,confidence}]}</c>.</summary>

@@ -5,6 +5,7 @@ using CommentFlow.Dataset;
 using CommentFlow.Engines;
 using CommentFlow.Engines.Local;
 using CommentFlow.Engines.Ollama;
+using CommentFlow.Feedback;
 using CommentFlow.Training;
 using CommentFlow.Import;
 using CommentFlow.Privacy;
@@ -112,6 +113,7 @@ internal static class CommentFlowHostingExtensions
         builder.Services.AddSingleton<SuggestionCache>();
         builder.Services.AddSingleton<EngineCounters>();
         builder.Services.AddSingleton<SuggestionService>();
+        builder.Services.AddSingleton<FeedbackService>();
         return builder;
     }
 

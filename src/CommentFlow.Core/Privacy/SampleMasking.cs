@@ -12,24 +12,7 @@ internal static class SampleMasking
     public static (TrainingSample Sample, Dictionary<string, int> Counts) Mask(this PersonalDataMasker masker, TrainingSample sample)
     {
         var counts = new Dictionary<string, int>();
-        string Field(string text)
-        {
-            MaskResult result;
-            try
-            {
-                result = masker.Mask(text);
-            }
-            catch (RegexMatchTimeoutException)
-            {
-                counts[Redacted] = counts.GetValueOrDefault(Redacted) + 1;
-                return $"<{Redacted}>";
-            }
-            foreach (var (kind, n) in result.Counts)
-            {
-                counts[kind] = counts.GetValueOrDefault(kind) + n;
-            }
-            return result.Text;
-        }
+        string Field(string text) => masker.MaskInto(text, counts);
 
         var context = sample.Context with
         {
@@ -39,5 +22,31 @@ internal static class SampleMasking
         };
         var suggestions = sample.Suggestions.Select(s => s with { Text = Field(s.Text) }).ToList();
         return (sample with { Context = context, Suggestions = suggestions }, counts);
+    }
+
+    /// <summary>One free-text field (an agent's edited comment), masked the same way.</summary>
+    public static (string Text, Dictionary<string, int> Counts) MaskField(this PersonalDataMasker masker, string text)
+    {
+        var counts = new Dictionary<string, int>();
+        return (masker.MaskInto(text, counts), counts);
+    }
+
+    private static string MaskInto(this PersonalDataMasker masker, string text, Dictionary<string, int> counts)
+    {
+        MaskResult result;
+        try
+        {
+            result = masker.Mask(text);
+        }
+        catch (RegexMatchTimeoutException)
+        {
+            counts[Redacted] = counts.GetValueOrDefault(Redacted) + 1;
+            return $"<{Redacted}>";
+        }
+        foreach (var (kind, n) in result.Counts)
+        {
+            counts[kind] = counts.GetValueOrDefault(kind) + n;
+        }
+        return result.Text;
     }
 }

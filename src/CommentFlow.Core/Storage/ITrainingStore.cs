@@ -23,6 +23,34 @@ internal interface ITrainingStore
     IAsyncEnumerable<TrainingSample> ReadAllAsync(CancellationToken cancellationToken);
 
     Task PingAsync(CancellationToken cancellationToken);
+
+    /// <summary>The stored sample with this context hash, without its feedback; null when it is not (yet) stored.</summary>
+    Task<TrainingSample?> FindSampleAsync(string contextHash, CancellationToken cancellationToken);
+
+    /// <summary>A ticket's samples, newest first: the legacy save call names a ticket and a text, not a suggestion.</summary>
+    Task<IReadOnlyList<TrainingSample>> FindByTicketKeyAsync(string ticketKey, int limit, CancellationToken cancellationToken);
+
+    /// <summary>Stores feedback (its final text masked), replacing the same agent's earlier feedback on that suggestion; true when it replaced one.</summary>
+    Task<bool> WriteFeedbackAsync(SuggestionFeedback feedback, CancellationToken cancellationToken);
+}
+
+/// <summary>Feedback by action, and the acceptance rate's parts by engine, suggestion type and model version.</summary>
+internal sealed record FeedbackStats(
+    IReadOnlyDictionary<string, long> ByAction,
+    IReadOnlyDictionary<string, AcceptanceCounts> ByEngine,
+    IReadOnlyDictionary<string, AcceptanceCounts> ByType,
+    IReadOnlyDictionary<string, AcceptanceCounts> ByModel)
+{
+    public long Total => ByAction.Values.Sum();
+}
+
+/// <summary>
+/// Suggestions shown (stored) and what agents did with them. The rate is (accepted + edited) / shown; feedback from
+/// several agents on one suggestion counts once per agent.
+/// </summary>
+internal sealed record AcceptanceCounts(long Shown, long Accepted, long Edited, long Dismissed)
+{
+    public double AcceptanceRate => Shown == 0 ? 0 : Math.Round((double)(Accepted + Edited) / Shown, 4);
 }
 
 internal readonly record struct WriteResult(int Written, int Duplicates);
@@ -46,6 +74,8 @@ internal sealed record StoreStats
 
     /// <summary>Personal data replaced before storing, by kind.</summary>
     public required IReadOnlyDictionary<string, long> Masked { get; init; }
+
+    public required FeedbackStats Feedback { get; init; }
 
     public double AvgSuggestionsPerSample => TotalSamples == 0 ? 0 : Math.Round((double)TotalSuggestions / TotalSamples, 2);
     public double AvgCommentsPerSample => TotalSamples == 0 ? 0 : Math.Round((double)TotalComments / TotalSamples, 2);

@@ -243,45 +243,53 @@ internal sealed partial class SqliteTrainingStore : ITrainingStore
             ByModel = By(StatsDelta.Model),
             ByLanguage = By(StatsDelta.Language),
             Masked = By(StatsDelta.Masked),
+            Feedback = await GetFeedbackStatsAsync(cancellationToken),
         };
     }
 
     public async IAsyncEnumerable<TrainingSample> ReadAllAsync([EnumeratorCancellation] CancellationToken cancellationToken)
     {
+        // Feedback is a small fraction of the samples: read it whole, then attach it while the samples stream.
+        var feedback = await ReadFeedbackAsync(cancellationToken);
         await using var connection = await OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
-        command.CommandText =
-            """
-            SELECT context_hash, ticket_key, created_at, issue_type, status, priority, model, engine, latency_ms,
-                   payload_encoding, payload, language, queue
-            FROM samples ORDER BY id
-            """;
+        command.CommandText = $"SELECT {SampleColumns} FROM samples ORDER BY id";
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            var payload = SamplePayload.Decode(reader.GetFieldValue<byte[]>(10), reader.GetInt32(9));
-            yield return new TrainingSample
-            {
-                ContextHash = reader.GetString(0),
-                CreatedAt = ParseTimestamp(reader.GetString(2)),
-                Context = new TicketContext
-                {
-                    TicketKey = reader.IsDBNull(1) ? null : reader.GetString(1),
-                    Summary = payload.Summary,
-                    Description = payload.Description,
-                    IssueType = reader.GetString(3),
-                    Status = reader.GetString(4),
-                    Priority = reader.GetString(5),
-                    Comments = payload.Comments,
-                    Language = reader.IsDBNull(11) ? null : reader.GetString(11),
-                    Queue = reader.IsDBNull(12) ? null : reader.GetString(12),
-                },
-                Suggestions = payload.Suggestions,
-                Model = reader.GetString(6),
-                Engine = reader.GetString(7),
-                LatencyMs = reader.GetDouble(8),
-            };
+            var sample = ReadSample(reader);
+            yield return feedback.TryGetValue(sample.ContextHash, out var given) ? sample with { Feedback = given } : sample;
         }
+    }
+
+    private const string SampleColumns =
+        "context_hash, ticket_key, created_at, issue_type, status, priority, model, engine, latency_ms, payload_encoding, payload, language, queue";
+
+    /// <summary>One row of <see cref="SampleColumns"/>.</summary>
+    private static TrainingSample ReadSample(SqliteDataReader reader)
+    {
+        var payload = SamplePayload.Decode(reader.GetFieldValue<byte[]>(10), reader.GetInt32(9));
+        return new TrainingSample
+        {
+            ContextHash = reader.GetString(0),
+            CreatedAt = ParseTimestamp(reader.GetString(2)),
+            Context = new TicketContext
+            {
+                TicketKey = reader.IsDBNull(1) ? null : reader.GetString(1),
+                Summary = payload.Summary,
+                Description = payload.Description,
+                IssueType = reader.GetString(3),
+                Status = reader.GetString(4),
+                Priority = reader.GetString(5),
+                Comments = payload.Comments,
+                Language = reader.IsDBNull(11) ? null : reader.GetString(11),
+                Queue = reader.IsDBNull(12) ? null : reader.GetString(12),
+            },
+            Suggestions = payload.Suggestions,
+            Model = reader.GetString(6),
+            Engine = reader.GetString(7),
+            LatencyMs = reader.GetDouble(8),
+        };
     }
 
     public async Task PingAsync(CancellationToken cancellationToken)

@@ -32,14 +32,19 @@ internal sealed class StatsDelta
 
     public void Add(TrainingSample sample, IReadOnlyDictionary<string, int>? masked = null)
     {
-        foreach (var (kind, n) in masked ?? new Dictionary<string, int>())
-        {
-            Count(Masked, kind, n);
-        }
+        AddMasked(masked ?? new Dictionary<string, int>());
         Count(sample, +1);
     }
 
     public void Remove(TrainingSample sample) => Count(sample, -1);
+
+    public void AddMasked(IReadOnlyDictionary<string, int> masked)
+    {
+        foreach (var (kind, n) in masked)
+        {
+            Count(Masked, kind, n);
+        }
+    }
 
     private void Count(TrainingSample sample, int sign)
     {

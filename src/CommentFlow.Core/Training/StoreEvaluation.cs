@@ -10,7 +10,8 @@ namespace CommentFlow.Training;
 /// <summary>
 /// <c>commentflow evaluate</c> on the store: the own model's recipe trained on the saved split's train side only, measured on
 /// its test side — retrieval against a random same-language comment, the type classifier against the majority class and
-/// the rules engine, agreement with Ollama on the samples Ollama produced, and what each confidence threshold would mean.
+/// the rules engine, agreement with Ollama on the samples Ollama produced, agreement with what agents accepted or edited,
+/// and what each confidence threshold would mean.
 /// </summary>
 internal static class StoreEvaluation
 {
@@ -106,6 +107,20 @@ internal static class StoreEvaluation
             agreement = new OllamaAgreement(byOllama.Count, accuracy, OllamaAgreementGoal, accuracy > OllamaAgreementGoal);
         }
 
+        // Against the agents: on held-out contexts where an agent accepted or edited a suggestion, is the own model's top
+        // answer close to what they kept (ROUGE-L ≥ GoodRougeL), and of a type they kept?
+        AgentAgreement? agents = null;
+        var judged = test.Select(c => (Context: c, Kept: KeptByAgents(c.Sample))).Where(j => j.Kept.Count > 0).ToList();
+        if (judged.Count > 0)
+        {
+            var tops = judged.Select(j => index.Query(j.Context.Text, j.Context.Language, tuning.Settings).FirstOrDefault()).ToList();
+            var predictedTypes = classifier?.Predict(judged.Select(j => j.Context.Text)) ?? tops.Select(t => t is null ? "" : LocalEngine.TypeOf(t)).ToList();
+            var best = judged.Select((j, i) => tops[i] is { } top ? j.Kept.Max(k => TextMetrics.RougeL(top.Answer, k.Text)) : 0).ToList();
+            var typeHits = judged.Select((j, i) => j.Kept.Any(k => SuggestionTypes.Normalize(k.Type) == predictedTypes[i])).Count(x => x);
+            agents = new AgentAgreement(judged.Count, best.Count(r => r >= ModelTrainer.GoodRougeL) / (double)judged.Count, best.Average(),
+                typeHits / (double)judged.Count);
+        }
+
         return new StoreEvaluationReport
         {
             Train = train.Count,
@@ -114,9 +129,22 @@ internal static class StoreEvaluation
             Retrieval = new StoreRetrievalReport(test.Count, rouge / n, f1 / n, randomRouge / n, randomF1 / n, tuning.Settings.Neighbours, tuning.Settings.Temperature),
             Types = types,
             Ollama = agreement,
+            Agents = agents,
             Thresholds = thresholds,
             SuggestedThreshold = suggested,
         };
+    }
+
+    /// <summary>The suggestions an agent accepted, or edited (with the agent's text), by their latest feedback.</summary>
+    private static List<Suggestion> KeptByAgents(TrainingSample sample)
+    {
+        if (sample.Feedback.Count == 0)
+        {
+            return [];
+        }
+        var latest = sample.LatestFeedback();
+        var reviewed = sample.Reviewed();
+        return reviewed.Where((_, i) => latest[i] is { } f && FeedbackActions.IsKept(f.Action)).ToList();
     }
 
     /// <summary>What a context is stratified by: the type of its first kept suggestion.</summary>
@@ -154,6 +182,10 @@ internal static class StoreEvaluation
         md.AppendLine(r.Ollama is { } o
             ? $"On {o.Samples:N0} held-out tickets Ollama answered, the own model gave the same type {o.TypeAccuracy:P1} of the time. The goal is above {o.Goal:P0}: **{(o.MeetsGoal ? "met" : "not met")}**."
             : "Not measured: no held-out sample was answered by Ollama. The goal (above 85 % agreement) cannot be judged yet.");
+        md.AppendLine().AppendLine("## Against what agents accepted or corrected").AppendLine();
+        md.AppendLine(r.Agents is { } a
+            ? $"On {a.Contexts:N0} held-out tickets where an agent accepted or edited a suggestion, the own model's top answer was close to what they kept (ROUGE-L ≥ {ModelTrainer.GoodRougeL}) {a.Accuracy:P1} of the time (mean best ROUGE-L {a.RougeL:0.000}), and of a type they kept {a.TypeAccuracy:P1} of the time."
+            : "Not measured: no held-out ticket has accepted or edited feedback yet (POST /api/ml/comments/feedback).");
         return md.ToString();
     }
 }
@@ -172,6 +204,7 @@ internal sealed record StoreEvaluationReport
     public required StoreRetrievalReport Retrieval { get; init; }
     public TypeReport? Types { get; init; }
     public OllamaAgreement? Ollama { get; init; }
+    public AgentAgreement? Agents { get; init; }
     public required IReadOnlyList<ThresholdRow> Thresholds { get; init; }
     public required double SuggestedThreshold { get; init; }
 }
@@ -182,5 +215,8 @@ internal sealed record TypeReport(int NTrain, int NTest, double Accuracy, double
     int[][] Confusion, double MajorityAccuracy, double MajorityMacroF1, double RulesAccuracy, double RulesMacroF1);
 
 internal sealed record OllamaAgreement(int Samples, double TypeAccuracy, double Goal, bool MeetsGoal);
+
+/// <param name="Accuracy">Share of the tickets whose top answer reached ROUGE-L <see cref="ModelTrainer.GoodRougeL"/> against a comment an agent kept.</param>
+internal sealed record AgentAgreement(int Contexts, double Accuracy, double RougeL, double TypeAccuracy);
 
 internal sealed record ThresholdRow(double Threshold, double Coverage, double RougeL);

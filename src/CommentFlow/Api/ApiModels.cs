@@ -19,13 +19,17 @@ internal sealed record SuggestionRequest
     public int? MaxSuggestions { get; init; }
 }
 
-internal sealed record SuggestionDto(string Text, string Type, double Confidence);
+/// <param name="Id">Stable: the context hash and the position, what feedback names the suggestion by.</param>
+internal sealed record SuggestionDto(string Id, string Text, string Type, double Confidence);
 
 internal sealed record FallbackDto(string From, string Reason);
 
 internal sealed record SuggestionsResponse
 {
     public bool Success { get; init; } = true;
+
+    /// <summary>This response's own id, for correlating logs and client reports; suggestion ids stay stable across responses.</summary>
+    public required string RequestId { get; init; }
     public required IReadOnlyList<SuggestionDto> Suggestions { get; init; }
     public int Count => Suggestions.Count;
     public required bool Cached { get; init; }
@@ -53,10 +57,36 @@ internal sealed record StatsDto
     public required IReadOnlyDictionary<string, long> ByModel { get; init; }
     public required IReadOnlyDictionary<string, long> ByLanguage { get; init; }
     public required IReadOnlyDictionary<string, long> Masked { get; init; }
+    public required CommentFlow.Storage.FeedbackStats Feedback { get; init; }
     public required bool Compressed { get; init; }
     public required DateTimeOffset Created { get; init; }
     public required DateTimeOffset LastModified { get; init; }
     public required string Storage { get; init; }
+}
+
+internal sealed record FeedbackRequest
+{
+    public string? SuggestionId { get; init; }
+    public string? ContextHash { get; init; }
+    public string? Text { get; init; }
+    public string? Action { get; init; }
+    public string? FinalText { get; init; }
+    public string? Agent { get; init; }
+}
+
+/// <summary>The earlier service's save call.</summary>
+internal sealed record LegacySaveRequest
+{
+    public string? TicketKey { get; init; }
+    public string? Text { get; init; }
+    public string? Type { get; init; }
+    public string? Action { get; init; }
+}
+
+/// <param name="Replaced">True when this agent's earlier feedback on the suggestion was replaced.</param>
+internal sealed record FeedbackResponse(string SuggestionId, string Action, string Agent, bool Replaced)
+{
+    public bool Success => true;
 }
 
 internal sealed record CaptureDto(long Enqueued, long Written, long Duplicates, long Dropped, long FailedWrites, long Lost, int QueueDepth, int QueueCapacity);
@@ -112,6 +142,9 @@ internal sealed record TrainingJobDto(string Id, string State, DateTimeOffset St
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, MaxDepth = 32)]
 [JsonSerializable(typeof(SuggestionRequest))]
 [JsonSerializable(typeof(SuggestionsResponse))]
+[JsonSerializable(typeof(FeedbackRequest))]
+[JsonSerializable(typeof(LegacySaveRequest))]
+[JsonSerializable(typeof(FeedbackResponse))]
 [JsonSerializable(typeof(StatsResponse))]
 [JsonSerializable(typeof(ExportResponse))]
 [JsonSerializable(typeof(CacheStatsResponse))]

@@ -43,6 +43,7 @@ internal static class DatasetEndpoints
                 ByModel = s.ByModel,
                 ByLanguage = s.ByLanguage,
                 Masked = s.Masked,
+                Feedback = s.Feedback,
                 Compressed = s.Compressed,
                 Created = s.Created,
                 LastModified = s.LastModified,

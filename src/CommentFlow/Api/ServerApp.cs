@@ -48,6 +48,7 @@ internal static class ServerApp
         var agent = api.MapGroup("").RequireAuthorization(AccessPolicies.Agent);
         var admin = api.MapGroup("").RequireAuthorization(AccessPolicies.Admin);
         agent.MapSuggestions();
+        agent.MapFeedback();
         api.MapDataset();
         api.MapServiceEndpoints();
         admin.MapModels();

@@ -1,3 +1,4 @@
+using CommentFlow.Domain;
 using CommentFlow.Engines;
 using Microsoft.AspNetCore.Http.HttpResults;
 
@@ -30,7 +31,8 @@ internal static class SuggestionEndpoints
         var outcome = await service.SuggestAsync(context!, max, cancellationToken);
         return TypedResults.Ok(new SuggestionsResponse
         {
-            Suggestions = outcome.Suggestions.Select(s => new SuggestionDto(s.Text, s.Type, s.Confidence)).ToList(),
+            RequestId = Guid.CreateVersion7().ToString("N"),
+            Suggestions = outcome.Suggestions.Select((s, i) => new SuggestionDto(SuggestionId.Format(outcome.ContextHash, i), s.Text, s.Type, s.Confidence)).ToList(),
             Cached = outcome.Cached,
             CacheHash = outcome.ContextHash[..8],
             ContextHash = outcome.ContextHash,

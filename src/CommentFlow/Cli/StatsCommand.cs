@@ -54,5 +54,22 @@ internal static class StatsCommand
             }
             AnsiConsole.Write(t);
         }
+
+        if (stats.Feedback.Total > 0)
+        {
+            var f = stats.Feedback;
+            var t = new Table().Title($"[bold]Agents' feedback[/]: {f.Total:N0}").AddColumn("By").AddColumn("Value")
+                .AddColumn(new TableColumn("Shown").RightAligned()).AddColumn(new TableColumn("Accepted").RightAligned())
+                .AddColumn(new TableColumn("Edited").RightAligned()).AddColumn(new TableColumn("Dismissed").RightAligned())
+                .AddColumn(new TableColumn("Acceptance").RightAligned());
+            foreach (var (by, rows) in new[] { ("engine", f.ByEngine), ("type", f.ByType), ("model", f.ByModel) })
+            {
+                foreach (var (value, c) in rows)
+                {
+                    t.AddRow(by, Markup.Escape(value), $"{c.Shown:N0}", $"{c.Accepted:N0}", $"{c.Edited:N0}", $"{c.Dismissed:N0}", $"{c.AcceptanceRate:P1}");
+                }
+            }
+            AnsiConsole.Write(t);
+        }
     }
 }

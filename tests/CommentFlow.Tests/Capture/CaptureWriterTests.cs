@@ -30,6 +30,9 @@ public sealed class CaptureWriterTests
         public Task<StoreStats> GetStatsAsync(CancellationToken cancellationToken) => throw new NotSupportedException();
         public IAsyncEnumerable<TrainingSample> ReadAllAsync(CancellationToken cancellationToken) => throw new NotSupportedException();
         public Task PingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+        public Task<TrainingSample?> FindSampleAsync(string contextHash, CancellationToken cancellationToken) => throw new NotSupportedException();
+        public Task<IReadOnlyList<TrainingSample>> FindByTicketKeyAsync(string ticketKey, int limit, CancellationToken cancellationToken) => throw new NotSupportedException();
+        public Task<bool> WriteFeedbackAsync(SuggestionFeedback feedback, CancellationToken cancellationToken) => throw new NotSupportedException();
     }
 
     private static (CaptureQueue Queue, CaptureWriter Writer) Create(ITrainingStore store, int drainSeconds = 30)
