@@ -127,6 +127,27 @@ public sealed class AccessTests(KeyedServerFixture fixture) : IClassFixture<Keye
     }
 
     [Fact]
+    public async Task Feedback_AgentKeyRecordsIt_NoKey401()
+    {
+        using var suggest = await SendAsync(Server.Client, HttpMethod.Post, $"{Api}/suggestions", AgentKey);
+        var id = JsonNode.Parse(await suggest.Content.ReadAsStringAsync())!["suggestions"]![0]!["id"]!.GetValue<string>();
+        foreach (var (path, body) in new (string, object)[]
+        {
+            ($"{Api}/feedback", new { suggestion_id = id, action = "accepted", agent = "ana" }),
+            ($"{Api}/save", new { ticket_key = "none", text = "x", action = "used" }),
+        })
+        {
+            using var anonymous = new HttpRequestMessage(HttpMethod.Post, path) { Content = JsonContent.Create(body) };
+            await AssertProblemAsync(await Server.Client.SendAsync(anonymous), HttpStatusCode.Unauthorized, path);
+        }
+
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"{Api}/feedback") { Content = JsonContent.Create(new { suggestion_id = id, action = "accepted", agent = "ana" }) };
+        request.Headers.Add("X-Api-Key", AgentKey);
+        using var response = await Server.Client.SendAsync(request);
+        Assert.True(response.StatusCode == HttpStatusCode.OK, $"{(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+    }
+
+    [Fact]
     public async Task Health_KeysConfigured_AnsweredWithoutAKey()
     {
         foreach (var path in AnonymousEndpoints)
