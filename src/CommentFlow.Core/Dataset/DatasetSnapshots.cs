@@ -132,7 +132,7 @@ internal sealed class SnapshotStore(string directory)
             sha.AppendData(Newline);
         }
         var id = Convert.ToHexStringLower(sha.GetHashAndReset())[..IdLength];
-        if (Find(id) is { } existing && File.Exists(DataPath(id)))
+        if (Find(id) is { } existing)
         {
             return (existing, true);
         }
@@ -169,10 +169,10 @@ internal sealed class SnapshotStore(string directory)
         return (manifest, false);
     }
 
-    /// <summary>The manifest of snapshot <paramref name="id"/>; null when there is none (or the id is malformed).</summary>
+    /// <summary>The manifest of snapshot <paramref name="id"/>; null when there is none, its data file is gone, or the id is malformed.</summary>
     public SnapshotManifest? Find(string id)
     {
-        if (!IsValidId(id) || !File.Exists(ManifestPath(id)))
+        if (!IsValidId(id) || !File.Exists(ManifestPath(id)) || !File.Exists(DataPath(id)))
         {
             return null;
         }
