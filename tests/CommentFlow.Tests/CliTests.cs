@@ -50,4 +50,32 @@ public sealed class CliTests
         Assert.Equal(0, await RunAsync("export", $"--CommentFlow:DataDir={dataDir}"));
         Assert.True(File.Exists(Path.Combine(dataDir, "ml_models", "training_dataset.json")));
     }
+
+    [Fact]
+    public async Task DatasetSnapshotAndTrain_GateForceAndSnapshot_ExitCodesAndRecordedSnapshot()
+    {
+        var dataDir = TempDir.Create();
+        var store = await Stores.OpenAsync(dataDir);
+        await store.WriteAsync([.. Enumerable.Range(0, 40).Select(i => Some.Sample(Some.Context(summary: $"Printer {i} jams on floor {i % 4}"), suggestions: 3, engine: "ollama"))],
+            null, CancellationToken.None);
+        var data = $"--CommentFlow:DataDir={dataDir}";
+
+        Assert.Equal(0, await RunAsync("dataset", "snapshot", "--json", data));
+        Assert.Equal(0, await RunAsync("dataset", "snapshot", data)); // unchanged data: the same snapshot
+        var snapshots = new CommentFlow.Dataset.SnapshotStore(Path.Combine(dataDir, "snapshots"));
+        var snapshot = Assert.Single(snapshots.List());
+        Assert.Equal(0, await RunAsync("dataset", "snapshots", data));
+        Assert.Equal(0, await RunAsync("dataset", "snapshots", "--json", data));
+
+        Assert.Equal(1, await RunAsync("train", data)); // 40 samples < 200
+        Assert.Equal(1, await RunAsync("train", "--snapshot", "0123456789abcdef", data));
+        Assert.Equal(0, await RunAsync("train", "--snapshot", snapshot.Id, "--force", data));
+        Assert.Equal(0, await RunAsync("train", data, "--CommentFlow:Training:MinSamples=20", "--CommentFlow:Training:MinSamplesPerClass=10"));
+        Assert.Equal(0, await RunAsync("models", "list", data));
+
+        var versions = new CommentFlow.Training.ModelRegistry(Path.Combine(dataDir, "ml_models")).Read().Versions;
+        Assert.Equal(2, versions.Count);
+        Assert.All(versions, v => Assert.Equal(snapshot.Id, v.SnapshotId));
+        Assert.Equal([true, false], versions.Select(v => v.GateOverridden));
+    }
 }

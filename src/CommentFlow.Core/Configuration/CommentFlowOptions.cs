@@ -23,6 +23,9 @@ internal sealed class CommentFlowOptions
 
     /// <summary>Model versions, their registry, the saved split, evaluations and the training export.</summary>
     public string ResolveModelsDir() => Path.Combine(ResolveDataDir(), "ml_models");
+
+    /// <summary>Frozen cleaned datasets that models are trained from (<c>commentflow dataset snapshot</c>).</summary>
+    public string ResolveSnapshotsDir() => Path.Combine(ResolveDataDir(), "snapshots");
 }
 
 internal static class EngineModes

@@ -56,6 +56,7 @@ internal static class CommentFlowHostingExtensions
     {
         builder.AddValidatedOptions<TrainingOptions>(TrainingOptions.Section);
         builder.AddValidatedOptions<CleaningOptions>(CleaningOptions.Section);
+        builder.Services.AddSingleton(sp => new SnapshotStore(sp.GetRequiredService<IOptions<CommentFlowOptions>>().Value.ResolveSnapshotsDir()));
         builder.Services.AddSingleton<TrainingJobs>();
         return builder;
     }

@@ -85,6 +85,12 @@ internal sealed record ModelManifest
 
     /// <summary>MD5 of the sorted context hashes the model was trained on: the same data gives the same fingerprint.</summary>
     public required string DataFingerprint { get; init; }
+
+    /// <summary>The dataset snapshot the model was trained from (<c>DataDir/snapshots/&lt;id&gt;</c>); null for models trained before snapshots.</summary>
+    public string? SnapshotId { get; init; }
+
+    /// <summary>Trained with <c>--force</c> although the data gate refused the data: an experiment, not a model to trust.</summary>
+    public bool GateOverridden { get; init; }
     public required int Samples { get; init; }
     public required int RetrievalItems { get; init; }
     public required int Neighbours { get; init; }

@@ -11,9 +11,10 @@ using CommentFlow.Storage;
 namespace CommentFlow.Training;
 
 /// <summary>
-/// Trains a version of the own model from the store: the retrieval index (with its settings chosen and its confidence
-/// calibrated by cross-validation) and, when the store has enough typed comments, the suggestion-type classifier.
-/// The artefacts go to <c>ml_models/&lt;version&gt;/</c> and the version is registered.
+/// Trains a version of the own model from a frozen snapshot of cleaned samples: the retrieval index (with its settings
+/// chosen and its confidence calibrated by cross-validation) and, when the data has enough typed comments, the
+/// suggestion-type classifier. The artefacts go to <c>ml_models/&lt;version&gt;/</c>, the version is registered, and its
+/// manifest names the snapshot, so the same run can be repeated on the same data.
 /// </summary>
 internal static class ModelTrainer
 {
@@ -25,29 +26,50 @@ internal static class ModelTrainer
     public const double GoodRougeL = 0.3;
     private const int CalibrationBins = 10;
 
-    public static async Task<ModelManifest> TrainAsync(ITrainingStore store, TrainingOptions options, CleaningOptions cleaning, ModelRegistry registry,
-        TimeProvider time, bool promote, IProgress<string>? progress, CancellationToken cancellationToken)
+    /// <summary>
+    /// Trains from snapshot <see cref="TrainingRequest.SnapshotId"/>, or, when none is named, from a snapshot of the store's
+    /// current cleaned data taken first (reused when the data has not changed). Either way the model reads the frozen file.
+    /// Throws when the named snapshot does not exist; callers check with <see cref="SnapshotStore.Find"/> first.
+    /// </summary>
+    public static async Task<TrainingResult> TrainAsync(ITrainingStore store, SnapshotStore snapshots, TrainingRequest request, TrainingOptions options,
+        CleaningOptions cleaning, ModelRegistry registry, TimeProvider time, IProgress<string>? progress, CancellationToken cancellationToken)
     {
-        progress?.Report("reading and cleaning samples");
-        var cleaner = new DatasetCleaner(cleaning);
+        SnapshotManifest snapshot;
+        if (request.SnapshotId is { } id)
+        {
+            snapshot = snapshots.Find(id) ?? throw new InvalidOperationException($"No dataset snapshot '{id}' in {snapshots.Directory}.");
+        }
+        else
+        {
+            progress?.Report("reading, cleaning and freezing samples");
+            (snapshot, _) = await snapshots.TakeAsync(store, cleaning, time, cancellationToken);
+        }
+        progress?.Report($"reading snapshot {snapshot.Id}");
+        var (gate, model) = await TrainAsync(snapshots.ReadAsync(snapshot.Id, cancellationToken), snapshot.Id, request, options, registry, time, progress, cancellationToken);
+        return new TrainingResult(snapshot, gate, model);
+    }
+
+    /// <summary>
+    /// Trains from <paramref name="samples"/> (already cleaned) after the data gate; returns no model when the gate refuses
+    /// and the request does not force it.
+    /// </summary>
+    public static async Task<(DataGate Gate, ModelManifest? Model)> TrainAsync(IAsyncEnumerable<CleanedSample> samples, string? snapshotId,
+        TrainingRequest request, TrainingOptions options, ModelRegistry registry, TimeProvider time, IProgress<string>? progress, CancellationToken cancellationToken)
+    {
         var items = new List<RetrievalItem>();
         var hashes = new List<string>();
-        await foreach (var sample in store.ReadAllAsync(cancellationToken))
+        await foreach (var sample in samples.WithCancellation(cancellationToken))
         {
-            var kept = cleaner.Clean(sample);
-            if (kept.Count == 0)
-            {
-                continue;
-            }
             var text = ContextText(sample.Context);
             var language = sample.Context.Language ?? LanguageDetector.Detect(text);
-            items.AddRange(kept.Select(s => new RetrievalItem(text, s.Text, SuggestionTypes.Normalize(s.Type) ?? "", language, s.Confidence)));
+            items.AddRange(sample.Suggestions.Select(s => new RetrievalItem(text, s.Text, SuggestionTypes.Normalize(s.Type) ?? "", language, s.Confidence)));
             hashes.Add(sample.ContextHash);
         }
-        if (items.Count < options.MinSamples)
+        var gate = DataGate.Check(hashes.Count,
+            items.Where(i => i.Type.Length > 0).GroupBy(i => i.Type).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal), options);
+        if (!gate.Passed && !(request.Force && gate.CanForce))
         {
-            throw new InvalidOperationException(
-                $"Only {items.Count} usable comments in the store; training needs at least {options.MinSamples} (Training:MinSamples). Import history with 'commentflow import-tickets'.");
+            return (gate, null);
         }
 
         progress?.Report($"tuning retrieval on {items.Count:N0} comments");
@@ -68,7 +90,13 @@ internal static class ModelTrainer
         }
 
         var fingerprint = Fingerprint(hashes);
-        var version = $"{time.GetUtcNow():yyyyMMdd-HHmmss}-{fingerprint[..8]}";
+        // The same snapshot trained twice within a second would otherwise overwrite the first version's directory.
+        var stem = $"{time.GetUtcNow():yyyyMMdd-HHmmss}-{fingerprint[..8]}";
+        var version = stem;
+        for (var n = 2; Directory.Exists(registry.PathOf(version)); n++)
+        {
+            version = $"{stem}-{n}";
+        }
         var dir = registry.PathOf(version);
         Directory.CreateDirectory(dir);
         await AtomicFile.WriteAsync(Path.Combine(dir, ItemsFile), async stream =>
@@ -88,6 +116,8 @@ internal static class ModelTrainer
             Version = version,
             CreatedAt = time.GetUtcNow(),
             DataFingerprint = fingerprint,
+            SnapshotId = snapshotId,
+            GateOverridden = !gate.Passed,
             Samples = hashes.Count,
             RetrievalItems = items.Count,
             Neighbours = tuning.Settings.Neighbours,
@@ -104,8 +134,8 @@ internal static class ModelTrainer
             return true;
         });
         // The first model becomes active by itself; later ones wait for a promote unless asked.
-        await registry.RegisterAsync(manifest, activate: promote || registry.Read().Active is null);
-        return manifest;
+        await registry.RegisterAsync(manifest, activate: request.Promote || registry.Read().Active is null);
+        return (gate, manifest);
     }
 
     /// <summary>The text a context is matched on: summary, description and the last comments, as the export builds it.</summary>

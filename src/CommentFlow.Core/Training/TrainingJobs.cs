@@ -17,6 +17,7 @@ internal sealed partial class TrainingJobs(
     LocalModelHost models,
     IOptions<TrainingOptions> training,
     IOptions<CleaningOptions> cleaning,
+    SnapshotStore snapshots,
     IHostApplicationLifetime lifetime,
     TimeProvider time,
     ILogger<TrainingJobs> logger)
@@ -25,13 +26,13 @@ internal sealed partial class TrainingJobs(
     private int _running;
 
     /// <summary>Starts a job, or returns null when one is already running.</summary>
-    public TrainingJob? Start(bool promote)
+    public TrainingJob? Start(TrainingRequest request)
     {
         if (Interlocked.CompareExchange(ref _running, 1, 0) != 0)
         {
             return null;
         }
-        var job = new TrainingJob(Guid.NewGuid().ToString("N")[..12], time.GetUtcNow(), promote);
+        var job = new TrainingJob(Guid.NewGuid().ToString("N")[..12], time.GetUtcNow(), request);
         _jobs[job.Id] = job;
         job.Task = Task.Run(() => RunAsync(job), CancellationToken.None);
         return job;
@@ -44,8 +45,18 @@ internal sealed partial class TrainingJobs(
         try
         {
             job.State = TrainingJobState.Running;
-            var manifest = await ModelTrainer.TrainAsync(store, training.Value, cleaning.Value, models.Registry, time, job.Promote,
+            var result = await ModelTrainer.TrainAsync(store, snapshots, job.Request, training.Value, cleaning.Value, models.Registry, time,
                 new JobProgress(job), lifetime.ApplicationStopping);
+            job.SnapshotId = result.Snapshot.Id;
+            if (result.Model is not { } manifest)
+            {
+                // The data gate said no: the job fails with its message, as any other reason not to produce a model.
+                job.Error = result.Gate.Message;
+                job.Refused = true;
+                job.State = TrainingJobState.Failed;
+                LogRefused(logger, job.Id, result.Gate.Message);
+                return;
+            }
             job.Version = manifest.Version;
             job.Manifest = manifest;
             job.State = TrainingJobState.Succeeded;
@@ -73,6 +84,9 @@ internal sealed partial class TrainingJobs(
     [LoggerMessage(EventId = 4101, Level = LogLevel.Information, Message = "Training job {Id} produced model {Version}")]
     private static partial void LogSucceeded(ILogger logger, string id, string version);
 
+    [LoggerMessage(EventId = 4103, Level = LogLevel.Warning, Message = "Training job {Id} refused by the data gate: {Reason}")]
+    private static partial void LogRefused(ILogger logger, string id, string reason);
+
     [LoggerMessage(EventId = 4102, Level = LogLevel.Warning, Message = "Training job {Id} failed")]
     private static partial void LogFailed(ILogger logger, Exception exception, string id);
 }
@@ -90,11 +104,16 @@ internal enum TrainingJobState
 /// A training job as clients see it. Written by the job's own task only; readers poll, and a reference or enum write is
 /// atomic, so at worst they see the previous step.
 /// </summary>
-internal sealed class TrainingJob(string id, DateTimeOffset startedAt, bool promote)
+internal sealed class TrainingJob(string id, DateTimeOffset startedAt, TrainingRequest request)
 {
     public string Id { get; } = id;
     public DateTimeOffset StartedAt { get; } = startedAt;
-    public bool Promote { get; } = promote;
+    public TrainingRequest Request { get; } = request;
+    public bool Promote => Request.Promote;
+    public string? SnapshotId { get; set; }
+
+    /// <summary>Failed because the data gate refused the data (<see cref="Error"/> says why), not because of a fault.</summary>
+    public bool Refused { get; set; }
     public TrainingJobState State { get; set; }
     public string? Progress { get; set; }
     public string? Version { get; set; }

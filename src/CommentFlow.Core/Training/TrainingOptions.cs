@@ -6,11 +6,20 @@ internal sealed class TrainingOptions
 {
     public const string Section = "CommentFlow:Training";
 
-    /// <summary>Fewest usable comments a model is trained from.</summary>
+    /// <summary>
+    /// Fewest samples training accepts without <c>--force</c> (the data gate; <c>evaluate</c> on the store needs as many).
+    /// A sample is a ticket context with at least one comment left after cleaning, not a comment: an Ollama answer
+    /// brings three suggestions about one ticket, and it is the number of distinct tickets that says how much a
+    /// model has seen.
+    /// </summary>
     [Range(2, int.MaxValue)]
-    public int MinSamples { get; set; } = 50;
+    public int MinSamples { get; set; } = 200;
 
-    /// <summary>Fewest examples of each type before the type classifier is trained at all.</summary>
+    /// <summary>
+    /// Fewest comments of each suggestion type present in the data (the type classifier's examples of that class)
+    /// training accepts without <c>--force</c>. Forced past it, a type below it is left out of the classifier.
+    /// Untyped comments (imported history) are no class.
+    /// </summary>
     [Range(2, int.MaxValue)]
     public int MinSamplesPerClass { get; set; } = 20;
 

@@ -125,7 +125,7 @@ internal sealed record ServiceHealthResponse(string Status, string Engine, Ollam
 }
 
 internal sealed record ModelDto(string Version, DateTimeOffset CreatedAt, int Samples, int RetrievalItems, string DataFingerprint,
-    int Neighbours, double Temperature, double CrossValidatedRougeL, double? TypeMacroF1, bool Active);
+    string? SnapshotId, bool GateOverridden, int Neighbours, double Temperature, double CrossValidatedRougeL, double? TypeMacroF1, bool Active);
 
 internal sealed record ModelsResponse(string? Active, string? Serving, IReadOnlyList<ModelDto> Versions, CommentFlow.Engines.Local.ShadowStats Shadow)
 {
@@ -133,10 +133,10 @@ internal sealed record ModelsResponse(string? Active, string? Serving, IReadOnly
 }
 
 internal sealed record TrainingJobDto(string Id, string State, DateTimeOffset StartedAt, DateTimeOffset? FinishedAt, string? Progress, string? Version,
-    string? Error, bool Promote, double? CrossValidatedRougeL)
+    string? Error, bool Refused, bool Promote, bool Force, string? SnapshotId, double? CrossValidatedRougeL)
 {
     public static TrainingJobDto Of(CommentFlow.Training.TrainingJob job) => new(job.Id, job.State.ToString().ToLowerInvariant(), job.StartedAt, job.FinishedAt,
-        job.Progress, job.Version, job.Error, job.Promote, job.Manifest?.CrossValidatedRougeL);
+        job.Progress, job.Version, job.Error, job.Refused, job.Promote, job.Request.Force, job.SnapshotId ?? job.Request.SnapshotId, job.Manifest?.CrossValidatedRougeL);
 }
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, MaxDepth = 32)]

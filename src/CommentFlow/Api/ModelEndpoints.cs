@@ -1,3 +1,4 @@
+using CommentFlow.Dataset;
 using CommentFlow.Engines.Local;
 using CommentFlow.Training;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -13,7 +14,8 @@ internal static class ModelEndpoints
             .WithSummary("Versions of the own model, the active one, the one being served, and shadow agreement with Ollama.");
         group.MapPost("/train", StartTraining)
             .WithName("StartTraining")
-            .WithSummary("Trains a new version of the own model in the background (one job at a time); poll the job for progress and result.");
+            .WithSummary("Trains a new version of the own model in the background (one job at a time) from ?snapshot=<id>, or from a snapshot of the store "
+                + "taken first; poll the job for progress and result. Below the data gate the job fails with the reason (refused: true) unless ?force=true.");
         group.MapGet("/train/{id}", GetTrainingJob)
             .WithName("GetTrainingJob")
             .WithSummary("State, progress and result of a training job.");
@@ -23,9 +25,26 @@ internal static class ModelEndpoints
         return group;
     }
 
-    private static Results<Accepted<TrainingJobDto>, ProblemHttpResult> StartTraining(TrainingJobs jobs, bool? promote)
+    // The gate needs the whole cleaned dataset, which is the job's work, not the request's: a refusal is a failed job
+    // (refused: true, the reason in error). What the request can check cheaply, the snapshot named, it checks here.
+    private static Results<Accepted<TrainingJobDto>, ValidationProblem, ProblemHttpResult> StartTraining(TrainingJobs jobs, SnapshotStore snapshots,
+        bool? promote, bool? force, string? snapshot)
     {
-        var job = jobs.Start(promote ?? false);
+        if (snapshot is not null)
+        {
+            if (!SnapshotStore.IsValidId(snapshot))
+            {
+                return TypedResults.ValidationProblem(new Dictionary<string, string[]>
+                {
+                    ["snapshot"] = [$"A snapshot id is {SnapshotStore.IdLength} lower-case hex digits, as 'commentflow dataset snapshots' lists them."],
+                });
+            }
+            if (snapshots.Find(snapshot) is null)
+            {
+                return TypedResults.Problem($"No dataset snapshot '{snapshot}'.", statusCode: StatusCodes.Status404NotFound, title: "Unknown snapshot");
+            }
+        }
+        var job = jobs.Start(new TrainingRequest(promote ?? false, force ?? false, snapshot));
         return job is null
             ? TypedResults.Problem("A training job is already running; poll it and try again when it has finished.", statusCode: StatusCodes.Status409Conflict, title: "Training busy")
             : TypedResults.Accepted($"/api/ml/comments/train/{job.Id}", TrainingJobDto.Of(job));
@@ -51,7 +70,7 @@ internal static class ModelEndpoints
             state.Active,
             host.Current?.Manifest.Version,
             state.Versions.OrderByDescending(v => v.CreatedAt).Select(v => new ModelDto(
-                v.Version, v.CreatedAt, v.Samples, v.RetrievalItems, v.DataFingerprint, v.Neighbours, v.Temperature,
+                v.Version, v.CreatedAt, v.Samples, v.RetrievalItems, v.DataFingerprint, v.SnapshotId, v.GateOverridden, v.Neighbours, v.Temperature,
                 v.CrossValidatedRougeL, v.TypeMacroF1, v.Version == state.Active)).ToList(),
             shadow.Stats()));
     }

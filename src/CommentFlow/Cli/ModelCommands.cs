@@ -15,36 +15,60 @@ internal static class ModelCommands
     {
         var promote = new Option<bool>("--promote") { Description = "Make the new version active at once (the first version always is)." };
         var json = new Option<bool>("--json") { Description = "Print the new version's manifest as JSON." };
-        var command = new Command("train", "Train a new version of the own model from the store (retrieval index, calibrated confidence, type classifier).") { promote, json };
+        var snapshot = new Option<string?>("--snapshot") { Description = "Train from this dataset snapshot (see 'dataset snapshots') instead of a fresh snapshot of the store." };
+        var force = new Option<bool>("--force") { Description = "Train even when the data gate refuses (Training:MinSamples, Training:MinSamplesPerClass): for experiments." };
+        var command = new Command("train", "Snapshot the store's cleaned data (or take --snapshot) and train a new version of the own model from it (retrieval index, calibrated confidence, type classifier).")
+        {
+            promote, json, snapshot, force,
+        };
         command.SetAction(async (parse, ct) =>
         {
             var (host, store) = await CliHost.OpenStoreAsync(parse.UnmatchedTokens, ct);
             using (host)
             {
                 var registry = Registry(host);
+                var snapshots = host.Services.GetRequiredService<SnapshotStore>();
                 var options = host.Services.GetRequiredService<IOptions<TrainingOptions>>().Value;
                 var cleaning = host.Services.GetRequiredService<IOptions<CleaningOptions>>().Value;
                 var time = host.Services.GetRequiredService<TimeProvider>();
-                try
+                var request = new TrainingRequest(parse.GetValue(promote), parse.GetValue(force), parse.GetValue(snapshot));
+                if (request.SnapshotId is { } id && snapshots.Find(id) is null)
                 {
-                    var manifest = await AnsiConsole.Status().StartAsync("Training", status =>
-                        ModelTrainer.TrainAsync(store, options, cleaning, registry, time, parse.GetValue(promote), new InlineProgress<string>(s => status.Status($"Training: {s}")), ct));
-                    if (parse.GetValue(json))
-                    {
-                        Console.WriteLine(JsonSerializer.Serialize(manifest, CliJson.Options));
-                        return 0;
-                    }
-                    var active = registry.Read().Active == manifest.Version;
-                    AnsiConsole.MarkupLineInterpolated(
-                        $"Trained [bold]{manifest.Version}[/] on {manifest.RetrievalItems:N0} comments ({manifest.Samples:N0} samples): cross-validated ROUGE-L {manifest.CrossValidatedRougeL:0.000}, k={manifest.Neighbours}, T={manifest.Temperature}.");
-                    AnsiConsole.MarkupLine(active ? "[green]Active.[/]" : $"Not active yet: commentflow models promote {manifest.Version}");
-                    return 0;
-                }
-                catch (InvalidOperationException ex)
-                {
-                    AnsiConsole.MarkupLineInterpolated($"[red]Not trained:[/] {ex.Message}");
+                    var known = snapshots.List().Select(m => m.Id).ToList();
+                    await Console.Error.WriteLineAsync($"No dataset snapshot '{id}'. Known: {(known.Count == 0 ? "none ('commentflow dataset snapshot' takes one)" : string.Join(", ", known))}.");
                     return 1;
                 }
+                TrainingResult result;
+                try
+                {
+                    result = await AnsiConsole.Status().StartAsync("Training", status =>
+                        ModelTrainer.TrainAsync(store, snapshots, request, options, cleaning, registry, time, new InlineProgress<string>(s => status.Status($"Training: {s}")), ct));
+                }
+                catch (InvalidDataException ex)
+                {
+                    await Console.Error.WriteLineAsync($"Not trained: {ex.Message}");
+                    return 1;
+                }
+                if (result.Model is not { } manifest)
+                {
+                    // stderr, so a script reading --json never mistakes the refusal for a manifest.
+                    await Console.Error.WriteLineAsync($"Not trained (snapshot {result.Snapshot.Id}). {result.Gate.Message}");
+                    return 1;
+                }
+                if (parse.GetValue(json))
+                {
+                    Console.WriteLine(JsonSerializer.Serialize(manifest, CliJson.Options));
+                    return 0;
+                }
+                if (manifest.GateOverridden)
+                {
+                    AnsiConsole.MarkupLineInterpolated($"[yellow]Forced past the data gate:[/] {string.Join("; ", result.Gate.Shortfalls)}.");
+                }
+                var active = registry.Read().Active == manifest.Version;
+                AnsiConsole.MarkupLineInterpolated(
+                    $"Trained [bold]{manifest.Version}[/] from snapshot [bold]{manifest.SnapshotId}[/] on {manifest.RetrievalItems:N0} comments ({manifest.Samples:N0} samples): cross-validated ROUGE-L {manifest.CrossValidatedRougeL:0.000}, k={manifest.Neighbours}, T={manifest.Temperature}.");
+                AnsiConsole.MarkupLine(active ? "[green]Active.[/]" : $"Not active yet: commentflow models promote {manifest.Version}");
+                return 0;
             }
         });
         return command;
@@ -59,11 +83,11 @@ internal static class ModelCommands
         {
             using var host = CliHost.Build(parse.UnmatchedTokens);
             var state = Registry(host).Read();
-            var table = new Table().AddColumn("Version").AddColumn("Created").AddColumn(new TableColumn("Comments").RightAligned())
+            var table = new Table().AddColumn("Version").AddColumn("Created").AddColumn("Snapshot").AddColumn(new TableColumn("Comments").RightAligned())
                 .AddColumn(new TableColumn("CV ROUGE-L").RightAligned()).AddColumn("k / T").AddColumn("");
             foreach (var v in state.Versions.OrderByDescending(v => v.CreatedAt))
             {
-                table.AddRow(v.Version, $"{v.CreatedAt:u}", $"{v.RetrievalItems:N0}", $"{v.CrossValidatedRougeL:0.000}", $"{v.Neighbours} / {v.Temperature}",
+                table.AddRow(v.Version, $"{v.CreatedAt:u}", v.SnapshotId is null ? "-" : v.GateOverridden ? $"{v.SnapshotId} [yellow](forced)[/]" : v.SnapshotId, $"{v.RetrievalItems:N0}", $"{v.CrossValidatedRougeL:0.000}", $"{v.Neighbours} / {v.Temperature}",
                     v.Version == state.Active ? "[green]active[/]" : "");
             }
             AnsiConsole.Write(table);

@@ -1,5 +1,6 @@
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using CommentFlow.Dataset;
 using CommentFlow.Domain;
 using CommentFlow.Storage;
 using CommentFlow.Tests.Api;
@@ -56,8 +57,16 @@ public sealed class OwnModelTests
         return (store, new ModelRegistry(Path.Combine(dataDir, "ml_models")));
     }
 
-    private static Task<ModelManifest> TrainAsync(ITrainingStore store, ModelRegistry registry, bool promote = false) =>
-        ModelTrainer.TrainAsync(store, new TrainingOptions(), new CommentFlow.Dataset.CleaningOptions(), registry, TimeProvider.System, promote, null, CancellationToken.None);
+    /// <summary>These tests are about the model, not the data gate: 75 samples are enough for them.</summary>
+    private static readonly TrainingOptions SmallData = new() { MinSamples = 50 };
+
+    private static async Task<ModelManifest> TrainAsync(ITrainingStore store, ModelRegistry registry, bool promote = false)
+    {
+        var snapshots = new SnapshotStore(Path.Combine(Path.GetDirectoryName(registry.ModelsDir)!, "snapshots"));
+        var result = await ModelTrainer.TrainAsync(store, snapshots, new TrainingRequest(promote), SmallData, new CleaningOptions(), registry, TimeProvider.System, null, CancellationToken.None);
+        Assert.False(result.Refused, result.Gate.Message);
+        return result.Model!;
+    }
 
     [Fact]
     public async Task Train_FromHistory_FirstVersionActiveWithManifestAndArtefacts()
@@ -81,15 +90,6 @@ public sealed class OwnModelTests
         var second = await TrainAsync(store, registry);
         Assert.Equal(manifest.DataFingerprint, second.DataFingerprint);
         Assert.Equal(manifest.Version, registry.Read().Active);
-    }
-
-    [Fact]
-    public async Task Train_TooFewComments_RefusedWithClearMessage()
-    {
-        var (store, registry) = await StoreWithAsync(TempDir.Create(), History("A", perTopic: 3));
-        var ex = await Assert.ThrowsAsync<InvalidOperationException>(() => TrainAsync(store, registry));
-        Assert.Contains("Training:MinSamples", ex.Message, StringComparison.Ordinal);
-        Assert.Null(registry.Read().Active);
     }
 
     [Fact]
@@ -189,7 +189,7 @@ public sealed class OwnModelTests
     {
         var dataDir = TempDir.Create();
         await StoreWithAsync(dataDir, History("A"));
-        await using var server = await TestServer.StartAsync(dataDir, "Engine=local", "Cache:TtlSeconds=0");
+        await using var server = await TestServer.StartAsync(dataDir, "Engine=local", "Cache:TtlSeconds=0", "Training:MinSamples=50");
 
         var response = await server.Client.PostAsync("/api/ml/comments/train", null);
         Assert.Equal(System.Net.HttpStatusCode.Accepted, response.StatusCode);
@@ -209,6 +209,47 @@ public sealed class OwnModelTests
         Assert.Equal($"own-{version}", answer["model"]!.GetValue<string>());
 
         var unknown = await server.Client.GetAsync("/api/ml/comments/train/nope");
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, unknown.StatusCode);
+    }
+
+    [Fact]
+    public async Task TrainEndpoint_BelowTheGate_JobRefusedWithTheReason_ForceTrainsAndModelsNameTheSnapshot()
+    {
+        var dataDir = TempDir.Create();
+        await StoreWithAsync(dataDir, History("A")); // 75 samples, default Training:MinSamples 200
+        await using var server = await TestServer.StartAsync(dataDir, "Engine=local", "Cache:TtlSeconds=0");
+
+        async Task<JsonObject> TrainAsync(string query)
+        {
+            var response = await server.Client.PostAsync($"/api/ml/comments/train{query}", null);
+            Assert.Equal(System.Net.HttpStatusCode.Accepted, response.StatusCode);
+            JsonObject state = (await response.Content.ReadFromJsonAsync<JsonObject>())!;
+            await WaitUntilAsync(async () =>
+            {
+                state = await server.GetJsonAsync(response.Headers.Location!.OriginalString);
+                return state["state"]!.GetValue<string>() is "succeeded" or "failed";
+            });
+            return state;
+        }
+
+        var refused = await TrainAsync("");
+        Assert.Equal("failed", refused["state"]!.GetValue<string>());
+        Assert.True(refused["refused"]!.GetValue<bool>());
+        Assert.Contains("75 samples, fewer than Training:MinSamples (200)", refused["error"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Contains("force=true", refused["error"]!.GetValue<string>(), StringComparison.Ordinal);
+        var snapshot = refused["snapshot_id"]!.GetValue<string>();
+        Assert.Empty((await server.GetJsonAsync("/api/ml/comments/models"))["versions"]!.AsArray());
+
+        var forced = await TrainAsync($"?force=true&snapshot={snapshot}");
+        Assert.Equal("succeeded", forced["state"]!.GetValue<string>());
+        Assert.False(forced["refused"]!.GetValue<bool>());
+        var version = Assert.Single((await server.GetJsonAsync("/api/ml/comments/models"))["versions"]!.AsArray())!;
+        Assert.Equal(snapshot, version["snapshot_id"]!.GetValue<string>());
+        Assert.True(version["gate_overridden"]!.GetValue<bool>());
+
+        var malformed = await server.Client.PostAsync("/api/ml/comments/train?snapshot=../x", null);
+        Assert.Equal(System.Net.HttpStatusCode.BadRequest, malformed.StatusCode);
+        var unknown = await server.Client.PostAsync("/api/ml/comments/train?snapshot=0123456789abcdef", null);
         Assert.Equal(System.Net.HttpStatusCode.NotFound, unknown.StatusCode);
     }
 

@@ -63,7 +63,7 @@ public sealed class StoreEvaluationTests
 
         var rules = new RulesEngine(RuleSet.Load(Path.Combine(AppContext.BaseDirectory, "rules.json")));
         var modelsDir = Path.Combine(dataDir, "ml_models");
-        var report = await StoreEvaluation.RunAsync(store, new CleaningOptions(), new TrainingOptions(), rules, modelsDir, CancellationToken.None);
+        var report = await StoreEvaluation.RunAsync(store, new CleaningOptions(), new TrainingOptions { MinSamples = 50 }, rules, modelsDir, CancellationToken.None);
 
         Assert.Equal(90, report.Train + report.Test);
         Assert.Equal(18, report.Test);
@@ -78,7 +78,7 @@ public sealed class StoreEvaluationTests
         Assert.Contains("**met**", StoreEvaluation.Markdown(report), StringComparison.Ordinal);
 
         // The same split is used again next time.
-        var again = await StoreEvaluation.RunAsync(store, new CleaningOptions(), new TrainingOptions(), rules, modelsDir, CancellationToken.None);
+        var again = await StoreEvaluation.RunAsync(store, new CleaningOptions(), new TrainingOptions { MinSamples = 50 }, rules, modelsDir, CancellationToken.None);
         Assert.Equal(report.Test, again.Test);
         Assert.Equal(report.Retrieval.RougeL, again.Retrieval.RougeL);
     }
