@@ -21,7 +21,7 @@ internal sealed partial class SqliteTrainingStore
     internal const int RetentionBatchSize = 1_000;
 
     /// <summary>How long the final checkpoint waits for readers (an export streaming) to move on before giving up.</summary>
-    private const int ScrubBusyTimeoutMilliseconds = 30_000;
+    internal TimeSpan ScrubTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
     private const string ErasedColumns =
         "id, context_hash, ticket_key, created_at, issue_type, status, priority, model, engine, latency_ms, payload_encoding, payload, language, queue";
@@ -161,12 +161,14 @@ internal sealed partial class SqliteTrainingStore
     }
 
     /// <summary>
-    /// VACUUM (when asked) then a TRUNCATE checkpoint. The checkpoint waits up to <see cref="ScrubBusyTimeoutMilliseconds"/>
-    /// for readers of older snapshots; true when it completed, i.e. neither the file nor the WAL holds a deleted byte.
+    /// VACUUM (when asked) then a TRUNCATE checkpoint. VACUUM works beside readers (it writes into the WAL); the checkpoint
+    /// has to wait for readers of older snapshots, up to <see cref="ScrubTimeout"/> through SQLite's own busy handler.
+    /// True when it completed, i.e. neither the file nor the WAL holds a deleted byte.
     /// </summary>
-    private static async Task<bool> ScrubAsync(SqliteConnection connection, bool vacuum, CancellationToken cancellationToken)
+    private async Task<bool> ScrubAsync(SqliteConnection connection, bool vacuum, CancellationToken cancellationToken)
     {
-        await connection.ExecuteAsync(new CommandDefinition($"PRAGMA busy_timeout = {ScrubBusyTimeoutMilliseconds}", cancellationToken: cancellationToken));
+        await connection.ExecuteAsync(new CommandDefinition(
+            $"PRAGMA busy_timeout = {(int)ScrubTimeout.TotalMilliseconds}", cancellationToken: cancellationToken));
         if (vacuum)
         {
             await connection.ExecuteAsync(new CommandDefinition("VACUUM", cancellationToken: cancellationToken));

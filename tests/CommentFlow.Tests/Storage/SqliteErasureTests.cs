@@ -1,6 +1,7 @@
 using CommentFlow.Domain;
 using CommentFlow.Storage;
 using CommentFlow.Tests.Privacy;
+using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace CommentFlow.Tests.Storage;
@@ -11,7 +12,10 @@ public sealed class SqliteErasureTests
     {
         var dataDir = TempDir.Create();
         var store = new SqliteTrainingStore(SqliteTrainingStore.DefaultConnectionString(dataDir),
-            new StorageOptions { CompressionThreshold = compressionThreshold }, TimeProvider.System, NullLogger<SqliteTrainingStore>.Instance);
+            new StorageOptions { CompressionThreshold = compressionThreshold }, TimeProvider.System, NullLogger<SqliteTrainingStore>.Instance)
+        {
+            ScrubTimeout = TimeSpan.FromMilliseconds(300),
+        };
         await store.MigrateAsync(CancellationToken.None);
         return (store, dataDir);
     }
@@ -75,5 +79,33 @@ public sealed class SqliteErasureTests
 
         var again = await store.DeleteOlderThanAsync(cutoff, CancellationToken.None);
         Assert.Equal((0, 0), (again.Samples, again.Feedback));
+    }
+
+    [Fact]
+    public async Task ForgetTicketAsync_ReaderHoldsOlderSnapshot_NotScrubbedUntilCalledAgainAfterIt()
+    {
+        var (store, dataDir) = await NewStoreAsync(compressionThreshold: 1_000_000);
+        await store.WriteAsync([Some.Sample(Some.Context(summary: "Kiosk frozen EMUSENTENCE", key: "READ-5")), Some.Sample(), Some.Sample()], null, CancellationToken.None);
+
+        ErasureResult first;
+        await using (var reader = new SqliteConnection($"Data Source={StoreEvidence.DatabasePath(dataDir)};Pooling=False"))
+        {
+            // An export streaming: a read transaction on the snapshot from before the erasure.
+            await reader.OpenAsync();
+            await using var read = reader.CreateCommand();
+            read.CommandText = "BEGIN; SELECT COUNT(*) FROM samples;";
+            Assert.Equal(3L, await read.ExecuteScalarAsync());
+
+            first = await store.ForgetTicketAsync("READ-5", CancellationToken.None);
+        }
+
+        Assert.Equal(1, first.Samples);
+        Assert.False(first.Scrubbed);
+        var again = await store.ForgetTicketAsync("READ-5", CancellationToken.None);
+        Assert.Equal(0, again.Samples);
+        Assert.True(again.Scrubbed);
+        var raw = StoreEvidence.RawText(dataDir);
+        Assert.DoesNotContain("EMUSENTENCE", raw, StringComparison.Ordinal);
+        Assert.DoesNotContain("READ-5", raw, StringComparison.Ordinal);
     }
 }
