@@ -14,9 +14,13 @@ if (scenario is "local" or "all")
 {
     results["local"] = LocalModelScenario.Run(Path.Combine(repo, "..", "shared", "data"), samples, queries: quick ? 300 : 2_000);
 }
+if (scenario is "erasure" or "all")
+{
+    results["erasure"] = await ErasureScenario.RunAsync(Path.Combine(repo, "..", "shared", "data"), samples);
+}
 if (results.Count == 0)
 {
-    Console.Error.WriteLine($"Unknown scenario '{scenario}'. Scenarios: local, all.");
+    Console.Error.WriteLine($"Unknown scenario '{scenario}'. Scenarios: local, erasure, all.");
     return 2;
 }
 

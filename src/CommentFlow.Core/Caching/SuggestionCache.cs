@@ -49,6 +49,9 @@ internal sealed class SuggestionCache : IDisposable
         }
     }
 
+    /// <summary>Forgets the answer for one context (an erased ticket's). No lookup first: that would count as a hit or a miss.</summary>
+    public void Remove(string contextHash) => _cache.Remove(contextHash);
+
     public CacheStatistics Statistics()
     {
         var s = _cache.GetCurrentStatistics();

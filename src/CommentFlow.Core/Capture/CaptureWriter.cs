@@ -25,6 +25,9 @@ internal sealed partial class CaptureWriter(
     private readonly CancellationTokenSource _abandon = new();
     private Task _loop = Task.CompletedTask;
 
+    // Completed and replaced after every batch the writer is done with; FlushAsync waits on it.
+    private TaskCompletionSource _batchDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
     /// <summary>
     /// Starts the loop with no cancellation token on purpose: a <see cref="BackgroundService"/> whose stop comes before its
     /// loop was scheduled never runs the loop at all, and whatever was queued would never be drained.
@@ -49,6 +52,7 @@ internal sealed partial class CaptureWriter(
                     batch.Add(sample);
                 }
                 await WriteWithRetryAsync(batch, _abandon.Token);
+                SignalBatchDone();
             }
         }
         catch (OperationCanceledException) when (_abandon.IsCancellationRequested)
@@ -57,8 +61,33 @@ internal sealed partial class CaptureWriter(
             while (reader.TryRead(out _)) { }
             queue.Counters.OnLost(lost);
             LogDrainTimedOut(logger, lost);
+            SignalBatchDone();
         }
     }
+
+    /// <summary>
+    /// Completes once every sample enqueued before the call has left the writer's hands (written, duplicate or lost), so
+    /// an erasure that follows also finds what was still queued. Samples enqueued after the call are not waited for.
+    /// </summary>
+    public async Task FlushAsync(CancellationToken cancellationToken)
+    {
+        // The queue is FIFO with one reader, so once as many samples are done as had been enqueued, those are done.
+        var target = queue.Counters.Enqueued;
+        while (true)
+        {
+            // Take the signal before reading the counters: the writer updates the counters before it completes the signal.
+            var signal = Volatile.Read(ref _batchDone).Task;
+            var done = queue.Counters.Written + queue.Counters.Duplicates + queue.Counters.Lost;
+            if (done >= target)
+            {
+                return;
+            }
+            await signal.WaitAsync(cancellationToken);
+        }
+    }
+
+    private void SignalBatchDone() =>
+        Interlocked.Exchange(ref _batchDone, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {

@@ -197,6 +197,42 @@ internal sealed class SnapshotStore(string directory)
     }
 
     /// <summary>
+    /// Deletes every snapshot that holds a sample matching <paramref name="holds"/>: a snapshot is a copy of the store's
+    /// data, so erasure and retention must reach it. Returns the ids deleted. Models already trained from them keep
+    /// their snapshot id, but can no longer be retrained from it.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> DeleteHoldingAsync(Func<CleanedSample, bool> holds, CancellationToken cancellationToken)
+    {
+        if (!System.IO.Directory.Exists(Directory))
+        {
+            return [];
+        }
+        var deleted = new List<string>();
+        foreach (var data in System.IO.Directory.EnumerateFiles(Directory, "*" + DataSuffix).Order(StringComparer.Ordinal).ToList())
+        {
+            var id = Path.GetFileName(data)[..^DataSuffix.Length];
+            var found = false;
+            await using (var file = new FileStream(data, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, useAsync: true))
+            await using (var gzip = new GZipStream(file, CompressionMode.Decompress))
+            using (var reader = new StreamReader(gzip, new System.Text.UTF8Encoding(false)))
+            {
+                while (!found && await reader.ReadLineAsync(cancellationToken) is { } line)
+                {
+                    found = JsonSerializer.Deserialize(line, SnapshotJsonContext.Default.CleanedSample) is { } sample && holds(sample);
+                }
+            }
+            if (found)
+            {
+                // The manifest first: a snapshot without one is not listed, and a crash in between leaves no half-listed snapshot.
+                File.Delete(ManifestPath(id));
+                File.Delete(data);
+                deleted.Add(id);
+            }
+        }
+        return deleted;
+    }
+
+    /// <summary>
     /// The samples of snapshot <paramref name="id"/> in file order. The content is hashed on the way; a file that does not
     /// hash to its id (damaged or edited) throws once it has been read to the end, before the caller can finish with it.
     /// </summary>

@@ -118,6 +118,15 @@ internal static class CommentFlowHostingExtensions
         return builder;
     }
 
+    /// <summary>The retention job (off unless <c>Retention:Days</c> is set); register after the store, whose migration runs first.</summary>
+    public static IHostApplicationBuilder AddRetention(this IHostApplicationBuilder builder)
+    {
+        builder.AddValidatedOptions<RetentionOptions>(RetentionOptions.Section);
+        builder.Services.AddSingleton<RetentionStatus>();
+        builder.Services.AddHostedService<RetentionService>();
+        return builder;
+    }
+
     /// <summary>The masker; the store applies it to every sample it writes (<see cref="SampleMasking"/>).</summary>
     public static IHostApplicationBuilder AddMasking(this IHostApplicationBuilder builder)
     {

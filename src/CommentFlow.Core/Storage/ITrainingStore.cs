@@ -32,6 +32,18 @@ internal interface ITrainingStore
 
     /// <summary>Stores feedback (its final text masked), replacing the same agent's earlier feedback on that suggestion; true when it replaced one.</summary>
     Task<bool> WriteFeedbackAsync(SuggestionFeedback feedback, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Erasure: deletes every sample of the ticket, and the feedback given on it (by ticket key and by the samples' context
+    /// hashes), in one transaction with the stats adjusted; then leaves no copy of the deleted bytes in the store's files.
+    /// </summary>
+    Task<ErasureResult> ForgetTicketAsync(string ticketKey, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Retention: deletes the samples created before <paramref name="cutoff"/> and their feedback (and feedback older than
+    /// the cutoff) in bounded transactions, so a large purge never holds the write lock for long.
+    /// </summary>
+    Task<ErasureResult> DeleteOlderThanAsync(DateTimeOffset cutoff, CancellationToken cancellationToken);
 }
 
 /// <summary>Feedback by action, and the acceptance rate's parts by engine, suggestion type and model version.</summary>
@@ -54,6 +66,16 @@ internal sealed record AcceptanceCounts(long Shown, long Accepted, long Edited, 
 }
 
 internal readonly record struct WriteResult(int Written, int Duplicates);
+
+/// <param name="Scrubbed">
+/// The files were rewritten so no deleted byte is left in them; false when a long-running reader (an export) kept the
+/// final checkpoint from completing in time: the bytes go at the next erasure or retention run.
+/// </param>
+internal sealed record ErasureResult(int Samples, int Feedback, bool Scrubbed)
+{
+    /// <summary>The erased samples' context hashes, for a ticket erasure (to evict them from caches); empty for retention.</summary>
+    public IReadOnlyList<string> ContextHashes { get; init; } = [];
+}
 
 internal sealed record StoreStats
 {

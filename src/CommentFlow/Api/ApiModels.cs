@@ -94,6 +94,18 @@ internal sealed record CaptureDto(long Enqueued, long Written, long Duplicates, 
 internal sealed record StatsResponse(StatsDto Stats, CaptureDto Capture, CommentFlow.Engines.EngineCountersSnapshot Engines)
 {
     public bool Success => true;
+
+    /// <summary>The retention job since start; absent where no job runs (the command line).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public RetentionDto? Retention { get; init; }
+}
+
+/// <param name="DeletedTotal">Samples deleted by retention since start.</param>
+internal sealed record RetentionDto(int Days, DateTimeOffset? LastRun, long DeletedTotal, long FeedbackDeletedTotal);
+
+internal sealed record ErasureResponse(string TicketKey, int SamplesDeleted, int FeedbackDeleted, bool Scrubbed, int SnapshotsDeleted)
+{
+    public bool Success => true;
 }
 
 internal sealed record ExportResponse(string Path, int Samples, int Rows)
@@ -153,4 +165,5 @@ internal sealed record TrainingJobDto(string Id, string State, DateTimeOffset St
 [JsonSerializable(typeof(ServiceHealthResponse))]
 [JsonSerializable(typeof(ModelsResponse))]
 [JsonSerializable(typeof(TrainingJobDto))]
+[JsonSerializable(typeof(ErasureResponse))]
 internal sealed partial class ApiJsonContext : JsonSerializerContext;

@@ -3,6 +3,7 @@ using CommentFlow.Capture;
 using CommentFlow.Configuration;
 using CommentFlow.Engines;
 using CommentFlow.Export;
+using CommentFlow.Privacy;
 using CommentFlow.Storage;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
@@ -59,8 +60,15 @@ internal static class DatasetEndpoints
         return new CaptureDto(c.Enqueued, c.Written, c.Duplicates, c.Dropped, c.FailedWrites, c.Lost, capture.Depth, capture.Capacity);
     }
 
-    private static async Task<Ok<StatsResponse>> GetStatsAsync(ITrainingStore store, CaptureQueue capture, EngineCounters engines, CancellationToken cancellationToken) =>
-        TypedResults.Ok(await BuildStatsAsync(store, capture, engines, cancellationToken));
+    private static async Task<Ok<StatsResponse>> GetStatsAsync(ITrainingStore store, CaptureQueue capture, EngineCounters engines, RetentionStatus retention,
+        CancellationToken cancellationToken)
+    {
+        var r = retention.Snapshot();
+        return TypedResults.Ok(await BuildStatsAsync(store, capture, engines, cancellationToken) with
+        {
+            Retention = new RetentionDto(r.Days, r.LastRun, r.DeletedTotal, r.FeedbackDeletedTotal),
+        });
+    }
 
     private static async Task<Ok<ExportResponse>> ExportAsync(ITrainingStore store, IOptions<CommentFlowOptions> options, CancellationToken cancellationToken)
     {

@@ -30,6 +30,7 @@ internal static class ServerApp
         });
         builder.AddCommentFlowStorage();
         builder.AddCapture();
+        builder.AddRetention();
         builder.AddEngines();
         builder.AddTraining();
         builder.AddCommentFlowHealthChecks();
@@ -52,6 +53,7 @@ internal static class ServerApp
         api.MapDataset();
         api.MapServiceEndpoints();
         admin.MapModels();
+        admin.MapErasure();
         app.MapCommentFlowHealth();
         return app;
     }

@@ -60,6 +60,7 @@ public sealed class AccessTests(KeyedServerFixture fixture) : IClassFixture<Keye
         (HttpMethod.Get, $"{Api}/train/{{id}}"),
         (HttpMethod.Get, $"{Api}/models"),
         (HttpMethod.Get, $"{Api}/evaluation"),
+        (HttpMethod.Delete, $"{Api}/samples?ticket_key=NO-SUCH-TICKET"),
     ];
 
     private static readonly string[] AnonymousEndpoints = ["/health", "/health/ready", $"{Api}/health"];

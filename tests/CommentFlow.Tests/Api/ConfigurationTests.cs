@@ -14,6 +14,8 @@ public sealed class ConfigurationTests
     [InlineData("Storage:Provider=oracle", "Provider")]
     [InlineData("Storage:CompressionThreshold=-1", "CompressionThreshold")]
     [InlineData("Cache:TtlSeconds=-5", "TtlSeconds")]
+    [InlineData("Retention:Days=-1", "Days")]
+    [InlineData("Retention:IntervalMinutes=0", "IntervalMinutes")]
     public async Task Start_InvalidOption_RefusedNamingTheOption(string setting, string option)
     {
         var ex = await Assert.ThrowsAsync<OptionsValidationException>(async () => await TestServer.StartAsync(null, setting));

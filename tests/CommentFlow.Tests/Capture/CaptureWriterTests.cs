@@ -33,6 +33,8 @@ public sealed class CaptureWriterTests
         public Task<TrainingSample?> FindSampleAsync(string contextHash, CancellationToken cancellationToken) => throw new NotSupportedException();
         public Task<IReadOnlyList<TrainingSample>> FindByTicketKeyAsync(string ticketKey, int limit, CancellationToken cancellationToken) => throw new NotSupportedException();
         public Task<bool> WriteFeedbackAsync(SuggestionFeedback feedback, CancellationToken cancellationToken) => throw new NotSupportedException();
+        public Task<ErasureResult> ForgetTicketAsync(string ticketKey, CancellationToken cancellationToken) => throw new NotSupportedException();
+        public Task<ErasureResult> DeleteOlderThanAsync(DateTimeOffset cutoff, CancellationToken cancellationToken) => throw new NotSupportedException();
     }
 
     private static (CaptureQueue Queue, CaptureWriter Writer) Create(ITrainingStore store, int drainSeconds = 30)
@@ -95,5 +97,27 @@ public sealed class CaptureWriterTests
         Assert.True(15 == queue.Counters.Lost, $"lost {queue.Counters.Lost}, enqueued {queue.Counters.Enqueued}, dropped {queue.Counters.Dropped}, failed {queue.Counters.FailedWrites}, depth {queue.Depth}");
         Assert.True(queue.Counters.FailedWrites >= 1);
         Assert.Equal(queue.Counters.Enqueued, queue.Counters.Written + queue.Counters.Duplicates + queue.Counters.Lost);
+    }
+
+    [Fact]
+    public async Task FlushAsync_StoreFailsTwice_CompletesOnlyOnceEverythingQueuedBeforeIsWritten()
+    {
+        var store = new FlakyStore(failures: 2);
+        var (queue, writer) = Create(store);
+        await writer.FlushAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(5)); // nothing queued: at once
+        await writer.StartAsync(CancellationToken.None);
+        var samples = Enumerable.Range(0, 25).Select(_ => Some.Sample()).ToList();
+        foreach (var s in samples)
+        {
+            await queue.EnqueueAsync(s, CancellationToken.None);
+        }
+
+        await writer.FlushAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(10));
+
+        // Two failed attempts and their back-off came first; the flush waited through them.
+        Assert.Equal(2, queue.Counters.FailedWrites);
+        Assert.Equal(25, queue.Counters.Written);
+        Assert.Equal(samples.Select(s => s.ContextHash).Order(), store.Written.Select(s => s.ContextHash).Order());
+        await writer.StopAsync(CancellationToken.None);
     }
 }

@@ -29,7 +29,10 @@ public sealed class TestServer : IAsyncDisposable
     public string DatabasePath => Path.Combine(DataDir, "commentflow.db");
 
     /// <param name="settings">Configuration as <c>key=value</c>, keys relative to the <c>CommentFlow</c> section.</param>
-    public static async Task<TestServer> StartAsync(string? dataDir = null, params string[] settings)
+    public static Task<TestServer> StartAsync(string? dataDir = null, params string[] settings) => StartAsync(dataDir, configure: null, settings);
+
+    /// <param name="configure">Runs after the app's own wiring, e.g. to replace the <see cref="TimeProvider"/> with a fake clock.</param>
+    public static async Task<TestServer> StartAsync(string? dataDir, Action<WebApplicationBuilder>? configure, params string[] settings)
     {
         dataDir ??= TempDir.Create();
         string[] args =
@@ -41,7 +44,11 @@ public sealed class TestServer : IAsyncDisposable
             "--CommentFlow:Ollama:StatusIntervalSeconds=1",
             .. settings.Select(s => $"--CommentFlow:{s}"),
         ];
-        var app = ServerApp.Build(args, b => b.Logging.SetMinimumLevel(LogLevel.Warning));
+        var app = ServerApp.Build(args, b =>
+        {
+            b.Logging.SetMinimumLevel(LogLevel.Warning);
+            configure?.Invoke(b);
+        });
         await app.StartAsync();
         var url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         return new TestServer(app, dataDir, url);

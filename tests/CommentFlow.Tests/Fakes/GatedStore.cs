@@ -1,0 +1,34 @@
+using CommentFlow.Domain;
+using CommentFlow.Storage;
+
+namespace CommentFlow.Tests.Fakes;
+
+/// <summary>A real store whose writes wait for the test to open a gate: holds the capture writer mid-batch on demand.</summary>
+internal sealed class GatedStore(ITrainingStore inner) : ITrainingStore
+{
+    private readonly TaskCompletionSource _gate = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Completes when a write has arrived at the closed gate.</summary>
+    public TaskCompletionSource WriteWaiting { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public void Open() => _gate.TrySetResult();
+
+    public string Provider => inner.Provider;
+    public Task MigrateAsync(CancellationToken cancellationToken) => inner.MigrateAsync(cancellationToken);
+
+    public async Task<WriteResult> WriteAsync(IReadOnlyList<TrainingSample> samples, IProgress<int>? progress, CancellationToken cancellationToken)
+    {
+        WriteWaiting.TrySetResult();
+        await _gate.Task.WaitAsync(cancellationToken);
+        return await inner.WriteAsync(samples, progress, cancellationToken);
+    }
+
+    public Task<StoreStats> GetStatsAsync(CancellationToken cancellationToken) => inner.GetStatsAsync(cancellationToken);
+    public IAsyncEnumerable<TrainingSample> ReadAllAsync(CancellationToken cancellationToken) => inner.ReadAllAsync(cancellationToken);
+    public Task PingAsync(CancellationToken cancellationToken) => inner.PingAsync(cancellationToken);
+    public Task<ErasureResult> ForgetTicketAsync(string ticketKey, CancellationToken cancellationToken) => inner.ForgetTicketAsync(ticketKey, cancellationToken);
+    public Task<ErasureResult> DeleteOlderThanAsync(DateTimeOffset cutoff, CancellationToken cancellationToken) => inner.DeleteOlderThanAsync(cutoff, cancellationToken);
+    public Task<TrainingSample?> FindSampleAsync(string contextHash, CancellationToken cancellationToken) => inner.FindSampleAsync(contextHash, cancellationToken);
+    public Task<IReadOnlyList<TrainingSample>> FindByTicketKeyAsync(string ticketKey, int limit, CancellationToken cancellationToken) => inner.FindByTicketKeyAsync(ticketKey, limit, cancellationToken);
+    public Task<bool> WriteFeedbackAsync(SuggestionFeedback feedback, CancellationToken cancellationToken) => inner.WriteFeedbackAsync(feedback, cancellationToken);
+}
