@@ -34,20 +34,20 @@ internal sealed record RetrievalReport(int NQueries, double RougeL, double Token
 
 internal static class Evaluation
 {
-    /// <summary>Trains on <paramref name="train"/> only, then measures on <paramref name="test"/>.</summary>
-    public static EvaluationReport Run(string label, IReadOnlyList<LabelledTicket> train, IReadOnlyList<LabelledTicket> test, int skipped, int seed = 42)
+    /// <summary>
+    /// Picks the trainer by stratified 3-fold cross-validation on the training side (the test side is never looked at;
+    /// a single validation fold flips between trainers on differences that are only noise). One averaged model per fold
+    /// yields all three candidates: each member alone, and their average. Returns the best and every candidate's mean macro-F1.
+    /// </summary>
+    public static (ClassifierTrainer Best, Dictionary<string, double> ValidationMacroF1) SelectTrainer(IReadOnlyList<(string Text, string Label)> train, int seed)
     {
-        // Pick the trainer by stratified 3-fold cross-validation on the training side: the test side is never looked at,
-        // and a single validation fold flips between trainers on differences that are only noise. One averaged model per
-        // fold yields all three candidates: each member alone, and their average.
-        var clock = Stopwatch.StartNew();
         const int folds = 3;
         var fold = StratifiedSplit.Folds(train, t => t.Label, folds, seed);
         ClassifierTrainer[] members = [ClassifierTrainer.SdcaMaximumEntropy, ClassifierTrainer.LbfgsMaximumEntropy];
         var sums = Enum.GetValues<ClassifierTrainer>().ToDictionary(t => t, _ => 0.0);
         for (var f = 0; f < folds; f++)
         {
-            var fit = train.Where((_, i) => fold[i] != f).Select(t => (t.Text, t.Label)).ToList();
+            var fit = train.Where((_, i) => fold[i] != f).ToList();
             var validation = train.Where((_, i) => fold[i] == f).ToList();
             var expected = validation.Select(t => t.Label).ToList();
             var candidate = TextClassifier.Train(fit, ClassifierTrainer.Averaged, seed);
@@ -59,8 +59,14 @@ internal static class Evaluation
             }
             sums[ClassifierTrainer.Averaged] += ClassificationMetrics.Compute(expected, candidate.Predict(texts)).MacroF1;
         }
-        var validationF1 = sums.ToDictionary(kv => kv.Key.ToString(), kv => Math.Round(kv.Value / folds, 4));
-        var best = sums.MaxBy(kv => kv.Value).Key;
+        return (sums.MaxBy(kv => kv.Value).Key, sums.ToDictionary(kv => kv.Key.ToString(), kv => Math.Round(kv.Value / folds, 4)));
+    }
+
+    /// <summary>Trains on <paramref name="train"/> only, then measures on <paramref name="test"/>.</summary>
+    public static EvaluationReport Run(string label, IReadOnlyList<LabelledTicket> train, IReadOnlyList<LabelledTicket> test, int skipped, int seed = 42)
+    {
+        var clock = Stopwatch.StartNew();
+        var (best, validationF1) = SelectTrainer(train.Select(t => (t.Text, t.Label)).ToList(), seed);
         var selectionSeconds = clock.Elapsed.TotalSeconds;
 
         clock.Restart();

@@ -101,7 +101,12 @@ internal sealed record ModelManifest
     public required IReadOnlyList<double> CalibrationValues { get; init; }
     public required double CrossValidatedRougeL { get; init; }
     public IReadOnlyList<string> TypeLabels { get; init; } = [];
+
+    /// <summary>Cross-validated (3-fold) macro-F1 of the type classifier on the training data, for <see cref="TypeTrainer"/>.</summary>
     public double? TypeMacroF1 { get; init; }
+
+    /// <summary>The trainer cross-validation chose for the type classifier: SDCA, L-BFGS or their average.</summary>
+    public string? TypeTrainer { get; init; }
 }
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, WriteIndented = true)]

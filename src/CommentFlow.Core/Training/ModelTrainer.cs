@@ -79,14 +79,18 @@ internal static class ModelTrainer
 
         TextClassifier? classifier = null;
         double? typeF1 = null;
+        string? typeTrainer = null;
         var typed = items.Where(i => i.Type.Length > 0).ToList();
         var classes = typed.GroupBy(i => i.Type).Where(g => g.Count() >= options.MinSamplesPerClass).Select(g => g.Key).ToHashSet();
         if (classes.Count >= 2)
         {
             progress?.Report($"training the type classifier on {typed.Count:N0} typed comments");
             var examples = Balancer.Balance(typed.Where(i => classes.Contains(i.Type)).Select(i => (i.Text, i.Type)).ToList(), e => e.Type, options.Balance, options.Seed);
-            typeF1 = HoldOutMacroF1(examples, options.Seed);
-            classifier = TextClassifier.Train(examples, ClassifierTrainer.SdcaMaximumEntropy, options.Seed);
+            // The trainer is chosen as `commentflow evaluate` chooses it; its cross-validated macro-F1 is the model's figure.
+            var (best, validation) = Evaluation.SelectTrainer(examples, options.Seed);
+            typeF1 = validation[best.ToString()];
+            typeTrainer = best.ToString();
+            classifier = TextClassifier.Train(examples, best, options.Seed);
         }
 
         var fingerprint = Fingerprint(hashes);
@@ -127,6 +131,7 @@ internal static class ModelTrainer
             CrossValidatedRougeL = tuning.MeanRougeL,
             TypeLabels = classifier?.Labels ?? [],
             TypeMacroF1 = typeF1,
+            TypeTrainer = typeTrainer,
         };
         await AtomicFile.WriteAsync(Path.Combine(dir, ManifestFile), async stream =>
         {
@@ -164,17 +169,6 @@ internal static class ModelTrainer
             values.Add(Math.Round(running, 4));
         }
         return (bounds, values);
-    }
-
-    private static double HoldOutMacroF1(List<(string Text, string Label)> examples, int seed)
-    {
-        var (fit, held) = StratifiedSplit.Split(examples, e => e.Label, 0.2, seed);
-        if (held.Count == 0 || fit.Select(f => f.Label).Distinct().Count() < 2)
-        {
-            return 0;
-        }
-        var model = TextClassifier.Train(fit, ClassifierTrainer.SdcaMaximumEntropy, seed);
-        return ClassificationMetrics.Compute(held.Select(h => h.Label).ToList(), model.Predict(held.Select(h => h.Text))).MacroF1;
     }
 
     private static string Fingerprint(IEnumerable<string> hashes)

@@ -85,7 +85,11 @@ internal static class StoreEvaluation
         TextClassifier? classifier = null;
         if (typedTrain.Select(t => t.Type).Distinct().Count() >= 2 && typedTest.Count > 0)
         {
-            classifier = TextClassifier.Train(typedTrain, ClassifierTrainer.SdcaMaximumEntropy, options.Seed);
+            // The trainer as training picks it; with under three examples of a class there is nothing to cross-validate.
+            var trainer = typedTrain.GroupBy(t => t.Type).All(g => g.Count() >= 3)
+                ? Evaluation.SelectTrainer(typedTrain, options.Seed).Best
+                : ClassifierTrainer.SdcaMaximumEntropy;
+            classifier = TextClassifier.Train(typedTrain, trainer, options.Seed);
             var truth = typedTest.Select(c => SuggestionTypes.Normalize(c.Kept[0].Type)!).ToList();
             var metrics = ClassificationMetrics.Compute(truth, classifier.Predict(typedTest.Select(c => c.Text)));
             var majorityLabel = typedTrain.GroupBy(t => t.Type).MaxBy(g => g.Count())!.Key;

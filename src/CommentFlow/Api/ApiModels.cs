@@ -137,7 +137,7 @@ internal sealed record ServiceHealthResponse(string Status, string Engine, Ollam
 }
 
 internal sealed record ModelDto(string Version, DateTimeOffset CreatedAt, int Samples, int RetrievalItems, string DataFingerprint,
-    string? SnapshotId, bool GateOverridden, int Neighbours, double Temperature, double CrossValidatedRougeL, double? TypeMacroF1, bool Active);
+    string? SnapshotId, bool GateOverridden, int Neighbours, double Temperature, double CrossValidatedRougeL, double? TypeMacroF1, string? TypeTrainer, bool Active);
 
 internal sealed record ModelsResponse(string? Active, string? Serving, IReadOnlyList<ModelDto> Versions, CommentFlow.Engines.Local.ShadowStats Shadow)
 {

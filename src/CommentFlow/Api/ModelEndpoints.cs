@@ -71,7 +71,7 @@ internal static class ModelEndpoints
             host.Current?.Manifest.Version,
             state.Versions.OrderByDescending(v => v.CreatedAt).Select(v => new ModelDto(
                 v.Version, v.CreatedAt, v.Samples, v.RetrievalItems, v.DataFingerprint, v.SnapshotId, v.GateOverridden, v.Neighbours, v.Temperature,
-                v.CrossValidatedRougeL, v.TypeMacroF1, v.Version == state.Active)).ToList(),
+                v.CrossValidatedRougeL, v.TypeMacroF1, v.TypeTrainer, v.Version == state.Active)).ToList(),
             shadow.Stats()));
     }
 }
