@@ -57,12 +57,15 @@ internal static class ModelTrainer
         TrainingRequest request, TrainingOptions options, ModelRegistry registry, TimeProvider time, IProgress<string>? progress, CancellationToken cancellationToken)
     {
         var items = new List<RetrievalItem>();
+        var typed = new List<(string Text, string Type)>();
         var hashes = new List<string>();
         await foreach (var sample in samples.WithCancellation(cancellationToken))
         {
             var text = ContextText(sample.Context);
             var language = sample.Context.Language ?? LanguageDetector.Detect(text);
             items.AddRange(sample.Suggestions.Select(s => new RetrievalItem(text, s.Text, SuggestionTypes.Normalize(s.Type) ?? "", language, s.Confidence)));
+            var classifierText = ClassifierText(sample.Context);
+            typed.AddRange(sample.Suggestions.Select(s => SuggestionTypes.Normalize(s.Type)).OfType<string>().Select(type => (classifierText, type)));
             hashes.Add(sample.ContextHash);
         }
         var gate = DataGate.Check(hashes.Count,
@@ -80,7 +83,6 @@ internal static class ModelTrainer
         TextClassifier? classifier = null;
         double? typeF1 = null;
         string? typeTrainer = null;
-        var typed = items.Where(i => i.Type.Length > 0).ToList();
         var classes = typed.GroupBy(i => i.Type).Where(g => g.Count() >= options.MinSamplesPerClass).Select(g => g.Key).ToHashSet();
         if (classes.Count >= 2)
         {
@@ -145,6 +147,15 @@ internal static class ModelTrainer
 
     /// <summary>The text a context is matched on: summary, description and the last comments, as the export builds it.</summary>
     public static string ContextText(TicketContext context) => TrainingDatasetWriter.InputText(context);
+
+    /// <summary>
+    /// What the type classifier reads: the context text and the ticket's issue type, status and priority as marker words
+    /// ("issuetypebug statusopen priorityhigh"), which the word n-grams turn into one feature each.
+    /// </summary>
+    public static string ClassifierText(TicketContext context) =>
+        $"{ContextText(context)} {Marker("issuetype", context.IssueType)} {Marker("status", context.Status)} {Marker("priority", context.Priority)}";
+
+    private static string Marker(string field, string value) => field + string.Concat(value.ToLowerInvariant().Where(char.IsLetterOrDigit));
 
     /// <summary>
     /// Equal-count bins of the held-out top similarities; each bin's value is the share of its answers that reached

@@ -80,7 +80,7 @@ internal static class StoreEvaluation
 
         // The type classifier, when both sides have typed comments.
         TypeReport? types = null;
-        var typedTrain = train.SelectMany(c => c.Kept.Take(1).Where(k => SuggestionTypes.Normalize(k.Type) is not null).Select(k => (c.Text, Type: SuggestionTypes.Normalize(k.Type)!))).ToList();
+        var typedTrain = train.SelectMany(c => c.Kept.Take(1).Where(k => SuggestionTypes.Normalize(k.Type) is not null).Select(k => (Text: ModelTrainer.ClassifierText(c.Sample.Context), Type: SuggestionTypes.Normalize(k.Type)!))).ToList();
         var typedTest = test.Where(c => SuggestionTypes.Normalize(c.Kept[0].Type) is not null).ToList();
         TextClassifier? classifier = null;
         if (typedTrain.Select(t => t.Type).Distinct().Count() >= 2 && typedTest.Count > 0)
@@ -91,7 +91,7 @@ internal static class StoreEvaluation
                 : ClassifierTrainer.SdcaMaximumEntropy;
             classifier = TextClassifier.Train(typedTrain, trainer, options.Seed);
             var truth = typedTest.Select(c => SuggestionTypes.Normalize(c.Kept[0].Type)!).ToList();
-            var metrics = ClassificationMetrics.Compute(truth, classifier.Predict(typedTest.Select(c => c.Text)));
+            var metrics = ClassificationMetrics.Compute(truth, classifier.Predict(typedTest.Select(c => ModelTrainer.ClassifierText(c.Sample.Context))));
             var majorityLabel = typedTrain.GroupBy(t => t.Type).MaxBy(g => g.Count())!.Key;
             var majority = ClassificationMetrics.Compute(truth, truth.Select(_ => majorityLabel).ToList());
             var byRules = ClassificationMetrics.Compute(truth, typedTest.Select(c => rules.Suggest(c.Sample.Context, 1).Suggestions[0].Type).ToList());
@@ -104,7 +104,7 @@ internal static class StoreEvaluation
         var byOllama = test.Where(c => c.Sample.Engine == EngineNames.Ollama).ToList();
         if (byOllama.Count > 0)
         {
-            var predicted = classifier?.Predict(byOllama.Select(c => c.Text))
+            var predicted = classifier?.Predict(byOllama.Select(c => ModelTrainer.ClassifierText(c.Sample.Context)))
                 ?? byOllama.Select(c => index.Query(c.Text, c.Language, tuning.Settings).FirstOrDefault() is { } top ? LocalEngine.TypeOf(top) : "").ToList();
             var agree = byOllama.Select((c, i) => SuggestionTypes.Normalize(c.Sample.Suggestions[0].Type) == predicted[i]).Count(x => x);
             var accuracy = (double)agree / byOllama.Count;
@@ -118,7 +118,7 @@ internal static class StoreEvaluation
         if (judged.Count > 0)
         {
             var tops = judged.Select(j => index.Query(j.Context.Text, j.Context.Language, tuning.Settings).FirstOrDefault()).ToList();
-            var predictedTypes = classifier?.Predict(judged.Select(j => j.Context.Text)) ?? tops.Select(t => t is null ? "" : LocalEngine.TypeOf(t)).ToList();
+            var predictedTypes = classifier?.Predict(judged.Select(j => ModelTrainer.ClassifierText(j.Context.Sample.Context))) ?? tops.Select(t => t is null ? "" : LocalEngine.TypeOf(t)).ToList();
             var best = judged.Select((j, i) => tops[i] is { } top ? j.Kept.Max(k => TextMetrics.RougeL(top.Answer, k.Text)) : 0).ToList();
             var typeHits = judged.Select((j, i) => j.Kept.Any(k => SuggestionTypes.Normalize(k.Type) == predictedTypes[i])).Count(x => x);
             agents = new AgentAgreement(judged.Count, best.Count(r => r >= ModelTrainer.GoodRougeL) / (double)judged.Count, best.Average(),

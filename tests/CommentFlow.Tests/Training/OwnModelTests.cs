@@ -285,6 +285,34 @@ public sealed class OwnModelTests
     }
 
     [Fact]
+    public async Task Train_TypeFollowsStatusOnly_ClassifierReadsTheShortFields()
+    {
+        // The texts say nothing about the type; the status does: open tickets get a question, resolved ones a closing.
+        (string Status, string Type, string Answer)[] byStatus =
+        [
+            ("Open", "diagnostic", "Which account is it and what message do you see?"),
+            ("In Progress", "action", "Freed space on the data volume and rotated the logs."),
+            ("Resolved", "resolution", "Glad it works again, closing the ticket."),
+        ];
+        var samples = Enumerable.Range(0, 90).Select(i =>
+        {
+            var (status, type, answer) = byStatus[i % 3];
+            var context = new TicketContext { Summary = $"Problem with the shared drive #{i}", Description = $"ticket {i / 3}", Status = status, Language = "en" };
+            return TrainingSample.From(context, context.Hash(), [new Suggestion(answer, type, 0.9)], "llama3.2", "ollama", 900, DateTimeOffset.UnixEpoch);
+        }).ToList();
+        var (store, registry) = await StoreWithAsync(TempDir.Create(), samples);
+        var manifest = await TrainAsync(store, registry);
+        var model = CommentFlow.Engines.Local.LocalModel.Load(registry.PathOf(manifest.Version));
+
+        foreach (var (status, type, _) in byStatus)
+        {
+            var ticket = new TicketContext { Summary = "Problem with the shared drive again", Description = "new ticket", Status = status };
+            Assert.Equal(type, model.Types!.PredictOne(ModelTrainer.ClassifierText(ticket)));
+        }
+        Assert.True(manifest.TypeMacroF1 > 0.9, $"cross-validated macro-F1 {manifest.TypeMacroF1}");
+    }
+
+    [Fact]
     public async Task LocalMode_NoModel_RulesAnswerAndSaySo()
     {
         await using var server = await TestServer.StartAsync(null, "Engine=local");

@@ -30,7 +30,7 @@ internal sealed class LocalEngine(LocalModelHost host) : ISuggestionEngine
 
         // Distinct texts; one of each type first, so the agent sees a question, a step and a closing when there are;
         // the type the classifier expects now leads.
-        var expected = model.Types?.PredictOne(text);
+        var expected = model.Types?.PredictOne(ModelTrainer.ClassifierText(context));
         var distinct = candidates.DistinctBy(c => c.Answer.Trim(), StringComparer.OrdinalIgnoreCase).ToList();
         var firstOfType = distinct.GroupBy(c => TypeOf(c)).Select(g => g.First()).ToList();
         var ordered = firstOfType.OrderByDescending(c => TypeOf(c) == expected).ThenByDescending(c => c.Score)
