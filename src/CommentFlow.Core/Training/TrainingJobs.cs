@@ -59,8 +59,10 @@ internal sealed partial class TrainingJobs(
             }
             job.Version = manifest.Version;
             job.Manifest = manifest;
+            // Serve it now if it became active, rather than at the next poll, and before the job says it is done: a
+            // client that sees "succeeded" is answered by the new model.
+            models.Refresh();
             job.State = TrainingJobState.Succeeded;
-            models.Refresh(); // serve it now if it became active, rather than at the next poll
             LogSucceeded(logger, job.Id, manifest.Version);
         }
         catch (Exception ex)

@@ -39,8 +39,22 @@ internal sealed partial class LocalModelHost(
         }
     }
 
-    /// <summary>Loads the registry's active version if it is not the one being served.</summary>
+    /// <summary>
+    /// Loads the registry's active version if it is not the one being served. Serialised: the poll and a training job
+    /// both call it, and a poll that read the registry just before a job registered its model must not publish its stale
+    /// answer after the job published the new one.
+    /// </summary>
     public void Refresh()
+    {
+        lock (_refresh)
+        {
+            RefreshLocked();
+        }
+    }
+
+    private readonly Lock _refresh = new();
+
+    private void RefreshLocked()
     {
         var active = Registry.Read().Active;
         if (active == _current?.Manifest.Version)
