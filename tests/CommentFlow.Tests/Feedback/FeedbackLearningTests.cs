@@ -121,18 +121,7 @@ public sealed class FeedbackLearningTests
     {
         var dataDir = TempDir.Create();
         var store = await Stores.OpenAsync(dataDir);
-        (string Summary, string Type, string Answer)[] topics =
-        [
-            ("Cannot log in, password rejected", "diagnostic", "Which account is it and what message do you see?"),
-            ("Server disk full on the database host", "action", "Freed space on the data volume and rotated the logs."),
-            ("Thanks, the report works again", "resolution", "Glad it works again, closing the ticket."),
-        ];
-        var samples = Enumerable.Range(0, 90).Select(i =>
-        {
-            var (summary, type, answer) = topics[i % 3];
-            var context = new TicketContext { TicketKey = $"IT-{i}", Summary = $"{summary} #{i}", Description = $"ticket {i}", Language = "en" };
-            return TrainingSample.From(context, context.Hash(), [new Suggestion(answer, type, 0.9)], "llama3.2", EngineNames.Ollama, 900, At);
-        }).ToList();
+        var samples = Some.TopicSamples();
         await store.WriteAsync(samples, null, CancellationToken.None);
         var rules = new RulesEngine(RuleSet.Load(Path.Combine(AppContext.BaseDirectory, "rules.json")));
         var modelsDir = Path.Combine(dataDir, "ml_models");

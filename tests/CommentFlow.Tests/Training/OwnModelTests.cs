@@ -256,18 +256,7 @@ public sealed class OwnModelTests
     [Fact]
     public async Task TypeClassifier_TrainedOnTypedComments_ServedThreadSafely()
     {
-        (string Summary, string Type, string Answer)[] topics =
-        [
-            ("Cannot log in, password rejected", "diagnostic", "Which account is it and what message do you see?"),
-            ("Server disk full on the database host", "action", "Freed space on the data volume and rotated the logs."),
-            ("Thanks, the report works again", "resolution", "Glad it works again, closing the ticket."),
-        ];
-        var samples = Enumerable.Range(0, 90).Select(i =>
-        {
-            var (summary, type, answer) = topics[i % 3];
-            var context = new TicketContext { Summary = $"{summary} #{i}", Description = $"ticket {i}", Language = "en" };
-            return TrainingSample.From(context, context.Hash(), [new Suggestion(answer, type, 0.9)], "llama3.2", "ollama", 900, DateTimeOffset.UnixEpoch);
-        }).ToList();
+        var samples = Some.TopicSamples();
         var (store, registry) = await StoreWithAsync(TempDir.Create(), samples);
         var manifest = await TrainAsync(store, registry);
         Assert.Equal(["action", "diagnostic", "resolution"], manifest.TypeLabels);

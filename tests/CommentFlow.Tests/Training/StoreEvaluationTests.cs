@@ -45,20 +45,7 @@ public sealed class StoreEvaluationTests
     {
         var dataDir = TempDir.Create();
         var store = await Stores.OpenAsync(dataDir);
-        // Ollama-answered tickets whose type follows the topic: the classifier can learn it.
-        (string Summary, string Type, string Answer)[] topics =
-        [
-            ("Cannot log in, password rejected", "diagnostic", "Which account is it and what message do you see?"),
-            ("Server disk full on the database host", "action", "Freed space on the data volume and rotated the logs."),
-            ("Thanks, the report works again", "resolution", "Glad it works again, closing the ticket."),
-        ];
-        var samples = new List<TrainingSample>();
-        for (var i = 0; i < 90; i++)
-        {
-            var (summary, type, answer) = topics[i % 3];
-            var context = new TicketContext { Summary = $"{summary} #{i}", Description = $"ticket {i}", Language = "en" };
-            samples.Add(TrainingSample.From(context, context.Hash(), [new Suggestion(answer, type, 0.9)], "llama3.2", EngineNames.Ollama, 900, DateTimeOffset.UnixEpoch));
-        }
+        var samples = Some.TopicSamples(); // the type follows the topic: the classifier can learn it
         await store.WriteAsync(samples, null, CancellationToken.None);
 
         var rules = new RulesEngine(RuleSet.Load(Path.Combine(AppContext.BaseDirectory, "rules.json")));
