@@ -17,7 +17,8 @@ internal static class ErasureEndpoints
     {
         group.MapDelete("/samples", ForgetTicketAsync)
             .WithName("ForgetTicket")
-            .WithSummary("Erases every sample and feedback row of a ticket (?ticket_key=…) from the store and says how many.");
+            .WithSummary("Erases every sample and feedback row of a ticket (?ticket_key=…) from the store and says how many.")
+            .WithQueryParameter("ticket_key", "The ticket whose samples, feedback and dataset snapshots are erased.", Erasure.MaxTicketKeyLength);
         return group;
     }
 

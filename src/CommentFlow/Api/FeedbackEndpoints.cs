@@ -10,10 +10,12 @@ internal static class FeedbackEndpoints
     {
         group.MapPost("/feedback", FeedbackAsync)
             .WithName("Feedback")
-            .WithSummary("Records what an agent did with a suggestion: accepted, edited (with the text posted) or dismissed.");
+            .WithSummary("Records what an agent did with a suggestion: accepted, edited (with the text posted) or dismissed.")
+            .Accepts<FeedbackRequest>("application/json");
         group.MapPost("/save", SaveAsync)
             .WithName("SaveLegacy")
-            .WithSummary("The earlier service's call when an agent used or copied a suggestion; recorded as accepted.");
+            .WithSummary("The earlier service's call when an agent used or copied a suggestion; recorded as accepted.")
+            .Accepts<LegacySaveRequest>("application/json");
         return group;
     }
 

@@ -21,6 +21,7 @@ internal static class ServerApp
         }
 
         builder.Services.AddProblemDetails();
+        builder.Services.AddCommentFlowOpenApi();
         builder.Services.Configure<JsonOptions>(o =>
         {
             o.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
@@ -55,6 +56,7 @@ internal static class ServerApp
         admin.MapModels();
         admin.MapErasure();
         app.MapCommentFlowHealth();
+        app.MapCommentFlowOpenApi();
         return app;
     }
 }

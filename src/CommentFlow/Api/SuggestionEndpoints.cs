@@ -10,7 +10,8 @@ internal static class SuggestionEndpoints
     {
         group.MapPost("/suggestions", SuggestAsync)
             .WithName("Suggest")
-            .WithSummary("Suggest the next comments for a ticket; the answer is captured as a training sample.");
+            .WithSummary("Suggest the next comments for a ticket; the answer is captured as a training sample.")
+            .Accepts<SuggestionRequest>("application/json");
         return group;
     }
 
