@@ -1,8 +1,14 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: builds, runs every test, prints "N passed, N failed, N skipped".
-# Needs only the .NET SDK (global.json) and python3 (the earlier service's store, for the legacy import tests).
+# Needs the .NET SDK (global.json) and python3 (the earlier service's store, for the legacy import tests); installs
+# what else the tests use when it is missing (Debian packages, as root).
 set -euo pipefail
 cd "$(dirname "$0")"
+
+# The reference Prometheus text-format parser (prometheus_client, for Debian's /usr/bin/python3) checks GET /metrics.
+if ! /usr/bin/python3 -c 'import prometheus_client' 2>/dev/null; then
+  apt-get update -qq && apt-get install -y -qq python3-prometheus-client >/dev/null
+fi
 
 results="$(pwd)/.artifacts/test-results"
 rm -rf "$results"

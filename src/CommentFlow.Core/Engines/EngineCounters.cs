@@ -9,7 +9,16 @@ internal sealed class EngineCounters
     private readonly ConcurrentDictionary<string, Counter> _fallbacks = new();
     private long _cached;
 
-    public void Answered(string engine, TimeSpan latency) => _answers.GetOrAdd(engine, _ => new Counter()).Add(latency);
+    private Action<string, TimeSpan>? _latencyObserver;
+
+    public void Answered(string engine, TimeSpan latency)
+    {
+        _answers.GetOrAdd(engine, _ => new Counter()).Add(latency);
+        _latencyObserver?.Invoke(engine, latency);
+    }
+
+    /// <summary>Sees every answer's latency as it happens: a latency histogram needs the observations, not the totals kept here.</summary>
+    public void ObserveLatency(Action<string, TimeSpan> observer) => _latencyObserver += observer;
 
     public void FellBack(string from, string reason) => _fallbacks.GetOrAdd($"{from}:{reason}", _ => new Counter()).Add(TimeSpan.Zero);
 

@@ -26,6 +26,11 @@ internal sealed record FeedbackOutcome(SuggestionFeedback? Stored, bool Replaced
 /// </summary>
 internal sealed class FeedbackService(ITrainingStore store, SuggestionCache cache, PersonalDataMasker masker, TimeProvider time)
 {
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> _recorded = new();
+
+    /// <summary>Feedback recorded since start, by action (for the metrics; the store's stats hold the totals).</summary>
+    public IReadOnlyDictionary<string, long> Recorded => _recorded;
+
     /// <summary>How many of a ticket's samples the legacy save call searches for the text, newest first.</summary>
     private const int TicketSamplesSearched = 50;
 
@@ -56,6 +61,7 @@ internal sealed class FeedbackService(ITrainingStore store, SuggestionCache cach
             CreatedAt = time.GetUtcNow(),
         };
         var replaced = await store.WriteFeedbackAsync(feedback, cancellationToken);
+        _recorded.AddOrUpdate(action, 1, (_, n) => n + 1);
         return new FeedbackOutcome(feedback, replaced, null);
     }
 

@@ -28,11 +28,12 @@ internal static class OpenApiSetup
                 Name = Access.ApiKeys.Header,
                 Description = "An agent or admin key (commentflow keys new).",
             };
-            // Health checks are endpoints of their own middleware, which the document generator does not see.
-            foreach (var (path, summary) in new[]
+            // Health checks and metrics are endpoints of their own middleware, which the document generator does not see.
+            foreach (var (path, summary, tag) in new[]
             {
-                ("/health", "Live: the process answers."),
-                ("/health/ready", "Ready: the store is reachable (503 if not); the own model and Ollama are reported."),
+                ("/health", "Live: the process answers.", "Health"),
+                ("/health/ready", "Ready: the store is reachable (503 if not); the own model and Ollama are reported.", "Health"),
+                ("/metrics", "Prometheus text format: HTTP durations by route and status, answers, latency and fallbacks by engine, capture, model, shadow agreement, feedback.", "Operations"),
             })
             {
                 document.Paths[path] = new OpenApiPathItem
@@ -42,11 +43,11 @@ internal static class OpenApiSetup
                         [HttpMethod.Get] = new()
                         {
                             Summary = summary,
-                            Tags = new HashSet<OpenApiTagReference> { new("Health") },
+                            Tags = new HashSet<OpenApiTagReference> { new(tag) },
                             Responses = new OpenApiResponses
                             {
                                 ["200"] = new OpenApiResponse { Description = "Healthy" },
-                                ["503"] = new OpenApiResponse { Description = "Unhealthy" },
+                                ["503"] = new OpenApiResponse { Description = "Unhealthy (health checks only)" },
                             },
                         },
                     },

@@ -41,6 +41,7 @@ internal static class ServerApp
         var app = builder.Build();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        app.UseCommentFlowMetrics(); // before access: refused requests (401, 403, 429) are measured too
         app.UseCommentFlowAccess();
 
         // Who may call what: endpoints mapped on `agent` take an agent or an admin key, those on `admin` an admin key, and

@@ -1,0 +1,100 @@
+using CommentFlow.Capture;
+using CommentFlow.Engines;
+using CommentFlow.Engines.Local;
+using CommentFlow.Feedback;
+using Prometheus;
+
+namespace CommentFlow.Api;
+
+/// <summary>
+/// <c>GET /metrics</c> in the Prometheus text format. The registry is this app's own, not prometheus-net's static default,
+/// so several servers in one process (the tests) each count only their own requests. What the services already count
+/// is copied at scrape time (counters only ever move up to the service's figure); latencies are observed as they happen.
+/// Anonymous like the health checks: counts, no ticket data, and scrapers rarely send keys.
+/// </summary>
+internal static class PrometheusMetrics
+{
+    // Suggestion latency spans a cache hit (microseconds) to an LLM generation (tens of seconds).
+    private static readonly double[] LatencyBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+
+    public static WebApplication UseCommentFlowMetrics(this WebApplication app)
+    {
+        var registry = Metrics.NewCustomRegistry();
+        var factory = Metrics.WithCustomRegistry(registry);
+        app.UseHttpMetrics(o => o.SetMetricFactory(factory));
+
+        var services = app.Services;
+        var engines = services.GetRequiredService<EngineCounters>();
+        var capture = services.GetRequiredService<CaptureQueue>();
+        var models = services.GetRequiredService<LocalModelHost>();
+        var shadow = services.GetRequiredService<ShadowEvaluator>();
+        var feedback = services.GetRequiredService<FeedbackService>();
+
+        var latency = factory.CreateHistogram("commentflow_engine_latency_seconds", "Time the answering engine took, by engine.",
+            new HistogramConfiguration { LabelNames = ["engine"], Buckets = LatencyBuckets });
+        engines.ObserveLatency((engine, elapsed) => latency.WithLabels(engine).Observe(elapsed.TotalSeconds));
+
+        var suggestions = factory.CreateCounter("commentflow_suggestion_requests_total", "Suggestion requests answered, by engine.", "engine");
+        var cacheHits = factory.CreateCounter("commentflow_cache_hits_total", "Suggestion requests answered from the cache.");
+        var fallbacks = factory.CreateCounter("commentflow_fallbacks_total", "Engines that could not answer, by engine and reason.", "engine", "reason");
+        var captured = factory.CreateCounter("commentflow_capture_samples_total",
+            "Samples through capture, by outcome: enqueued, written, duplicate, dropped (queue full), lost (not written at shutdown).", "outcome");
+        var failedWrites = factory.CreateCounter("commentflow_capture_failed_writes_total", "Batch writes that failed and were retried.");
+        var depth = factory.CreateGauge("commentflow_capture_queue_depth", "Samples waiting in the capture queue.");
+        var capacity = factory.CreateGauge("commentflow_capture_queue_capacity", "Capacity of the capture queue.");
+        var model = factory.CreateGauge("commentflow_model_active_info", "The own model version being served (value 1).", "version");
+        var shadowCompared = factory.CreateCounter("commentflow_shadow_compared_total", "Ollama answers the own model was compared with.");
+        var shadowAgreement = factory.CreateGauge("commentflow_shadow_type_agreement_ratio", "Share of shadow comparisons where the own model's type matched Ollama's.");
+        var feedbackByAction = factory.CreateCounter("commentflow_feedback_total", "Agents' feedback recorded, by action.", "action");
+
+        registry.AddBeforeCollectCallback(() =>
+        {
+            var e = engines.Snapshot();
+            foreach (var (engine, stat) in e.Answers)
+            {
+                suggestions.WithLabels(engine).IncTo(stat.Requests);
+            }
+            cacheHits.IncTo(e.CacheHits);
+            foreach (var (key, count) in e.Fallbacks)
+            {
+                var colon = key.IndexOf(':', StringComparison.Ordinal);
+                fallbacks.WithLabels(key[..colon], key[(colon + 1)..]).IncTo(count);
+            }
+
+            var c = capture.Counters;
+            captured.WithLabels("enqueued").IncTo(c.Enqueued);
+            captured.WithLabels("written").IncTo(c.Written);
+            captured.WithLabels("duplicate").IncTo(c.Duplicates);
+            captured.WithLabels("dropped").IncTo(c.Dropped);
+            captured.WithLabels("lost").IncTo(c.Lost);
+            failedWrites.IncTo(c.FailedWrites);
+            depth.Set(capture.Depth);
+            capacity.Set(capture.Capacity);
+
+            // One series per version ever served since start; the one in service is 1, earlier ones 0.
+            var serving = models.Current?.Manifest.Version;
+            foreach (var labels in model.GetAllLabelValues())
+            {
+                model.WithLabels(labels).Set(labels[0] == serving ? 1 : 0);
+            }
+            if (serving is not null)
+            {
+                model.WithLabels(serving).Set(1);
+            }
+
+            var s = shadow.Stats();
+            shadowCompared.IncTo(s.Compared);
+            if (s.TypeAgreement is { } agreement)
+            {
+                shadowAgreement.Set(agreement);
+            }
+            foreach (var (action, count) in feedback.Recorded)
+            {
+                feedbackByAction.WithLabels(action).IncTo(count);
+            }
+        });
+
+        app.MapMetrics("/metrics", registry).AllowAnonymous();
+        return app;
+    }
+}
