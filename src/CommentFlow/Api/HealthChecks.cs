@@ -1,4 +1,5 @@
 using System.Text.Json;
+using CommentFlow.Engines.Local;
 using CommentFlow.Engines.Ollama;
 using CommentFlow.Storage;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
@@ -14,11 +15,15 @@ internal static class HealthChecks
     {
         builder.Services.AddHealthChecks()
             .AddCheck<StoreHealthCheck>("store", tags: [Ready])
+            .AddCheck<ModelHealthCheck>("model", tags: [Ready])
             .AddCheck<OllamaHealthCheck>("ollama", tags: [Ready]);
         return builder;
     }
 
-    /// <summary><c>/health</c>: the process answers. <c>/health/ready</c>: the store is reachable; Ollama's state is reported, not required. Both anonymous.</summary>
+    /// <summary>
+    /// <c>/health</c>: the process answers. <c>/health/ready</c>: the store is reachable; the own model and Ollama are
+    /// reported (a model that is active but not loaded is "degraded", still 200: rules and Ollama answer meanwhile). Both anonymous.
+    /// </summary>
     public static IEndpointRouteBuilder MapCommentFlowHealth(this IEndpointRouteBuilder app)
     {
         app.MapHealthChecks("/health", new HealthCheckOptions { Predicate = _ => false, ResponseWriter = WriteAsync }).AllowAnonymous();
@@ -51,6 +56,19 @@ internal static class HealthChecks
             {
                 return HealthCheckResult.Unhealthy($"{store.Provider} store unreachable: {ex.Message}");
             }
+        }
+    }
+
+    private sealed class ModelHealthCheck(LocalModelHost models) : IHealthCheck
+    {
+        public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+        {
+            var active = models.Registry.Read().Active;
+            var serving = models.Current?.Manifest.Version;
+            return Task.FromResult(
+                active is null ? HealthCheckResult.Healthy("no own model trained yet")
+                : active == serving ? HealthCheckResult.Healthy($"own model {serving} loaded")
+                : HealthCheckResult.Degraded($"own model {active} is active but not loaded (serving {serving ?? "none"})"));
         }
     }
 

@@ -4,6 +4,7 @@ using System.Text.Unicode;
 using CommentFlow.Api.Access;
 using CommentFlow.Hosting;
 using Microsoft.AspNetCore.Http.Json;
+using Microsoft.Extensions.Logging.Console;
 
 namespace CommentFlow.Api;
 
@@ -20,6 +21,12 @@ internal static class ServerApp
             builder.WebHost.UseUrls(DefaultUrl);
         }
 
+        // The slim builder's console logger keeps its simple format whatever Logging:Console:FormatterName says: honour
+        // the standard setting, so operators get one JSON object per event line with `json`.
+        if (string.Equals(builder.Configuration["Logging:Console:FormatterName"], ConsoleFormatterNames.Json, StringComparison.OrdinalIgnoreCase))
+        {
+            builder.Logging.AddJsonConsole();
+        }
         builder.Services.AddProblemDetails();
         builder.Services.AddCommentFlowOpenApi();
         builder.Services.Configure<JsonOptions>(o =>

@@ -226,6 +226,7 @@ public sealed class SuggestionApiTests
         Assert.Equal("healthy", ready["status"]!.GetValue<string>());
         Assert.Equal("healthy", ready["checks"]!["store"]!["status"]!.GetValue<string>());
         Assert.StartsWith("ollama", ready["checks"]!["ollama"]!["description"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Equal("no own model trained yet", ready["checks"]!["model"]!["description"]!.GetValue<string>());
     }
 
     [Fact]

@@ -5,7 +5,7 @@ using System.Text.Json.Nodes;
 namespace CommentFlow.Tests.Fakes;
 
 /// <summary>The real <c>commentflow serve</c> in its own process, for crash and signal tests.</summary>
-public sealed class ServerProcess : IDisposable
+public sealed partial class ServerProcess : IDisposable
 {
     private readonly Process _process;
 
@@ -42,12 +42,18 @@ public sealed class ServerProcess : IDisposable
         }
         var process = Process.Start(info)!;
         var url = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var output = new System.Collections.Concurrent.ConcurrentQueue<string>();
         process.OutputDataReceived += (_, e) =>
         {
-            const string marker = "Now listening on: ";
-            if (e.Data?.Contains(marker, StringComparison.Ordinal) == true)
+            if (e.Data is null)
             {
-                url.TrySetResult(e.Data[(e.Data.IndexOf(marker, StringComparison.Ordinal) + marker.Length)..].Trim());
+                return;
+            }
+            output.Enqueue(e.Data);
+            // Plain or JSON logs alike: the address follows the marker.
+            if (ListeningOn().Match(e.Data) is { Success: true } match)
+            {
+                url.TrySetResult(match.Groups[1].Value);
             }
         };
         process.ErrorDataReceived += (_, _) => { };
@@ -55,8 +61,14 @@ public sealed class ServerProcess : IDisposable
         process.BeginErrorReadLine();
         var started = await Task.WhenAny(url.Task, Task.Delay(TimeSpan.FromSeconds(30)));
         Assert.True(started == url.Task, "the server did not start within 30 s");
-        return new ServerProcess(process, await url.Task);
+        return new ServerProcess(process, await url.Task) { Output = output };
     }
+
+    /// <summary>Every line the server wrote to standard output so far (its console log).</summary>
+    public System.Collections.Concurrent.ConcurrentQueue<string> Output { get; private init; } = new();
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"Now listening on: (http://[^\s""]+)")]
+    private static partial System.Text.RegularExpressions.Regex ListeningOn();
 
     public async Task<JsonObject> StatsAsync() => (await Client.GetFromJsonAsync<JsonObject>("/api/ml/comments/ml-stats"))!;
 

@@ -207,6 +207,9 @@ public sealed class OwnModelTests
         Assert.Equal(version, (await server.GetJsonAsync("/api/ml/comments/models"))["active"]!.GetValue<string>());
         var answer = await server.SuggestAsync(new { summary = "Invoice 12 shows the wrong amount", description = "billing" });
         Assert.Equal($"own-{version}", answer["model"]!.GetValue<string>());
+        var ready = await server.GetJsonAsync("/health/ready");
+        Assert.Equal("healthy", ready["checks"]!["model"]!["status"]!.GetValue<string>());
+        Assert.Equal($"own model {version} loaded", ready["checks"]!["model"]!["description"]!.GetValue<string>());
 
         var unknown = await server.Client.GetAsync("/api/ml/comments/train/nope");
         Assert.Equal(System.Net.HttpStatusCode.NotFound, unknown.StatusCode);
