@@ -2,6 +2,7 @@ using CommentFlow.Domain;
 using CommentFlow.Privacy;
 using CommentFlow.Storage;
 using Microsoft.Extensions.Options;
+using Npgsql;
 
 namespace CommentFlow.Tests.Storage;
 
@@ -466,5 +467,32 @@ public sealed class PostgresStoreTests : StoreContractTests
             "SELECT COUNT(*) FROM information_schema.columns WHERE table_name = 'samples' AND column_name = 'created_at' AND data_type = 'timestamp with time zone'"));
         Assert.Equal(1, await t.ScalarAsync(
             "SELECT COUNT(*) FROM information_schema.columns WHERE table_name = 'samples' AND column_name = 'payload' AND data_type = 'bytea'"));
+    }
+
+    [Fact]
+    public async Task ForgetTicketAsync_ReaderHoldsOlderSnapshot_NotScrubbedUntilCalledAgainAfterIt()
+    {
+        var t = (PostgresStoreUnderTest)await NewAsync(new StorageOptions());
+        await t.Store.WriteAsync([Some.Sample(Some.Context(key: "HELD-1")), Some.Sample()], null, CancellationToken.None);
+        await using var reader = new NpgsqlConnection(t.ConnectionString);
+        await reader.OpenAsync();
+        var tx = await reader.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead);
+        async Task<long> CountAsync()
+        {
+            await using var command = new NpgsqlCommand("SELECT COUNT(*) FROM samples", reader, tx);
+            return (long)(await command.ExecuteScalarAsync())!;
+        }
+        Assert.Equal(2, await CountAsync()); // the snapshot is taken here, before the erasure
+
+        var held = await t.Store.ForgetTicketAsync("HELD-1", CancellationToken.None);
+        Assert.Equal(1, held.Samples);
+        Assert.False(held.Scrubbed);
+        Assert.Equal(2, await CountAsync()); // what VACUUM could not reclaim: the old snapshot still reads the row
+        await tx.CommitAsync();
+        await tx.DisposeAsync();
+
+        var again = await t.Store.ForgetTicketAsync("HELD-1", CancellationToken.None);
+        Assert.Equal((0, 0, true), (again.Samples, again.Feedback, again.Scrubbed));
+        Assert.Equal(1, await t.ScalarAsync("SELECT COUNT(*) FROM samples"));
     }
 }
