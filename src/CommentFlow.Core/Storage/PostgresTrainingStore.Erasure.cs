@@ -26,6 +26,7 @@ internal sealed partial class PostgresTrainingStore
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(ticketKey);
         var started = _time.GetTimestamp();
+        ticketKey = Text(ticketKey); // as the column holds it
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
 
         List<(long Id, TrainingSample Sample)> erased;

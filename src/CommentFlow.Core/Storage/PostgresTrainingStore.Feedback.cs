@@ -11,7 +11,7 @@ internal sealed partial class PostgresTrainingStore
     {
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
         await using var command = new NpgsqlCommand($"SELECT {SampleColumns} FROM samples WHERE context_hash = $1", connection);
-        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = contextHash });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = Text(contextHash) });
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         return await reader.ReadAsync(cancellationToken) ? ReadSample(reader) : null;
     }
@@ -20,7 +20,7 @@ internal sealed partial class PostgresTrainingStore
     {
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
         await using var command = new NpgsqlCommand($"SELECT {SampleColumns} FROM samples WHERE ticket_key = $1 ORDER BY id DESC LIMIT $2", connection);
-        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = ticketKey });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = Text(ticketKey) });
         command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = limit });
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var samples = new List<TrainingSample>();
@@ -48,7 +48,7 @@ internal sealed partial class PostgresTrainingStore
         await LockWritersAsync(connection, tx, cancellationToken);
         var replaced = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
             "SELECT COUNT(*) FROM feedback WHERE context_hash = @ContextHash AND position = @Position AND agent = @Agent",
-            new { feedback.ContextHash, feedback.Position, feedback.Agent }, tx, cancellationToken: cancellationToken)) > 0;
+            new { ContextHash = Text(feedback.ContextHash), feedback.Position, Agent = Text(feedback.Agent) }, tx, cancellationToken: cancellationToken)) > 0;
         await connection.ExecuteAsync(new CommandDefinition(
             """
             INSERT INTO feedback (context_hash, position, agent, action, final_text, ticket_key, engine, model, suggestion_type, created_at)
@@ -59,8 +59,9 @@ internal sealed partial class PostgresTrainingStore
             """,
             new
             {
-                feedback.ContextHash, feedback.Position, feedback.Agent, feedback.Action, feedback.FinalText, feedback.TicketKey,
-                feedback.Engine, feedback.Model, feedback.SuggestionType, CreatedAt = feedback.CreatedAt.ToUniversalTime(),
+                ContextHash = Text(feedback.ContextHash), feedback.Position, Agent = Text(feedback.Agent), feedback.Action,
+                FinalText = TextOrNull(feedback.FinalText), TicketKey = TextOrNull(feedback.TicketKey), Engine = Text(feedback.Engine),
+                Model = Text(feedback.Model), SuggestionType = Text(feedback.SuggestionType), CreatedAt = feedback.CreatedAt.ToUniversalTime(),
             }, tx, cancellationToken: cancellationToken));
         await delta.ApplyAsync(connection, tx, Now(), cancellationToken);
         await tx.CommitAsync(cancellationToken);

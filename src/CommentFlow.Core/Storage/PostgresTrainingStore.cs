@@ -114,10 +114,13 @@ internal sealed partial class PostgresTrainingStore : ITrainingStore
         }
         var compressedKnown = _compressedKnown;
         var payloads = new byte[samples.Count][];
+        var rows = new TrainingSample[samples.Count];
         for (var i = 0; i < samples.Count; i++)
         {
             payloads[i] = SamplePayload.Of(samples[i]).Encode(compressedKnown ? _options.GzipLevel : null);
+            rows[i] = WithTextColumns(samples[i]);
         }
+        samples = rows;
 
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
         await using var tx = await connection.BeginTransactionAsync(cancellationToken);
@@ -350,6 +353,26 @@ internal sealed partial class PostgresTrainingStore : ITrainingStore
             "UPDATE store_meta SET value = '1' WHERE key = 'compressed'", transaction: tx, cancellationToken: cancellationToken));
         return plain.Count;
     }
+
+    /// <summary>
+    /// PostgreSQL text cannot hold U+0000 (SQLite can): one such character would fail the whole batch, and the writer would
+    /// retry it for ever. Text columns get U+FFFD in its place; payloads (bytea, JSON-escaped) keep the exact text.
+    /// </summary>
+    internal static string Text(string value) => value.Contains('\0', StringComparison.Ordinal) ? value.Replace('\0', '\uFFFD') : value;
+
+    internal static string? TextOrNull(string? value) => value is null ? null : Text(value);
+
+    /// <summary>The sample as its text columns (and so the stats) hold it; its payload was encoded from the exact text.</summary>
+    private static TrainingSample WithTextColumns(TrainingSample s) => s with
+    {
+        Context = s.Context with
+        {
+            TicketKey = TextOrNull(s.Context.TicketKey), IssueType = Text(s.Context.IssueType), Status = Text(s.Context.Status),
+            Priority = Text(s.Context.Priority), Language = TextOrNull(s.Context.Language), Queue = TextOrNull(s.Context.Queue),
+        },
+        Model = Text(s.Model),
+        Engine = Text(s.Engine),
+    };
 
     private static NpgsqlParameter Add(NpgsqlCommand command, NpgsqlDbType type)
     {

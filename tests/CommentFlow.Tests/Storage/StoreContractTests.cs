@@ -157,6 +157,27 @@ public abstract class StoreContractTests
     }
 
     [Fact]
+    public async Task WriteAsync_NulCharacterInShortFields_BatchStoredTextExactInPayloadAndErasable()
+    {
+        // PostgreSQL text cannot hold U+0000: its store writes U+FFFD in the columns, and must never fail the batch.
+        var t = await NewAsync();
+        var nul = Some.Sample(Some.Context(summary: "nul \u0000 inside", issueType: "Bug\u0000x", status: "Open\u0000", key: "NUL\u00001"));
+        var normal = Some.Sample();
+        Assert.Equal(new WriteResult(2, 0), await t.Store.WriteAsync([nul, normal], null, None));
+        Assert.False(await t.Store.WriteFeedbackAsync(Feedback(nul, 0, FeedbackActions.Edited, agent: "a\u0000b", finalText: "texto \u0000 final"), None));
+
+        var read = (await ReadAllAsync(t.Store)).Single(s => s.ContextHash == nul.ContextHash);
+        Assert.Equal(nul.Context.Summary, read.Context.Summary); // payloads keep the exact text on both
+        Assert.Equal(nul.Context.IssueType, read.Context.IssueType.Replace('\uFFFD', '\0'));
+        Assert.Single(read.Feedback);
+        await AssertStatsMatchSamplesAsync(t);
+
+        var erased = await t.Store.ForgetTicketAsync(nul.Context.TicketKey!, None);
+        Assert.Equal((1, 1), (erased.Samples, erased.Feedback));
+        await AssertStatsMatchSamplesAsync(t);
+    }
+
+    [Fact]
     public async Task WriteAsync_ThresholdReached_CompressesNewAndExistingPayloads()
     {
         var t = await NewAsync(compressionThreshold: 10);
