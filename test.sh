@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: builds, runs every test, prints "N passed, N failed, N skipped".
 # Needs the .NET SDK (global.json) and python3 (the earlier service's store, for the legacy import tests); installs
-# what else the tests use when it is missing (Debian packages, as root).
+# what else the tests use when it is missing (Debian packages, as root). The store tests also run against a
+# throw-away PostgreSQL server that scripts/postgres.sh starts (installing Debian's postgresql package when it is
+# missing) and stops at the end.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -15,7 +17,7 @@ rm -rf "$results"
 mkdir -p "$results"
 
 status=0
-dotnet test CommentFlow.slnx -c Release --logger "trx;LogFileName=tests.trx" --results-directory "$results" "$@" || status=$?
+scripts/postgres.sh dotnet test CommentFlow.slnx -c Release --logger "trx;LogFileName=tests.trx" --results-directory "$results" "$@" || status=$?
 
 trx=$(find "$results" -name '*.trx' | head -n 1)
 if [[ -z "$trx" ]]; then
@@ -25,7 +27,10 @@ fi
 python3 - "$trx" <<'PY'
 import sys, xml.etree.ElementTree as ET
 ns = {"t": "http://microsoft.com/schemas/VisualStudio/TeamTest/2010"}
-c = ET.parse(sys.argv[1]).getroot().find("t:ResultSummary/t:Counters", ns).attrib
+root = ET.parse(sys.argv[1]).getroot()
+pg = [r.get("outcome") for r in root.iter(f"{{{ns['t']}}}UnitTestResult") if "Postgres" in r.get("testName", "")]
+print(f"PostgreSQL: {len(pg)} tests ran against it, {pg.count('Passed')} passed")
+c = root.find("t:ResultSummary/t:Counters", ns).attrib
 skipped = int(c.get("notExecuted", 0))
 print(f"{c['passed']} passed, {c['failed']} failed, {skipped} skipped")
 PY

@@ -17,6 +17,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Npgsql;
 using OllamaSharp;
 
 namespace CommentFlow.Hosting;
@@ -31,15 +32,23 @@ internal static class CommentFlowHostingExtensions
         builder.AddValidatedOptions<CommentFlowOptions>(CommentFlowOptions.Section);
         builder.AddValidatedOptions<StorageOptions>(StorageOptions.Section);
         builder.Services.TryAddSingleton(TimeProvider.System);
+        // One data source (one connection pool) per process; it is only built when the provider is postgres.
+        builder.Services.AddSingleton(sp => NpgsqlDataSource.Create(sp.GetRequiredService<IOptions<StorageOptions>>().Value.ConnectionString!));
         builder.Services.AddSingleton<ITrainingStore>(sp =>
         {
             var root = sp.GetRequiredService<IOptions<CommentFlowOptions>>().Value;
             var storage = sp.GetRequiredService<IOptions<StorageOptions>>().Value;
+            var time = sp.GetRequiredService<TimeProvider>();
+            var masker = sp.GetRequiredService<PersonalDataMasker>();
+            if (storage.Provider == StorageProviders.Postgres)
+            {
+                return new PostgresTrainingStore(sp.GetRequiredService<NpgsqlDataSource>(), storage, time,
+                    sp.GetRequiredService<ILogger<PostgresTrainingStore>>(), masker);
+            }
             var connectionString = string.IsNullOrWhiteSpace(storage.ConnectionString)
                 ? SqliteTrainingStore.DefaultConnectionString(root.ResolveDataDir())
                 : storage.ConnectionString;
-            return new SqliteTrainingStore(connectionString, storage, sp.GetRequiredService<TimeProvider>(),
-                sp.GetRequiredService<ILogger<SqliteTrainingStore>>(), sp.GetRequiredService<PersonalDataMasker>());
+            return new SqliteTrainingStore(connectionString, storage, time, sp.GetRequiredService<ILogger<SqliteTrainingStore>>(), masker);
         });
         builder.AddMasking();
         builder.Services.AddHostedService<StoreMigrator>();

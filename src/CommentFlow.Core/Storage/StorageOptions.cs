@@ -2,14 +2,17 @@ using System.ComponentModel.DataAnnotations;
 
 namespace CommentFlow.Storage;
 
-internal sealed class StorageOptions
+internal sealed class StorageOptions : IValidatableObject
 {
     public const string Section = "CommentFlow:Storage";
 
-    [Required, AllowedValues(StorageProviders.Sqlite)]
+    [Required, AllowedValues(StorageProviders.Sqlite, StorageProviders.Postgres)]
     public string Provider { get; set; } = StorageProviders.Sqlite;
 
-    /// <summary>Empty: <c>Data Source={DataDir}/commentflow.db</c>.</summary>
+    /// <summary>
+    /// SQLite: empty means <c>Data Source={DataDir}/commentflow.db</c>. PostgreSQL: required, an Npgsql connection string
+    /// (<c>Host=…;Port=…;Username=…;Password=…;Database=…</c>); every instance sharing the database names the same one.
+    /// </summary>
     public string? ConnectionString { get; set; }
 
     /// <summary>From this many samples on, payloads are stored GZip-compressed, existing ones included. 0 compresses from the first sample.</summary>
@@ -36,9 +39,20 @@ internal sealed class StorageOptions
     /// </summary>
     [Required, AllowedValues("full", "normal")]
     public string Synchronous { get; set; } = "full";
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (Provider == StorageProviders.Postgres && string.IsNullOrWhiteSpace(ConnectionString))
+        {
+            yield return new ValidationResult(
+                "Storage:ConnectionString is required when Storage:Provider is postgres (Host=…;Port=…;Username=…;Database=…).",
+                [nameof(ConnectionString)]);
+        }
+    }
 }
 
 internal static class StorageProviders
 {
     public const string Sqlite = "sqlite";
+    public const string Postgres = "postgres";
 }

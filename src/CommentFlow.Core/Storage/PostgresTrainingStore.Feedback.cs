@@ -1,0 +1,127 @@
+using CommentFlow.Domain;
+using CommentFlow.Privacy;
+using Dapper;
+using Npgsql;
+
+namespace CommentFlow.Storage;
+
+internal sealed partial class PostgresTrainingStore
+{
+    public async Task<TrainingSample?> FindSampleAsync(string contextHash, CancellationToken cancellationToken)
+    {
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        await using var command = new NpgsqlCommand($"SELECT {SampleColumns} FROM samples WHERE context_hash = $1", connection);
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = Text(contextHash) });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) ? ReadSample(reader) : null;
+    }
+
+    public async Task<IReadOnlyList<TrainingSample>> FindByTicketKeyAsync(string ticketKey, int limit, CancellationToken cancellationToken)
+    {
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        await using var command = new NpgsqlCommand($"SELECT {SampleColumns} FROM samples WHERE ticket_key = $1 ORDER BY id DESC LIMIT $2", connection);
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = Text(ticketKey) });
+        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = limit });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var samples = new List<TrainingSample>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            samples.Add(ReadSample(reader));
+        }
+        return samples;
+    }
+
+    public async Task<bool> WriteFeedbackAsync(SuggestionFeedback feedback, CancellationToken cancellationToken)
+    {
+        // The agent's own text can carry personal data like any ticket text.
+        var delta = new StatsDelta();
+        if (_masker is not null && feedback.FinalText is { } text)
+        {
+            var (masked, counts) = _masker.MaskField(text);
+            feedback = feedback with { FinalText = masked };
+            delta.AddMasked(counts);
+        }
+
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        await using var tx = await connection.BeginTransactionAsync(cancellationToken);
+        // Under the writers' lock the check and the upsert see the same rows, whichever instance writes the same agent's feedback.
+        await LockWritersAsync(connection, tx, cancellationToken);
+        var replaced = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
+            "SELECT COUNT(*) FROM feedback WHERE context_hash = @ContextHash AND position = @Position AND agent = @Agent",
+            new { ContextHash = Text(feedback.ContextHash), feedback.Position, Agent = Text(feedback.Agent) }, tx, cancellationToken: cancellationToken)) > 0;
+        await connection.ExecuteAsync(new CommandDefinition(
+            """
+            INSERT INTO feedback (context_hash, position, agent, action, final_text, ticket_key, engine, model, suggestion_type, created_at)
+            VALUES (@ContextHash, @Position, @Agent, @Action, @FinalText, @TicketKey, @Engine, @Model, @SuggestionType, @CreatedAt)
+            ON CONFLICT (context_hash, position, agent) DO UPDATE SET
+                action = excluded.action, final_text = excluded.final_text, ticket_key = excluded.ticket_key,
+                engine = excluded.engine, model = excluded.model, suggestion_type = excluded.suggestion_type, created_at = excluded.created_at
+            """,
+            new
+            {
+                ContextHash = Text(feedback.ContextHash), feedback.Position, Agent = Text(feedback.Agent), feedback.Action,
+                FinalText = TextOrNull(feedback.FinalText), TicketKey = TextOrNull(feedback.TicketKey), Engine = Text(feedback.Engine),
+                Model = Text(feedback.Model), SuggestionType = Text(feedback.SuggestionType), CreatedAt = feedback.CreatedAt.ToUniversalTime(),
+            }, tx, cancellationToken: cancellationToken));
+        await delta.ApplyAsync(connection, tx, Now(), cancellationToken);
+        await tx.CommitAsync(cancellationToken);
+        return replaced;
+    }
+
+    /// <summary>
+    /// Feedback counted by action, and the acceptance rate's parts by engine, suggestion type and model: the suggestions
+    /// shown come from the running totals, the feedback from a GROUP BY over the (small) feedback table.
+    /// </summary>
+    private static async Task<FeedbackStats> GetFeedbackStatsAsync(NpgsqlConnection connection, NpgsqlTransaction tx, CancellationToken cancellationToken)
+    {
+        var shown = (await connection.QueryAsync<(string Dimension, string Value, long Count)>(new CommandDefinition(
+            "SELECT dimension, value, count FROM stats_counts WHERE dimension IN (@e, @t, @m) AND count > 0",
+            new { e = StatsDelta.ShownEngine, t = StatsDelta.ShownType, m = StatsDelta.ShownModel }, tx, cancellationToken: cancellationToken))).ToList();
+        var given = (await connection.QueryAsync<(string Engine, string Type, string Model, string Action, long Count)>(new CommandDefinition(
+            "SELECT engine, suggestion_type, model, action, COUNT(*) FROM feedback GROUP BY engine, suggestion_type, model, action",
+            transaction: tx, cancellationToken: cancellationToken))).ToList();
+
+        IReadOnlyDictionary<string, AcceptanceCounts> By(string dimension, Func<(string Engine, string Type, string Model, string Action, long Count), string> key)
+        {
+            var values = shown.Where(s => s.Dimension == dimension).Select(s => s.Value).Concat(given.Select(key)).Distinct();
+            return values.Order(StringComparer.Ordinal).ToDictionary(v => v, v =>
+            {
+                var rows = given.Where(g => key(g) == v).ToList();
+                long Of(string action) => rows.Where(r => r.Action == action).Sum(r => r.Count);
+                return new AcceptanceCounts(shown.FirstOrDefault(s => s.Dimension == dimension && s.Value == v).Count,
+                    Of(FeedbackActions.Accepted), Of(FeedbackActions.Edited), Of(FeedbackActions.Dismissed));
+            });
+        }
+
+        return new FeedbackStats(
+            FeedbackActions.All.ToDictionary(a => a, a => given.Where(g => g.Action == a).Sum(g => g.Count)),
+            By(StatsDelta.ShownEngine, g => g.Engine),
+            By(StatsDelta.ShownType, g => g.Type),
+            By(StatsDelta.ShownModel, g => g.Model));
+    }
+
+    private async Task<Dictionary<string, IReadOnlyList<SuggestionFeedback>>> ReadFeedbackAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        var rows = await connection.QueryAsync<(string ContextHash, int Position, string Agent, string Action, string? FinalText, string? TicketKey,
+            string Engine, string Model, string SuggestionType, DateTime CreatedAt)>(new CommandDefinition(
+            """
+            SELECT context_hash, position, agent, action, final_text, ticket_key, engine, model, suggestion_type, created_at
+            FROM feedback ORDER BY id
+            """, cancellationToken: cancellationToken));
+        return rows.GroupBy(r => r.ContextHash, StringComparer.Ordinal).ToDictionary(g => g.Key, g => (IReadOnlyList<SuggestionFeedback>)g.Select(r => new SuggestionFeedback
+        {
+            ContextHash = r.ContextHash,
+            Position = r.Position,
+            Agent = r.Agent,
+            Action = r.Action,
+            FinalText = r.FinalText,
+            TicketKey = r.TicketKey,
+            Engine = r.Engine,
+            Model = r.Model,
+            SuggestionType = r.SuggestionType,
+            // timestamptz reads as a UTC DateTime.
+            CreatedAt = new DateTimeOffset(DateTime.SpecifyKind(r.CreatedAt, DateTimeKind.Utc)),
+        }).ToList(), StringComparer.Ordinal);
+    }
+}

@@ -1,0 +1,519 @@
+using CommentFlow.Domain;
+using CommentFlow.Privacy;
+using CommentFlow.Storage;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace CommentFlow.Tests.Storage;
+
+/// <summary>
+/// The behaviour every <see cref="ITrainingStore"/> must have, run once per backend by the subclasses
+/// (<see cref="SqliteStoreTests"/>, <see cref="PostgresStoreTests"/>). Each test gets a store of its own.
+/// </summary>
+public abstract class StoreContractTests
+{
+    /// <summary>Retention batches; both stores use the same size.</summary>
+    private const int RetentionBatch = 1_000;
+
+    private protected abstract Task<StoreUnderTest> NewAsync(StorageOptions options, PersonalDataMasker? masker = null, bool migrate = true);
+
+    private protected Task<StoreUnderTest> NewAsync(int compressionThreshold = 100, PersonalDataMasker? masker = null) =>
+        NewAsync(new StorageOptions { CompressionThreshold = compressionThreshold }, masker);
+
+    private static CancellationToken None => CancellationToken.None;
+
+    private static async Task<List<TrainingSample>> ReadAllAsync(ITrainingStore store)
+    {
+        var list = new List<TrainingSample>();
+        await foreach (var s in store.ReadAllAsync(None))
+        {
+            list.Add(s);
+        }
+        return list;
+    }
+
+    /// <summary>The running totals equal what the stored samples add up to, whatever wrote or deleted them.</summary>
+    private static async Task AssertStatsMatchSamplesAsync(StoreUnderTest t)
+    {
+        var samples = await ReadAllAsync(t.Store);
+        var stats = await t.Store.GetStatsAsync(None);
+        Assert.Equal(samples.Count, stats.TotalSamples);
+        Assert.Equal(await t.ScalarAsync("SELECT COUNT(*) FROM samples"), stats.TotalSamples);
+        Assert.Equal(samples.Sum(s => (long)s.Suggestions.Count), stats.TotalSuggestions);
+        Assert.Equal(samples.Sum(s => (long)s.Context.Comments.Count), stats.TotalComments);
+
+        static Dictionary<string, long> Count(IEnumerable<string> values) => values.GroupBy(v => v).ToDictionary(g => g.Key, g => (long)g.Count());
+        Assert.Equal(Count(samples.Select(s => s.Context.IssueType)), stats.ByIssueType);
+        Assert.Equal(Count(samples.Select(s => s.Context.Status)), stats.ByStatus);
+        Assert.Equal(Count(samples.Select(s => s.Context.Priority)), stats.ByPriority);
+        Assert.Equal(Count(samples.Select(s => s.Engine)), stats.ByEngine);
+        Assert.Equal(Count(samples.Select(s => s.Model)), stats.ByModel);
+        var shownByEngine = samples.GroupBy(s => s.Engine).Where(g => g.Sum(s => s.Suggestions.Count) > 0)
+            .ToDictionary(g => g.Key, g => (long)g.Sum(s => s.Suggestions.Count));
+        Assert.Equal(shownByEngine, stats.Feedback.ByEngine.Where(e => e.Value.Shown > 0).ToDictionary(e => e.Key, e => e.Value.Shown));
+        var shownByType = Count(samples.SelectMany(s => s.Suggestions).Select(s => StatsDelta.ShownTypeOf(s.Type)));
+        Assert.Equal(shownByType, stats.Feedback.ByType.Where(e => e.Value.Shown > 0).ToDictionary(e => e.Key, e => e.Value.Shown));
+        Assert.Equal(await t.ScalarAsync("SELECT COUNT(*) FROM feedback"), stats.Feedback.Total);
+    }
+
+    private static SuggestionFeedback Feedback(TrainingSample sample, int position, string action, string agent = "ana",
+        string? finalText = null, DateTimeOffset? at = null) => new()
+    {
+        ContextHash = sample.ContextHash,
+        Position = position,
+        Agent = agent,
+        Action = action,
+        FinalText = finalText,
+        TicketKey = sample.Context.TicketKey,
+        Engine = sample.Engine,
+        Model = sample.Model,
+        SuggestionType = sample.Suggestions[position].Type,
+        CreatedAt = at ?? new DateTimeOffset(2026, 11, 24, 9, 30, 15, 123, TimeSpan.Zero),
+    };
+
+    private static PersonalDataMasker Masker() => new(Options.Create(new MaskingOptions()));
+
+    [Fact]
+    public async Task GetStats_EmptyStore_EveryFieldPresent()
+    {
+        var t = await NewAsync();
+        var stats = await t.Store.GetStatsAsync(None);
+        Assert.Equal(0, stats.TotalSamples);
+        Assert.Equal(0, stats.AvgSuggestionsPerSample);
+        Assert.Empty(stats.ByIssueType);
+        Assert.False(stats.Compressed);
+        Assert.Equal(stats.Created, stats.LastModified);
+        Assert.Equal(0, stats.Feedback.Total);
+        await t.Store.PingAsync(None);
+    }
+
+    [Fact]
+    public async Task WriteAsync_DuplicateHashes_SkippedByConstraintAndCounted()
+    {
+        var t = await NewAsync();
+        var a = Some.Sample();
+        var b = Some.Sample();
+        var first = await t.Store.WriteAsync([a, b, a], null, None);
+        var second = await t.Store.WriteAsync([b with { Engine = "ollama" }], null, None);
+
+        Assert.Equal(new WriteResult(2, 1), first);
+        Assert.Equal(new WriteResult(0, 1), second);
+        Assert.Equal(2, await t.ScalarAsync("SELECT COUNT(*) FROM samples"));
+        var stats = await t.Store.GetStatsAsync(None);
+        Assert.Equal(2, stats.TotalSamples);
+        Assert.Equal(2, stats.ByEngine["rules"]);
+        Assert.False(stats.ByEngine.ContainsKey("ollama"));
+    }
+
+    [Fact]
+    public async Task GetStats_AfterWrites_MatchesCountsComputedFromSamples()
+    {
+        var t = await NewAsync();
+        var samples = Enumerable.Range(0, 40).Select(i => Some.Sample(
+            Some.Context(issueType: i % 3 == 0 ? "Incident" : "Request", status: i % 2 == 0 ? "Open" : "Closed",
+                comments: Enumerable.Range(0, i % 4).Select(c => $"c{c}").ToList()), suggestions: 1 + i % 3)).ToList();
+        await t.Store.WriteAsync(samples.Take(25).ToList(), null, None);
+        await t.Store.WriteAsync(samples.Skip(20).ToList(), null, None);
+
+        var stats = await t.Store.GetStatsAsync(None);
+        Assert.Equal(40, stats.TotalSamples);
+        Assert.Equal(Math.Round(samples.Average(s => s.Suggestions.Count), 2), stats.AvgSuggestionsPerSample);
+        Assert.Equal(await t.ScalarAsync("SELECT COUNT(*) FROM samples WHERE issue_type = 'Request'"), stats.ByIssueType["Request"]);
+        await AssertStatsMatchSamplesAsync(t);
+    }
+
+    [Fact]
+    public async Task ReadAllAsync_OddText_RoundTripsEveryFieldByteExact()
+    {
+        var t = await NewAsync(compressionThreshold: 3);
+        // Emoji (outside the BMP), right-to-left text with its marks, control characters, NUL, quotes, a lone
+        // combining mark, and the separator of the context hash.
+        var odd = Some.Sample(Some.Context(
+            summary: "Ünïcödé 🚀👩🏽‍💻 \u0001\u001f שלום עולם \u200F مرحبا \u202Eevil\u202C",
+            description: "línea1\r\nlínea2\t\"q\" \\ \u0000 end \u0301",
+            comments: ["a|b", "", "𝔘𝔫𝔦𝔠𝔬𝔡𝔢", new string('x', 5000)],
+            issueType: "Ошибка", status: "مفتوح", priority: "高") with { TicketKey = null, Language = "he", Queue = "תמיכה" });
+        var plain = Some.Sample();
+        await t.Store.WriteAsync([odd], null, None);
+        await t.Store.WriteAsync([plain], null, None);
+        var beforeCompression = (await ReadAllAsync(t.Store))[0];
+        await t.Store.WriteAsync([Some.Sample()], null, None); // crosses the threshold: every payload is now GZip
+        Assert.True((await t.Store.GetStatsAsync(None)).Compressed);
+
+        var back = await ReadAllAsync(t.Store);
+        Assert.Equal(3, back.Count);
+        foreach (var read in new[] { beforeCompression, back[0], (await t.Store.FindSampleAsync(odd.ContextHash, None))! })
+        {
+            Assert.Equal(odd.ContextHash, read.ContextHash);
+            Assert.Equal(odd.Context, read.Context with { Comments = odd.Context.Comments });
+            Assert.Equal(odd.Context.Comments, read.Context.Comments);
+            Assert.Equal(odd.Context.Hash(), read.Context.Hash());
+            Assert.Equal(odd.Suggestions, read.Suggestions);
+            Assert.Equal(odd.CreatedAt, read.CreatedAt);
+            Assert.Equal(odd.LatencyMs, read.LatencyMs);
+            Assert.Equal((odd.Model, odd.Engine), (read.Model, read.Engine));
+        }
+        Assert.Equal(plain.Context.Hash(), back[1].Context.Hash());
+    }
+
+    [Fact]
+    public async Task WriteAsync_NulCharacterInShortFields_BatchStoredTextExactInPayloadAndErasable()
+    {
+        // PostgreSQL text cannot hold U+0000: its store writes U+FFFD in the columns, and must never fail the batch.
+        var t = await NewAsync();
+        var nul = Some.Sample(Some.Context(summary: "nul \u0000 inside", issueType: "Bug\u0000x", status: "Open\u0000", key: "NUL\u00001"));
+        var normal = Some.Sample();
+        Assert.Equal(new WriteResult(2, 0), await t.Store.WriteAsync([nul, normal], null, None));
+        Assert.False(await t.Store.WriteFeedbackAsync(Feedback(nul, 0, FeedbackActions.Edited, agent: "a\u0000b", finalText: "texto \u0000 final"), None));
+
+        var read = (await ReadAllAsync(t.Store)).Single(s => s.ContextHash == nul.ContextHash);
+        Assert.Equal(nul.Context.Summary, read.Context.Summary); // payloads keep the exact text on both
+        Assert.Equal(nul.Context.IssueType, read.Context.IssueType.Replace('\uFFFD', '\0'));
+        Assert.Single(read.Feedback);
+        await AssertStatsMatchSamplesAsync(t);
+
+        var erased = await t.Store.ForgetTicketAsync(nul.Context.TicketKey!, None);
+        Assert.Equal((1, 1), (erased.Samples, erased.Feedback));
+        await AssertStatsMatchSamplesAsync(t);
+    }
+
+    [Fact]
+    public async Task WriteAsync_ThresholdReached_CompressesNewAndExistingPayloads()
+    {
+        var t = await NewAsync(compressionThreshold: 10);
+        await t.Store.WriteAsync(Enumerable.Range(0, 6).Select(_ => Some.Sample()).ToList(), null, None);
+        Assert.False((await t.Store.GetStatsAsync(None)).Compressed);
+        Assert.Equal(6, await t.ScalarAsync("SELECT COUNT(*) FROM samples WHERE payload_encoding = 0"));
+
+        await t.Store.WriteAsync(Enumerable.Range(0, 4).Select(_ => Some.Sample()).ToList(), null, None);
+        await t.Store.WriteAsync([Some.Sample()], null, None);
+
+        Assert.True((await t.Store.GetStatsAsync(None)).Compressed);
+        Assert.Equal(0, await t.ScalarAsync("SELECT COUNT(*) FROM samples WHERE payload_encoding = 0"));
+        Assert.Equal(11, await t.CountGzipPayloadsAsync());
+        Assert.Equal(11, (await ReadAllAsync(t.Store)).Count);
+    }
+
+    [Fact]
+    public async Task WriteAsync_SecondInstanceCrossesThreshold_FirstInstanceStillReadsEverything()
+    {
+        var t = await NewAsync(compressionThreshold: 5);
+        var other = t.OpenAnother();
+        await t.Store.WriteAsync(Enumerable.Range(0, 3).Select(_ => Some.Sample()).ToList(), null, None);
+        await other.WriteAsync(Enumerable.Range(0, 3).Select(_ => Some.Sample()).ToList(), null, None); // this one switches compression on
+        await t.Store.WriteAsync([Some.Sample()], null, None); // its own flag is stale: the store's says compressed
+
+        Assert.Equal(0, await t.ScalarAsync("SELECT COUNT(*) FROM samples WHERE payload_encoding = 0"));
+        Assert.Equal(7, await t.CountGzipPayloadsAsync());
+        Assert.Equal(7, (await ReadAllAsync(t.Store)).Count);
+    }
+
+    [Fact]
+    public async Task MigrateAsync_RunTwice_AppliesOnceAndKeepsData()
+    {
+        var t = await NewAsync();
+        await t.Store.WriteAsync([Some.Sample()], null, None);
+        var applied = await t.ScalarAsync("SELECT COUNT(*) FROM schema_migrations");
+        await t.Store.MigrateAsync(None);
+        await t.OpenAnother().MigrateAsync(None);
+        Assert.Equal(3, applied); // 0001_initial, 0002_language_queue, 0003_feedback
+        Assert.Equal(applied, await t.ScalarAsync("SELECT COUNT(*) FROM schema_migrations"));
+        Assert.Equal(1, (await t.Store.GetStatsAsync(None)).TotalSamples);
+    }
+
+    [Fact]
+    public async Task MigrateAsync_SeveralInstancesAtOnceOnAnEmptyDatabase_EachMigrationAppliedOnce()
+    {
+        var t = await NewAsync(new StorageOptions(), migrate: false);
+        var instances = Enumerable.Range(0, 4).Select(_ => t.OpenAnother()).ToList();
+        await Task.WhenAll(instances.Select(i => Task.Run(() => i.MigrateAsync(None))));
+
+        Assert.Equal(3, await t.ScalarAsync("SELECT COUNT(*) FROM schema_migrations"));
+        Assert.Equal(3, await t.ScalarAsync("SELECT COUNT(*) FROM store_meta"));
+        await instances[0].WriteAsync([Some.Sample()], null, None);
+        Assert.Equal(1, (await instances[3].GetStatsAsync(None)).TotalSamples);
+    }
+
+    [Fact]
+    public async Task MigrateAsync_FeedbackMigrationOnOlderStore_BackfillsShownCountsFromSamples()
+    {
+        var t = await NewAsync(compressionThreshold: 3); // some payloads GZip, some plain
+        var samples = new[]
+        {
+            Some.Sample(suggestions: 1), Some.Sample(suggestions: 3), Some.Sample(suggestions: 2, engine: "ollama"),
+            Some.Sample(suggestions: 3, engine: "ollama"), Some.Sample(suggestions: 0),
+        };
+        await t.Store.WriteAsync(samples[..2], null, None);
+        await t.Store.WriteAsync(samples[2..], null, None);
+        var live = (await t.Store.GetStatsAsync(None)).Feedback;
+
+        // Turn the database into what a store before 0003 looked like, then migrate it again.
+        await t.ExecuteAsync("DELETE FROM stats_counts WHERE dimension LIKE 'shown_%'");
+        await t.ExecuteAsync("DROP TABLE feedback");
+        await t.ExecuteAsync("DELETE FROM schema_migrations WHERE version = 3");
+        Assert.Equal(0, await t.ScalarAsync("SELECT COUNT(*) FROM stats_counts WHERE dimension LIKE 'shown_%'"));
+        await t.Store.MigrateAsync(None);
+
+        var backfilled = (await t.Store.GetStatsAsync(None)).Feedback;
+        Assert.Equal(live.ByEngine, backfilled.ByEngine);
+        Assert.Equal(live.ByType, backfilled.ByType);
+        Assert.Equal(live.ByModel, backfilled.ByModel);
+        // By hand: rules 1 + 3 (+ 0), ollama 2 + 3; types cycle diagnostic, action, resolution.
+        Assert.Equal(4, backfilled.ByEngine["rules"].Shown);
+        Assert.Equal(5, backfilled.ByEngine["ollama"].Shown);
+        Assert.Equal(4, backfilled.ByType["diagnostic"].Shown);
+        Assert.Equal(3, backfilled.ByType["action"].Shown);
+        Assert.Equal(2, backfilled.ByType["resolution"].Shown);
+        Assert.Equal(5, backfilled.ByModel["llama3.2"].Shown);
+    }
+
+    [Fact]
+    public async Task WriteAsync_ConcurrentWritersOfTwoInstancesSameHashesInOtherOrders_EachStoredOnce()
+    {
+        var t = await NewAsync();
+        var instances = new[] { t.Store, t.OpenAnother() };
+        var samples = Enumerable.Range(0, 200).Select(i => Some.Sample(suggestions: 1 + i % 3)).ToList();
+        // Overlapping batches in opposite orders: with row locks taken in batch order, two of them would deadlock.
+        var batches = new[]
+        {
+            samples, Enumerable.Reverse(samples).ToList(), samples.Where((_, i) => i % 2 == 0).ToList(), Enumerable.Reverse(samples).Where((_, i) => i % 3 == 0).ToList(),
+        };
+        var results = await Task.WhenAll(batches.Select((batch, i) => Task.Run(async () =>
+        {
+            var written = new WriteResult();
+            foreach (var chunk in batch.Chunk(50))
+            {
+                var r = await instances[i % 2].WriteAsync(chunk, null, None);
+                written = new WriteResult(written.Written + r.Written, written.Duplicates + r.Duplicates);
+            }
+            return written;
+        })));
+
+        Assert.Equal(200, results.Sum(r => r.Written));
+        Assert.Equal(batches.Sum(b => b.Count) - 200, results.Sum(r => r.Duplicates));
+        Assert.Equal(200, await t.ScalarAsync("SELECT COUNT(*) FROM samples"));
+        Assert.Equal(200, (await instances[1].GetStatsAsync(None)).TotalSamples);
+        await AssertStatsMatchSamplesAsync(t);
+    }
+
+    [Fact]
+    public async Task WriteAsync_WithMasker_PersonalDataNeverStoredAndCounted()
+    {
+        var t = await NewAsync(masker: Masker());
+        var sample = Some.Sample(Some.Context(summary: "Mail from ana.perez@example.com", description: "Call +34 612 345 678 from 10.1.2.3"));
+        await t.Store.WriteAsync([sample], null, None);
+
+        var stored = Assert.Single(await ReadAllAsync(t.Store));
+        Assert.Equal(sample.ContextHash, stored.ContextHash); // hashed on the original text
+        Assert.DoesNotContain("ana.perez@example.com", stored.Context.Summary, StringComparison.Ordinal);
+        Assert.Contains("<email>", stored.Context.Summary, StringComparison.Ordinal);
+        Assert.DoesNotContain("10.1.2.3", stored.Context.Description, StringComparison.Ordinal);
+        var masked = (await t.Store.GetStatsAsync(None)).Masked;
+        Assert.True(masked.GetValueOrDefault("email") >= 1);
+        Assert.True(masked.GetValueOrDefault("ip") >= 1);
+    }
+
+    [Fact]
+    public async Task WriteFeedbackAsync_SameAgentAgain_ReplacesAndAcceptanceCountsOncePerAgent()
+    {
+        var t = await NewAsync(masker: Masker());
+        var sample = Some.Sample(suggestions: 3);
+        await t.Store.WriteAsync([sample], null, None);
+
+        Assert.False(await t.Store.WriteFeedbackAsync(Feedback(sample, 0, FeedbackActions.Dismissed), None));
+        Assert.True(await t.Store.WriteFeedbackAsync(Feedback(sample, 0, FeedbackActions.Accepted), None));
+        Assert.False(await t.Store.WriteFeedbackAsync(Feedback(sample, 0, FeedbackActions.Accepted, agent: "luis"), None));
+        Assert.False(await t.Store.WriteFeedbackAsync(
+            Feedback(sample, 1, FeedbackActions.Edited, finalText: "Escribe a soporte@example.com 🙂"), None));
+
+        var stats = (await t.Store.GetStatsAsync(None)).Feedback;
+        Assert.Equal(3, stats.Total);
+        Assert.Equal(2, stats.ByAction[FeedbackActions.Accepted]);
+        Assert.Equal(1, stats.ByAction[FeedbackActions.Edited]);
+        Assert.Equal(0, stats.ByAction[FeedbackActions.Dismissed]);
+        Assert.Equal(new AcceptanceCounts(3, 2, 1, 0), stats.ByEngine["rules"]);
+        Assert.Equal(1.0, stats.ByEngine["rules"].AcceptanceRate);
+        Assert.Equal(1, (await t.Store.GetStatsAsync(None)).Masked["email"]);
+
+        var read = Assert.Single(await ReadAllAsync(t.Store));
+        Assert.Equal(3, read.Feedback.Count);
+        var edited = Assert.Single(read.Feedback, f => f.Action == FeedbackActions.Edited);
+        Assert.Equal("Escribe a <email> 🙂", edited.FinalText);
+        Assert.Equal(new DateTimeOffset(2026, 11, 24, 9, 30, 15, 123, TimeSpan.Zero), edited.CreatedAt);
+        Assert.Equal(sample.Context.TicketKey, edited.TicketKey);
+    }
+
+    [Fact]
+    public async Task FindByTicketKeyAsync_SeveralSamples_NewestFirstUpToTheLimit()
+    {
+        var t = await NewAsync();
+        var ticket = Enumerable.Range(0, 3).Select(i => Some.Sample(Some.Context(key: "FIND-1", summary: $"Step {i}"))).ToList();
+        await t.Store.WriteAsync([.. ticket, Some.Sample()], null, None);
+
+        var found = await t.Store.FindByTicketKeyAsync("FIND-1", 2, None);
+        Assert.Equal([ticket[2].ContextHash, ticket[1].ContextHash], found.Select(s => s.ContextHash));
+        Assert.Null(await t.Store.FindSampleAsync("0123456789abcdef0123456789abcdef", None));
+        Assert.Empty(await t.Store.FindByTicketKeyAsync("NONE-1", 5, None));
+    }
+
+    [Fact]
+    public async Task ForgetTicketAsync_TicketWithFeedback_DeletedEverywhereStatsExact()
+    {
+        var t = await NewAsync(compressionThreshold: 5);
+        var ticket = Enumerable.Range(0, 3).Select(i => Some.Sample(Some.Context(key: "GONE-7", summary: $"Printer {i} KOALASENTENCE"), engine: "ollama")).ToList();
+        var others = Enumerable.Range(0, 10).Select(i => Some.Sample(Some.Context(issueType: i % 2 == 0 ? "Incident" : "Bug"))).ToList();
+        await t.Store.WriteAsync([.. ticket.Take(2), .. others.Take(2)], null, None); // plain
+        await t.Store.WriteAsync([ticket[2], .. others.Skip(2)], null, None);      // crosses the threshold
+        await t.Store.WriteFeedbackAsync(Feedback(ticket[0], 0, FeedbackActions.Accepted), None);
+        await t.Store.WriteFeedbackAsync(Feedback(ticket[1], 1, FeedbackActions.Edited, finalText: "done") with { TicketKey = null }, None);
+        await t.Store.WriteFeedbackAsync(Feedback(others[0], 0, FeedbackActions.Accepted), None);
+
+        var result = await t.Store.ForgetTicketAsync("GONE-7", None);
+
+        Assert.Equal(3, result.Samples);
+        Assert.Equal(2, result.Feedback);
+        Assert.True(result.Scrubbed);
+        Assert.Equal(ticket.Select(s => s.ContextHash).Order(), result.ContextHashes.Order());
+        Assert.Empty(await t.Store.FindByTicketKeyAsync("GONE-7", 10, None));
+        Assert.Equal(0, await t.ScalarAsync("SELECT COUNT(*) FROM samples WHERE ticket_key = 'GONE-7'"));
+        Assert.Equal(1, await t.ScalarAsync("SELECT COUNT(*) FROM feedback"));
+        var stats = await t.Store.GetStatsAsync(None);
+        Assert.Equal(10, stats.TotalSamples);
+        Assert.False(stats.ByEngine.ContainsKey("ollama"));
+        await AssertStatsMatchSamplesAsync(t);
+
+        var again = await t.Store.ForgetTicketAsync("GONE-7", None);
+        Assert.Equal((0, 0), (again.Samples, again.Feedback));
+    }
+
+    [Fact]
+    public async Task DeleteOlderThanAsync_MoreThanOneBatch_DeletesEveryOldSampleAndItsFeedbackStatsExact()
+    {
+        var t = await NewAsync(compressionThreshold: 100);
+        var cutoff = new DateTimeOffset(2026, 6, 1, 0, 0, 0, TimeSpan.Zero);
+        var old = Enumerable.Range(0, RetentionBatch * 2 + 17)
+            .Select(i => Some.Sample(Some.Context(issueType: i % 3 == 0 ? "Incident" : "Bug"), suggestions: i % 4, at: cutoff.AddMinutes(-1 - i)))
+            .ToList();
+        // One microsecond after the cutoff: kept (both stores keep microseconds).
+        var young = Enumerable.Range(0, 30).Select(i => Some.Sample(at: cutoff.AddTicks(10 + i * TimeSpan.TicksPerSecond), engine: i % 2 == 0 ? "ollama" : "rules")).ToList();
+        // Interleaved, so deleting by id ranges alone would be wrong.
+        var interleaved = new List<TrainingSample>();
+        for (var i = 0; i < old.Count; i++)
+        {
+            interleaved.Add(old[i]);
+            if (i < young.Count)
+            {
+                interleaved.Add(young[i]);
+            }
+        }
+        await t.Store.WriteAsync(interleaved, null, None);
+        await t.Store.WriteFeedbackAsync(Feedback(old[1501], 0, FeedbackActions.Accepted, at: cutoff.AddDays(3)), None); // recent feedback on an old sample
+        await t.Store.WriteFeedbackAsync(Feedback(old[1], 0, FeedbackActions.Accepted) with
+        {
+            ContextHash = "0123456789abcdef0123456789abcdef", TicketKey = "GONE-1", CreatedAt = cutoff.AddDays(-1),
+        }, None); // old, its sample never stored
+        await t.Store.WriteFeedbackAsync(Feedback(young[3], 0, FeedbackActions.Dismissed, at: cutoff.AddDays(1)), None);
+
+        var result = await t.Store.DeleteOlderThanAsync(cutoff, None);
+
+        Assert.Equal(old.Count, result.Samples);
+        Assert.Equal(2, result.Feedback);
+        Assert.True(result.Scrubbed);
+        Assert.Equal(young.Select(s => s.ContextHash).Order(), (await ReadAllAsync(t.Store)).Select(s => s.ContextHash).Order());
+        Assert.Equal(1, await t.ScalarAsync($"SELECT COUNT(*) FROM feedback WHERE context_hash = '{young[3].ContextHash}'"));
+        Assert.Equal(1, await t.ScalarAsync("SELECT COUNT(*) FROM feedback"));
+        await AssertStatsMatchSamplesAsync(t);
+
+        var again = await t.Store.DeleteOlderThanAsync(cutoff, None);
+        Assert.Equal((0, 0), (again.Samples, again.Feedback));
+    }
+
+    [Fact]
+    public async Task ReadAllAsync_WritersDuringTheStream_ReadsItsSnapshotAndWritersAreNotBlocked()
+    {
+        var t = await NewAsync();
+        await t.Store.WriteAsync(Enumerable.Range(0, 300).Select(_ => Some.Sample()).ToList(), null, None);
+        var read = 0;
+        await foreach (var _ in t.Store.ReadAllAsync(None))
+        {
+            if (read++ == 10)
+            {
+                var write = t.OpenAnother().WriteAsync([Some.Sample()], null, None);
+                Assert.True(await Task.WhenAny(write, Task.Delay(TimeSpan.FromSeconds(20))) == write, "a streaming reader blocked the writer");
+                await write;
+            }
+        }
+        Assert.InRange(read, 300, 301);
+        Assert.Equal(301, (await t.Store.GetStatsAsync(None)).TotalSamples);
+    }
+}
+
+public sealed class SqliteStoreTests : StoreContractTests
+{
+    private protected override async Task<StoreUnderTest> NewAsync(StorageOptions options, PersonalDataMasker? masker = null, bool migrate = true)
+    {
+        var t = new SqliteStoreUnderTest(TempDir.Create(), options, masker);
+        if (migrate)
+        {
+            await t.Store.MigrateAsync(CancellationToken.None);
+        }
+        return t;
+    }
+
+    [Fact]
+    public async Task MigrateAsync_NewFile_LargePagesAndWal()
+    {
+        var t = await NewAsync(new StorageOptions());
+        Assert.Equal(16384, await t.ScalarAsync("PRAGMA page_size"));
+    }
+}
+
+public sealed class PostgresStoreTests : StoreContractTests
+{
+    private protected override async Task<StoreUnderTest> NewAsync(StorageOptions options, PersonalDataMasker? masker = null, bool migrate = true)
+    {
+        var t = new PostgresStoreUnderTest(await TestPostgres.CreateDatabaseAsync(), options, masker);
+        if (migrate)
+        {
+            await t.Store.MigrateAsync(CancellationToken.None);
+        }
+        return t;
+    }
+
+    [Fact]
+    public async Task MigrateAsync_NewDatabase_TimestampsAndPayloadsInNativeTypes()
+    {
+        var t = await NewAsync(new StorageOptions());
+        Assert.Equal(1, await t.ScalarAsync(
+            "SELECT COUNT(*) FROM information_schema.columns WHERE table_name = 'samples' AND column_name = 'created_at' AND data_type = 'timestamp with time zone'"));
+        Assert.Equal(1, await t.ScalarAsync(
+            "SELECT COUNT(*) FROM information_schema.columns WHERE table_name = 'samples' AND column_name = 'payload' AND data_type = 'bytea'"));
+    }
+
+    [Fact]
+    public async Task ForgetTicketAsync_ReaderHoldsOlderSnapshot_NotScrubbedUntilCalledAgainAfterIt()
+    {
+        var t = (PostgresStoreUnderTest)await NewAsync(new StorageOptions());
+        await t.Store.WriteAsync([Some.Sample(Some.Context(key: "HELD-1")), Some.Sample()], null, CancellationToken.None);
+        await using var reader = new NpgsqlConnection(t.ConnectionString);
+        await reader.OpenAsync();
+        var tx = await reader.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead);
+        async Task<long> CountAsync()
+        {
+            await using var command = new NpgsqlCommand("SELECT COUNT(*) FROM samples", reader, tx);
+            return (long)(await command.ExecuteScalarAsync())!;
+        }
+        Assert.Equal(2, await CountAsync()); // the snapshot is taken here, before the erasure
+
+        var held = await t.Store.ForgetTicketAsync("HELD-1", CancellationToken.None);
+        Assert.Equal(1, held.Samples);
+        Assert.False(held.Scrubbed);
+        Assert.Equal(2, await CountAsync()); // what VACUUM could not reclaim: the old snapshot still reads the row
+        await tx.CommitAsync();
+        await tx.DisposeAsync();
+
+        var again = await t.Store.ForgetTicketAsync("HELD-1", CancellationToken.None);
+        Assert.Equal((0, 0, true), (again.Samples, again.Feedback, again.Scrubbed));
+        Assert.Equal(1, await t.ScalarAsync("SELECT COUNT(*) FROM samples"));
+    }
+}
