@@ -75,6 +75,11 @@ public sealed class SuggestionApiTests
     [InlineData(OllamaFault.ServerError, "http_error")]
     [InlineData(OllamaFault.MalformedJson, "malformed_response")]
     [InlineData(OllamaFault.DropConnection, "connection_error")]
+    [InlineData(OllamaFault.ModelNotFound, "model_error")]
+    [InlineData(OllamaFault.EmptyContent, "empty_response")]
+    [InlineData(OllamaFault.NotJsonContent, "malformed_response")]
+    [InlineData(OllamaFault.InvalidSuggestions, "invalid_output")]
+    // ErrorMidStream cannot reach the service: it never streams (OllamaEngineTests.Streaming_ErrorMidStream_TextStopsSilently shows why).
     public async Task Suggest_OllamaFault_FallbackAnswersWithinTimeoutPlusOneSecond(OllamaFault fault, string reason)
     {
         await using var fake = await FakeOllama.StartAsync();
