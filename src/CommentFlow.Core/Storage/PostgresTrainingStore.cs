@@ -102,16 +102,7 @@ internal sealed partial class PostgresTrainingStore : ITrainingStore
         }
 
         // Mask, serialise (and, when compression is known to be on, compress) before taking the writers' lock.
-        var masked = new Dictionary<string, int>[samples.Count];
-        if (_masker is not null)
-        {
-            var clean = new TrainingSample[samples.Count];
-            for (var i = 0; i < samples.Count; i++)
-            {
-                (clean[i], masked[i]) = _masker.Mask(samples[i]);
-            }
-            samples = clean;
-        }
+        (samples, var masked) = _masker.MaskAll(samples);
         var compressedKnown = _compressedKnown;
         var payloads = new byte[samples.Count][];
         var rows = new TrainingSample[samples.Count];
@@ -220,7 +211,7 @@ internal sealed partial class PostgresTrainingStore : ITrainingStore
         var counts = (await connection.QueryAsync<(string Dimension, string Value, long Count)>(new CommandDefinition(
             "SELECT dimension, value, count FROM stats_counts WHERE count > 0 ORDER BY dimension, count DESC, value",
             transaction: tx, cancellationToken: cancellationToken))).ToList();
-        var feedback = await GetFeedbackStatsAsync(connection, tx, cancellationToken);
+        var feedback = await FeedbackStats.ReadAsync(connection, tx, cancellationToken);
         await tx.CommitAsync(cancellationToken);
 
         IReadOnlyDictionary<string, long> By(string dimension) =>

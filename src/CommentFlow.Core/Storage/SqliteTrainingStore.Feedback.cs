@@ -67,37 +67,10 @@ internal sealed partial class SqliteTrainingStore
         return replaced;
     }
 
-    /// <summary>
-    /// Feedback counted by action, and the acceptance rate's parts by engine, suggestion type and model: the suggestions
-    /// shown come from the running totals, the feedback from a GROUP BY over the (small) feedback table.
-    /// </summary>
     private async Task<FeedbackStats> GetFeedbackStatsAsync(CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken);
-        var shown = (await connection.QueryAsync<(string Dimension, string Value, long Count)>(new CommandDefinition(
-            "SELECT dimension, value, count FROM stats_counts WHERE dimension IN (@e, @t, @m) AND count > 0",
-            new { e = StatsDelta.ShownEngine, t = StatsDelta.ShownType, m = StatsDelta.ShownModel }, cancellationToken: cancellationToken))).ToList();
-        var given = (await connection.QueryAsync<(string Engine, string Type, string Model, string Action, long Count)>(new CommandDefinition(
-            "SELECT engine, suggestion_type, model, action, COUNT(*) FROM feedback GROUP BY engine, suggestion_type, model, action",
-            cancellationToken: cancellationToken))).ToList();
-
-        IReadOnlyDictionary<string, AcceptanceCounts> By(string dimension, Func<(string Engine, string Type, string Model, string Action, long Count), string> key)
-        {
-            var values = shown.Where(s => s.Dimension == dimension).Select(s => s.Value).Concat(given.Select(key)).Distinct();
-            return values.Order(StringComparer.Ordinal).ToDictionary(v => v, v =>
-            {
-                var rows = given.Where(g => key(g) == v).ToList();
-                long Of(string action) => rows.Where(r => r.Action == action).Sum(r => r.Count);
-                return new AcceptanceCounts(shown.FirstOrDefault(s => s.Dimension == dimension && s.Value == v).Count,
-                    Of(FeedbackActions.Accepted), Of(FeedbackActions.Edited), Of(FeedbackActions.Dismissed));
-            });
-        }
-
-        return new FeedbackStats(
-            FeedbackActions.All.ToDictionary(a => a, a => given.Where(g => g.Action == a).Sum(g => g.Count)),
-            By(StatsDelta.ShownEngine, g => g.Engine),
-            By(StatsDelta.ShownType, g => g.Type),
-            By(StatsDelta.ShownModel, g => g.Model));
+        return await FeedbackStats.ReadAsync(connection, null, cancellationToken);
     }
 
     private async Task<Dictionary<string, IReadOnlyList<SuggestionFeedback>>> ReadFeedbackAsync(CancellationToken cancellationToken)

@@ -107,16 +107,7 @@ internal sealed partial class SqliteTrainingStore : ITrainingStore
         }
 
         // Mask, serialise (and, when compression is known to be on, compress) before taking the write lock.
-        var masked = new Dictionary<string, int>[samples.Count];
-        if (_masker is not null)
-        {
-            var clean = new TrainingSample[samples.Count];
-            for (var i = 0; i < samples.Count; i++)
-            {
-                (clean[i], masked[i]) = _masker.Mask(samples[i]);
-            }
-            samples = clean;
-        }
+        (samples, var masked) = _masker.MaskAll(samples);
         var compressedKnown = _compressedKnown;
         var payloads = new byte[samples.Count][];
         for (var i = 0; i < samples.Count; i++)
