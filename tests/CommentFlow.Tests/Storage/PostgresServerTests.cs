@@ -1,3 +1,5 @@
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
 using CommentFlow.Storage;
 using CommentFlow.Tests.Api;
 using CommentFlow.Tests.Fakes;
@@ -41,6 +43,57 @@ public sealed class PostgresServerTests
             stored.Add(s);
         }
         Assert.Contains(stored, s => s.Context.Summary == first.summary && s.Context.Description.Contains("<email>", StringComparison.Ordinal));
+    }
+
+    /// <summary>Two server processes, one database, the same 2,000 contexts sent to both at once: each stored exactly once.</summary>
+    [Fact]
+    public async Task TwoInstances_SameContextsConcurrently_EachStoredOnceAndStatsIdenticalFromBoth()
+    {
+        const int Contexts = 2_000;
+        var connectionString = await TestPostgres.CreateDatabaseAsync();
+        string[] settings = ["Engine=rules", "Storage:Provider=postgres", $"Storage:ConnectionString={connectionString}"];
+        using var a = await ServerProcess.StartAsync(TempDir.Create(), settings);
+        using var b = await ServerProcess.StartAsync(TempDir.Create(), settings);
+
+        // Every context to both instances, 16 requests in flight, the two instances interleaved.
+        var requests = Enumerable.Range(0, Contexts).SelectMany(i => new[] { (Server: a, I: i), (Server: b, I: i) }).ToList();
+        await Parallel.ForEachAsync(requests, new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (r, ct) =>
+        {
+            using var response = await r.Server.Client.PostAsJsonAsync("/api/ml/comments/suggestions",
+                new { summary = $"Ticket {r.I}: the printer on floor {r.I % 9} jams", description = $"reported by user {r.I}" }, ct);
+            response.EnsureSuccessStatusCode();
+        });
+
+        // Both writers have drained: every answer is written or recognised as a duplicate.
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        JsonObject sa, sb;
+        while (true)
+        {
+            (sa, sb) = (await a.StatsAsync(), await b.StatsAsync());
+            var settled = new[] { sa, sb }.All(s => s["capture"]!["written"]!.GetValue<long>() + s["capture"]!["duplicates"]!.GetValue<long>() == Contexts);
+            if (settled || DateTime.UtcNow > deadline)
+            {
+                break;
+            }
+            await Task.Delay(100);
+        }
+        long Capture(string counter) => sa["capture"]![counter]!.GetValue<long>() + sb["capture"]![counter]!.GetValue<long>();
+        Assert.Equal(2 * Contexts, Capture("enqueued"));
+        Assert.Equal(Contexts, Capture("written")); // one of the two wrote each context
+        Assert.Equal(Contexts, Capture("duplicates")); // the other was refused by the unique constraint
+        Assert.Equal(0, Capture("dropped") + Capture("lost"));
+
+        var store = new PostgresStoreUnderTest(connectionString, new StorageOptions(), masker: null);
+        Assert.Equal(Contexts, await store.ScalarAsync("SELECT COUNT(*) FROM samples"));
+        Assert.Equal(Contexts, await store.ScalarAsync("SELECT COUNT(DISTINCT context_hash) FROM samples"));
+        Assert.Equal(Contexts, await store.ScalarAsync("SELECT samples FROM stats_totals"));
+        Assert.Equal(Contexts, sa["stats"]!["total_samples"]!.GetValue<long>());
+        Assert.Equal(sa["stats"]!.ToJsonString(), sb["stats"]!.ToJsonString()); // the same store seen from both
+
+        Assert.True(await a.TerminateAsync(TimeSpan.FromSeconds(30)) < TimeSpan.FromSeconds(30));
+        Assert.True(await b.TerminateAsync(TimeSpan.FromSeconds(30)) < TimeSpan.FromSeconds(30));
+        Assert.Equal(0, a.ExitCode);
+        Assert.Equal(0, b.ExitCode);
     }
 
     [Fact]
