@@ -40,6 +40,17 @@ internal static class SampleMasking
         return (clean, masked);
     }
 
+    /// <summary>Feedback as a store writes it: the agent's own text masked like any ticket text (unchanged without a masker).</summary>
+    public static (SuggestionFeedback Feedback, Dictionary<string, int> Counts) Mask(this PersonalDataMasker? masker, SuggestionFeedback feedback)
+    {
+        if (masker is null || feedback.FinalText is not { } text)
+        {
+            return (feedback, []);
+        }
+        var (masked, counts) = masker.MaskField(text);
+        return (feedback with { FinalText = masked }, counts);
+    }
+
     /// <summary>One free-text field (an agent's edited comment), masked the same way.</summary>
     public static (string Text, Dictionary<string, int> Counts) MaskField(this PersonalDataMasker masker, string text)
     {

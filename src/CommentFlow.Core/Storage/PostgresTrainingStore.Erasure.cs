@@ -42,7 +42,7 @@ internal sealed partial class PostgresTrainingStore
                 new { ticketKey, hashes }, tx, cancellationToken: cancellationToken));
             await connection.ExecuteAsync(new CommandDefinition(
                 "DELETE FROM samples WHERE id = ANY(@ids)", new { ids = erased.Select(e => e.Id).ToArray() }, tx, cancellationToken: cancellationToken));
-            await SubtractAsync(connection, tx, erased, cancellationToken);
+            await StatsDelta.SubtractAsync(connection, tx, erased.Select(e => e.Sample), Now(), cancellationToken);
             await tx.CommitAsync(cancellationToken);
         }
 
@@ -77,7 +77,7 @@ internal sealed partial class PostgresTrainingStore
                 new { hashes = batch.Select(b => b.Sample.ContextHash).ToArray() }, tx, cancellationToken: cancellationToken));
             samples += await connection.ExecuteAsync(new CommandDefinition(
                 "DELETE FROM samples WHERE id = ANY(@ids)", new { ids = batch.Select(b => b.Id).ToArray() }, tx, cancellationToken: cancellationToken));
-            await SubtractAsync(connection, tx, batch, cancellationToken);
+            await StatsDelta.SubtractAsync(connection, tx, batch.Select(e => e.Sample), Now(), cancellationToken);
             await tx.CommitAsync(cancellationToken);
         }
 
@@ -110,20 +110,6 @@ internal sealed partial class PostgresTrainingStore
     }
 
     private const int IdAfterSampleColumns = 13;
-
-    private async Task SubtractAsync(NpgsqlConnection connection, NpgsqlTransaction tx, List<(long Id, TrainingSample Sample)> erased, CancellationToken cancellationToken)
-    {
-        if (erased.Count == 0)
-        {
-            return;
-        }
-        var delta = new StatsDelta();
-        foreach (var (_, sample) in erased)
-        {
-            delta.Remove(sample);
-        }
-        await delta.ApplyAsync(connection, tx, Now(), cancellationToken);
-    }
 
     /// <summary>VACUUM of the two tables the deletes touch; see the class comment for what it does and does not guarantee.</summary>
     private static async Task<bool> ScrubAsync(NpgsqlConnection connection, CancellationToken cancellationToken)

@@ -33,14 +33,9 @@ internal sealed partial class PostgresTrainingStore
 
     public async Task<bool> WriteFeedbackAsync(SuggestionFeedback feedback, CancellationToken cancellationToken)
     {
-        // The agent's own text can carry personal data like any ticket text.
+        (feedback, var maskedCounts) = _masker.Mask(feedback);
         var delta = new StatsDelta();
-        if (_masker is not null && feedback.FinalText is { } text)
-        {
-            var (masked, counts) = _masker.MaskField(text);
-            feedback = feedback with { FinalText = masked };
-            delta.AddMasked(counts);
-        }
+        delta.AddMasked(maskedCounts);
 
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
         await using var tx = await connection.BeginTransactionAsync(cancellationToken);

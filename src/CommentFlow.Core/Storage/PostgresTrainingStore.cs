@@ -77,7 +77,7 @@ internal sealed partial class PostgresTrainingStore : ITrainingStore
             await connection.ExecuteAsync(new CommandDefinition(sql, transaction: tx, cancellationToken: cancellationToken));
             if (version == FeedbackMigration)
             {
-                await BackfillShownTypesAsync(connection, tx, cancellationToken);
+                await StoreMaintenance.BackfillShownTypesAsync(connection, tx, cancellationToken);
             }
             await connection.ExecuteAsync(new CommandDefinition(
                 "INSERT INTO schema_migrations (version, name, applied_at) VALUES (@version, @name, @now)",
@@ -131,7 +131,7 @@ internal sealed partial class PostgresTrainingStore : ITrainingStore
                 }
                 if (!on)
                 {
-                    var converted = await CompressExistingAsync(connection, tx, _options.GzipLevel, cancellationToken);
+                    var converted = await StoreMaintenance.CompressExistingAsync(connection, tx, _options.GzipLevel, cancellationToken);
                     LogCompressionEnabled(_logger, held, converted);
                 }
             }
@@ -307,43 +307,6 @@ internal sealed partial class PostgresTrainingStore : ITrainingStore
     private static Task<long> LockWritersAsync(NpgsqlConnection connection, NpgsqlTransaction tx, CancellationToken cancellationToken) =>
         connection.ExecuteScalarAsync<long>(new CommandDefinition(
             "SELECT samples FROM stats_totals WHERE id = 1 FOR UPDATE", transaction: tx, cancellationToken: cancellationToken));
-
-    /// <summary>Suggestion types live in the payloads, so the migration that adds acceptance rates counts them here.</summary>
-    private static async Task BackfillShownTypesAsync(NpgsqlConnection connection, NpgsqlTransaction tx, CancellationToken cancellationToken)
-    {
-        var counts = new Dictionary<string, long>();
-        await using (var command = new NpgsqlCommand("SELECT payload_encoding, payload FROM samples", connection, tx))
-        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
-        {
-            while (await reader.ReadAsync(cancellationToken))
-            {
-                foreach (var suggestion in SamplePayload.Decode(reader.GetFieldValue<byte[]>(1), reader.GetInt16(0)).Suggestions)
-                {
-                    var type = StatsDelta.ShownTypeOf(suggestion.Type);
-                    counts[type] = counts.GetValueOrDefault(type) + 1;
-                }
-            }
-        }
-        await connection.ExecuteAsync(new CommandDefinition(
-            "INSERT INTO stats_counts (dimension, value, count) VALUES (@Dimension, @Value, @Count)",
-            counts.Select(c => new { Dimension = StatsDelta.ShownType, Value = c.Key, Count = c.Value }), tx, cancellationToken: cancellationToken));
-    }
-
-    /// <summary>Turns the existing plain payloads into GZip ones, inside the caller's transaction.</summary>
-    private static async Task<int> CompressExistingAsync(NpgsqlConnection connection, NpgsqlTransaction tx, CompressionLevel level, CancellationToken cancellationToken)
-    {
-        var plain = (await connection.QueryAsync<(long Id, byte[] Payload)>(new CommandDefinition(
-            "SELECT id, payload FROM samples WHERE payload_encoding = 0", transaction: tx, cancellationToken: cancellationToken))).ToList();
-        foreach (var (id, payload) in plain)
-        {
-            await connection.ExecuteAsync(new CommandDefinition(
-                "UPDATE samples SET payload = @payload, payload_encoding = 1 WHERE id = @id",
-                new { id, payload = SamplePayload.Compress(payload, level) }, tx, cancellationToken: cancellationToken));
-        }
-        await connection.ExecuteAsync(new CommandDefinition(
-            "UPDATE store_meta SET value = '1' WHERE key = 'compressed'", transaction: tx, cancellationToken: cancellationToken));
-        return plain.Count;
-    }
 
     /// <summary>
     /// PostgreSQL text cannot hold U+0000 (SQLite can): one such character would fail the whole batch, and the writer would

@@ -46,7 +46,7 @@ internal sealed partial class SqliteTrainingStore
             var deleted = await connection.ExecuteAsync(new CommandDefinition(
                 "DELETE FROM samples WHERE ticket_key = @ticketKey", new { ticketKey }, tx, cancellationToken: cancellationToken));
             Debug.Assert(deleted == erased.Count, "the write lock is held: the rows read are the rows deleted");
-            await SubtractAsync(connection, tx, erased, cancellationToken);
+            await StatsDelta.SubtractAsync(connection, tx, erased.Select(e => e.Sample), FormatTimestamp(_time.GetUtcNow()), cancellationToken);
             await tx.CommitAsync(cancellationToken);
         }
 
@@ -82,7 +82,7 @@ internal sealed partial class SqliteTrainingStore
                 new { before, last }, tx, cancellationToken: cancellationToken));
             samples += await connection.ExecuteAsync(new CommandDefinition(
                 "DELETE FROM samples WHERE created_at < @before AND id <= @last", new { before, last }, tx, cancellationToken: cancellationToken));
-            await SubtractAsync(connection, tx, batch, cancellationToken);
+            await StatsDelta.SubtractAsync(connection, tx, batch.Select(e => e.Sample), FormatTimestamp(_time.GetUtcNow()), cancellationToken);
             await tx.CommitAsync(cancellationToken);
         }
 
@@ -123,20 +123,6 @@ internal sealed partial class SqliteTrainingStore
             rows.Add((reader.GetInt64(IdAfterSampleColumns), ReadSample(reader)));
         }
         return rows;
-    }
-
-    private async Task SubtractAsync(SqliteConnection connection, SqliteTransaction tx, List<(long Id, TrainingSample Sample)> erased, CancellationToken cancellationToken)
-    {
-        if (erased.Count == 0)
-        {
-            return;
-        }
-        var delta = new StatsDelta();
-        foreach (var (_, sample) in erased)
-        {
-            delta.Remove(sample);
-        }
-        await delta.ApplyAsync(connection, tx, FormatTimestamp(_time.GetUtcNow()), cancellationToken);
     }
 
     /// <summary>

@@ -35,14 +35,9 @@ internal sealed partial class SqliteTrainingStore
 
     public async Task<bool> WriteFeedbackAsync(SuggestionFeedback feedback, CancellationToken cancellationToken)
     {
-        // The agent's own text can carry personal data like any ticket text.
+        (feedback, var maskedCounts) = _masker.Mask(feedback);
         var delta = new StatsDelta();
-        if (_masker is not null && feedback.FinalText is { } text)
-        {
-            var (masked, counts) = _masker.MaskField(text);
-            feedback = feedback with { FinalText = masked };
-            delta.AddMasked(counts);
-        }
+        delta.AddMasked(maskedCounts);
 
         await using var connection = await OpenAsync(cancellationToken);
         await using var tx = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);

@@ -38,6 +38,20 @@ internal sealed class StatsDelta
 
     public void Remove(TrainingSample sample) => Count(sample, -1);
 
+    /// <summary>Subtracts deleted samples from the running totals, inside the deleting transaction.</summary>
+    public static async Task SubtractAsync(DbConnection connection, DbTransaction tx, IEnumerable<TrainingSample> deleted, string now, CancellationToken cancellationToken)
+    {
+        var delta = new StatsDelta();
+        foreach (var sample in deleted)
+        {
+            delta.Remove(sample);
+        }
+        if (delta._samples != 0)
+        {
+            await delta.ApplyAsync(connection, tx, now, cancellationToken);
+        }
+    }
+
     public void AddMasked(IReadOnlyDictionary<string, int> masked)
     {
         foreach (var (kind, n) in masked)

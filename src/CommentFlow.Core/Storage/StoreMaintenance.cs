@@ -1,0 +1,50 @@
+using System.Data.Common;
+using System.IO.Compression;
+using Dapper;
+
+namespace CommentFlow.Storage;
+
+/// <summary>Whole-table steps both stores run inside their own transaction, in SQL both accept unchanged.</summary>
+internal static class StoreMaintenance
+{
+    /// <summary>Suggestion types live in the payloads, so the migration that adds acceptance rates counts them here.</summary>
+    public static async Task BackfillShownTypesAsync(DbConnection connection, DbTransaction tx, CancellationToken cancellationToken)
+    {
+        var counts = new Dictionary<string, long>();
+        await using (var command = connection.CreateCommand())
+        {
+            command.Transaction = tx;
+            command.CommandText = "SELECT payload_encoding, payload FROM samples";
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                // INTEGER in SQLite, smallint in PostgreSQL.
+                var encoding = Convert.ToInt32(reader.GetValue(0), System.Globalization.CultureInfo.InvariantCulture);
+                foreach (var suggestion in SamplePayload.Decode(reader.GetFieldValue<byte[]>(1), encoding).Suggestions)
+                {
+                    var type = StatsDelta.ShownTypeOf(suggestion.Type);
+                    counts[type] = counts.GetValueOrDefault(type) + 1;
+                }
+            }
+        }
+        await connection.ExecuteAsync(new CommandDefinition(
+            "INSERT INTO stats_counts (dimension, value, count) VALUES (@Dimension, @Value, @Count)",
+            counts.Select(c => new { Dimension = StatsDelta.ShownType, Value = c.Key, Count = c.Value }), tx, cancellationToken: cancellationToken));
+    }
+
+    /// <summary>Turns the existing plain payloads into GZip ones and records that compression is on.</summary>
+    public static async Task<int> CompressExistingAsync(DbConnection connection, DbTransaction tx, CompressionLevel level, CancellationToken cancellationToken)
+    {
+        var plain = (await connection.QueryAsync<(long Id, byte[] Payload)>(new CommandDefinition(
+            "SELECT id, payload FROM samples WHERE payload_encoding = 0", transaction: tx, cancellationToken: cancellationToken))).ToList();
+        foreach (var (id, payload) in plain)
+        {
+            await connection.ExecuteAsync(new CommandDefinition(
+                "UPDATE samples SET payload = @payload, payload_encoding = 1 WHERE id = @id",
+                new { id, payload = SamplePayload.Compress(payload, level) }, tx, cancellationToken: cancellationToken));
+        }
+        await connection.ExecuteAsync(new CommandDefinition(
+            "UPDATE store_meta SET value = '1' WHERE key = 'compressed'", transaction: tx, cancellationToken: cancellationToken));
+        return plain.Count;
+    }
+}
