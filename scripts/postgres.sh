@@ -59,6 +59,8 @@ ${run_as[@]+"${run_as[@]}"} "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w
   start >/dev/null || { cat "$dir/server.log" >&2; exit 1; }
 
 export COMMENTFLOW_TEST_POSTGRES="Host=127.0.0.1;Port=$port;Username=postgres;Database=postgres"
+# The binaries, for tests that need a server of their own to stop and start (the database outage test).
+export COMMENTFLOW_TEST_POSTGRES_BIN="$bin"
 log "PostgreSQL $("$bin/postgres" --version | awk '{print $3}') started on 127.0.0.1:$port ($dir)"
 
 status=0

@@ -27,6 +27,20 @@ internal sealed class CaptureCounters
         Interlocked.Add(ref _written, written);
         Interlocked.Add(ref _duplicates, duplicates);
     }
-    internal void OnFailedWrite() => Interlocked.Increment(ref _failedWrites);
+    internal void OnFailedWrite(Exception error, DateTimeOffset at)
+    {
+        Interlocked.Increment(ref _failedWrites);
+        // Kept from the first failure of a run of failures, so operators see how long the writer has been stuck.
+        Interlocked.CompareExchange(ref _failure, new WriterFailure(error.GetBaseException().Message, at), null);
+    }
+
+    internal void OnWriteSucceeded() => Volatile.Write(ref _failure, null);
+
+    /// <summary>Set while the writer's latest attempt failed (it keeps retrying), null once a batch is written again.</summary>
+    public WriterFailure? Failure => Volatile.Read(ref _failure);
+    private WriterFailure? _failure;
     internal void OnLost(int count) => Interlocked.Add(ref _lost, count);
 }
+
+/// <summary>Why the writer cannot write (the store's message, e.g. "database or disk is full"), since when.</summary>
+internal sealed record WriterFailure(string Message, DateTimeOffset Since);

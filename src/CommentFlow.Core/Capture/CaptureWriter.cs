@@ -113,11 +113,12 @@ internal sealed partial class CaptureWriter(
             {
                 var result = await store.WriteAsync(batch, progress: null, cancellationToken);
                 queue.Counters.OnWritten(result.Written, result.Duplicates);
+                queue.Counters.OnWriteSucceeded();
                 return;
             }
             catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
-                queue.Counters.OnFailedWrite();
+                queue.Counters.OnFailedWrite(ex, time.GetUtcNow());
                 LogWriteFailed(logger, ex, batch.Count, delay.TotalMilliseconds);
                 await Task.Delay(delay, time, cancellationToken);
                 delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, MaxRetryDelay.Ticks));

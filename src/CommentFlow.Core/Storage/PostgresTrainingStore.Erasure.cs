@@ -125,11 +125,11 @@ internal sealed partial class PostgresTrainingStore
         return readers == 0;
     }
 
-    [LoggerMessage(EventId = 1211, Level = LogLevel.Information,
+    [LoggerMessage(EventId = 1411, Level = LogLevel.Information,
         Message = "Erasure: {Samples} samples and {Feedback} feedback rows deleted (vacuumed: {Scrubbed}) in {ElapsedMs:0} ms")]
     private static partial void LogErased(ILogger logger, int samples, int feedback, bool scrubbed, double elapsedMs);
 
-    [LoggerMessage(EventId = 1212, Level = LogLevel.Information,
+    [LoggerMessage(EventId = 1412, Level = LogLevel.Information,
         Message = "Retention: {Samples} samples and {Feedback} feedback rows older than {Cutoff:u} deleted (vacuumed: {Scrubbed}) in {ElapsedMs:0} ms")]
     private static partial void LogRetentionDeleted(ILogger logger, int samples, int feedback, DateTimeOffset cutoff, bool scrubbed, double elapsedMs);
 }

@@ -350,9 +350,9 @@ internal sealed partial class PostgresTrainingStore : ITrainingStore
         }
     }
 
-    [LoggerMessage(EventId = 1201, Level = LogLevel.Information, Message = "Applied store migration {Version} ({Name})")]
+    [LoggerMessage(EventId = 1401, Level = LogLevel.Information, Message = "Applied store migration {Version} ({Name})")]
     private static partial void LogMigrationApplied(ILogger logger, int version, string name);
 
-    [LoggerMessage(EventId = 1202, Level = LogLevel.Information, Message = "Store compression enabled at {Samples} samples; {Converted} existing payloads compressed")]
+    [LoggerMessage(EventId = 1402, Level = LogLevel.Information, Message = "Store compression enabled at {Samples} samples; {Converted} existing payloads compressed")]
     private static partial void LogCompressionEnabled(ILogger logger, long samples, int converted);
 }

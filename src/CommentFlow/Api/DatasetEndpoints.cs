@@ -57,7 +57,9 @@ internal static class DatasetEndpoints
     internal static CaptureDto CaptureOf(CaptureQueue capture)
     {
         var c = capture.Counters;
-        return new CaptureDto(c.Enqueued, c.Written, c.Duplicates, c.Dropped, c.FailedWrites, c.Lost, capture.Depth, capture.Capacity);
+        var failure = c.Failure;
+        return new CaptureDto(c.Enqueued, c.Written, c.Duplicates, c.Dropped, c.FailedWrites, c.Lost, capture.Depth, capture.Capacity,
+            failure?.Message, failure?.Since);
     }
 
     private static async Task<Ok<StatsResponse>> GetStatsAsync(ITrainingStore store, CaptureQueue capture, EngineCounters engines, RetentionStatus retention,

@@ -15,6 +15,7 @@ internal static class HealthChecks
     {
         builder.Services.AddHealthChecks()
             .AddCheck<StoreHealthCheck>("store", tags: [Ready])
+            .AddCheck<CaptureHealthCheck>("capture", tags: [Ready])
             .AddCheck<ModelHealthCheck>("model", tags: [Ready])
             .AddCheck<OllamaHealthCheck>("ollama", tags: [Ready]);
         return builder;
@@ -57,6 +58,16 @@ internal static class HealthChecks
                 return HealthCheckResult.Unhealthy($"{store.Provider} store unreachable: {ex.Message}");
             }
         }
+    }
+
+    // A store that can be read but not written (disk full, read-only, locked) still answers PingAsync: the writer's own
+    // failures say so. Degraded, not unhealthy: suggestions are still answered and samples wait in the queue.
+    private sealed class CaptureHealthCheck(CommentFlow.Capture.CaptureQueue capture) : IHealthCheck
+    {
+        public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
+            Task.FromResult(capture.Counters.Failure is { } failure
+                ? HealthCheckResult.Degraded($"capture writer failing since {failure.Since:O}, retrying; {capture.Depth} of {capture.Capacity} queued: {failure.Message}")
+                : HealthCheckResult.Healthy($"capture writer ok; {capture.Depth} of {capture.Capacity} queued"));
     }
 
     private sealed class ModelHealthCheck(LocalModelHost models) : IHealthCheck

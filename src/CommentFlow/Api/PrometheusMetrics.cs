@@ -40,6 +40,7 @@ internal static class PrometheusMetrics
         var captured = factory.CreateCounter("commentflow_capture_samples_total",
             "Samples through capture, by outcome: enqueued, written, duplicate, dropped (queue full), lost (not written at shutdown).", "outcome");
         var failedWrites = factory.CreateCounter("commentflow_capture_failed_writes_total", "Batch writes that failed and were retried.");
+        var failing = factory.CreateGauge("commentflow_capture_writer_failing", "1 while the capture writer's latest attempt failed (it retries), else 0.");
         var depth = factory.CreateGauge("commentflow_capture_queue_depth", "Samples waiting in the capture queue.");
         var capacity = factory.CreateGauge("commentflow_capture_queue_capacity", "Capacity of the capture queue.");
         var model = factory.CreateGauge("commentflow_model_active_info", "The own model version being served (value 1).", "version");
@@ -68,6 +69,7 @@ internal static class PrometheusMetrics
             captured.WithLabels("dropped").IncTo(c.Dropped);
             captured.WithLabels("lost").IncTo(c.Lost);
             failedWrites.IncTo(c.FailedWrites);
+            failing.Set(c.Failure is null ? 0 : 1);
             depth.Set(capture.Depth);
             capacity.Set(capture.Capacity);
 

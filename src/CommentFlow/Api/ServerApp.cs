@@ -28,6 +28,7 @@ internal static class ServerApp
             builder.Logging.AddJsonConsole();
         }
         builder.Services.AddProblemDetails();
+        builder.Services.AddExceptionHandler<StoreUnavailableHandler>();
         builder.Services.AddCommentFlowOpenApi();
         builder.Services.Configure<JsonOptions>(o =>
         {

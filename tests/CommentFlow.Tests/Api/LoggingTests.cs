@@ -7,6 +7,21 @@ namespace CommentFlow.Tests.Api;
 
 public sealed class LoggingTests
 {
+    /// <summary>Event ids are what log queries and alerts key on: each names one event across the whole service.</summary>
+    [Fact]
+    public void LoggerMessages_EveryEventIdUsedOnce()
+    {
+        var events = new[] { typeof(CommentFlow.Api.ServerApp).Assembly, typeof(CommentFlow.Storage.ITrainingStore).Assembly }
+            .SelectMany(a => a.GetTypes())
+            .SelectMany(t => t.GetMethods(System.Reflection.BindingFlags.Static | System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.DeclaredOnly))
+            .Select(m => (Method: $"{m.DeclaringType!.Name}.{m.Name}", Attribute: m.GetCustomAttributes(typeof(Microsoft.Extensions.Logging.LoggerMessageAttribute), false).Cast<Microsoft.Extensions.Logging.LoggerMessageAttribute>().SingleOrDefault()))
+            .Where(e => e.Attribute is not null)
+            .ToList();
+        Assert.True(events.Count >= 20, $"only {events.Count} logger messages found");
+        var reused = events.GroupBy(e => e.Attribute!.EventId).Where(g => g.Count() > 1).Select(g => $"{g.Key}: {string.Join(", ", g.Select(e => e.Method))}").ToList();
+        Assert.True(reused.Count == 0, string.Join("; ", reused));
+    }
+
     [Fact]
     public async Task Serve_JsonLogging_OneJsonObjectPerLineWithEventIdsAndNoTicketText()
     {
