@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.OpenApi;
 using Microsoft.OpenApi;
 using Scalar.AspNetCore;
@@ -9,8 +10,13 @@ internal static class OpenApiSetup
 {
     public const string ApiKeyScheme = "ApiKey";
 
-    public static IServiceCollection AddCommentFlowOpenApi(this IServiceCollection services) => services.AddOpenApi(o =>
-        o.AddDocumentTransformer((document, _, _) =>
+    public static IServiceCollection AddCommentFlowOpenApi(this IServiceCollection services) => services.AddOpenApi(o => o
+        .AddOperationTransformer((operation, _, _) =>
+        {
+            AddExamples(operation, operation.OperationId);
+            return Task.CompletedTask;
+        })
+        .AddDocumentTransformer((document, _, _) =>
         {
             document.Info = new OpenApiInfo
             {
@@ -36,25 +42,53 @@ internal static class OpenApiSetup
                 ("/metrics", "Prometheus text format: HTTP durations by route and status, answers, latency and fallbacks by engine, capture, model, shadow agreement, feedback.", "Operations"),
             })
             {
-                document.Paths[path] = new OpenApiPathItem
+                var operation = new OpenApiOperation
                 {
-                    Operations = new Dictionary<HttpMethod, OpenApiOperation>
+                    Summary = summary,
+                    Tags = new HashSet<OpenApiTagReference> { new(tag) },
+                    Responses = new OpenApiResponses
                     {
-                        [HttpMethod.Get] = new()
-                        {
-                            Summary = summary,
-                            Tags = new HashSet<OpenApiTagReference> { new(tag) },
-                            Responses = new OpenApiResponses
-                            {
-                                ["200"] = new OpenApiResponse { Description = "Healthy" },
-                                ["503"] = new OpenApiResponse { Description = "Unhealthy (health checks only)" },
-                            },
-                        },
+                        ["200"] = new OpenApiResponse { Description = "Healthy" },
+                        ["503"] = new OpenApiResponse { Description = "Unhealthy (health checks only)" },
                     },
                 };
+                AddExamples(operation, path);
+                document.Paths[path] = new OpenApiPathItem { Operations = new Dictionary<HttpMethod, OpenApiOperation> { [HttpMethod.Get] = operation } };
             }
             return Task.CompletedTask;
         }));
+
+    // Examples are real answers of the service (trimmed), kept in one file; a test checks each against its schema.
+    private static readonly Lazy<JsonObject> Examples = new(() =>
+    {
+        using var stream = typeof(OpenApiSetup).Assembly.GetManifestResourceStream("CommentFlow.Api.openapi-examples.json")!;
+        return JsonNode.Parse(stream)!.AsObject();
+    });
+
+    /// <summary>Sets the request and success-response examples recorded under <paramref name="key"/> (operation id or path).</summary>
+    private static void AddExamples(OpenApiOperation operation, string? key)
+    {
+        if (key is null || Examples.Value[key] is not JsonObject example)
+        {
+            return;
+        }
+        if (example["request"] is { } request && operation.RequestBody?.Content?.TryGetValue("application/json", out var body) == true)
+        {
+            body.Example = request.DeepClone();
+        }
+        var status = example["status"]?.GetValue<string>() ?? "200";
+        if (operation.Responses?.TryGetValue(status, out var found) != true || found is not OpenApiResponse response)
+        {
+            return;
+        }
+        var (mediaType, value) = example["text"] is { } text ? ("text/plain", text) : ("application/json", example["response"]!);
+        response.Content ??= new Dictionary<string, OpenApiMediaType>();
+        if (!response.Content.TryGetValue(mediaType, out var content))
+        {
+            response.Content[mediaType] = content = new OpenApiMediaType();
+        }
+        content.Example = value.DeepClone();
+    }
 
     public static WebApplication MapCommentFlowOpenApi(this WebApplication app)
     {
