@@ -73,7 +73,11 @@ internal static class EvaluateCommand
                 return 2;
             }
 
-            var report = Evaluation.Run(column, train, test, skipped, parse.GetValue(seed));
+            var report = await CliProgress.PhasesAsync(parse.GetValue(json), "Evaluating", phase =>
+            {
+                phase($"{column}: {train.Count:N0} train, {test.Count:N0} test tickets");
+                return Task.Run(() => Evaluation.Run(column, train, test, skipped, parse.GetValue(seed)), ct);
+            });
             if (parse.GetValue(json))
             {
                 Console.WriteLine(JsonSerializer.Serialize(report, CliJson.Compact));
@@ -95,8 +99,12 @@ internal static class EvaluateCommand
             StoreEvaluationReport report;
             try
             {
-                report = await StoreEvaluation.RunAsync(store, host.Services.GetRequiredService<IOptions<CleaningOptions>>().Value,
-                    host.Services.GetRequiredService<IOptions<TrainingOptions>>().Value, rules, modelsDir, ct);
+                report = await CliProgress.PhasesAsync(json, "Evaluating the store", phase =>
+                {
+                    phase("reading the samples, training on the train side, measuring on the test side");
+                    return StoreEvaluation.RunAsync(store, host.Services.GetRequiredService<IOptions<CleaningOptions>>().Value,
+                        host.Services.GetRequiredService<IOptions<TrainingOptions>>().Value, rules, modelsDir, ct);
+                });
             }
             catch (InvalidOperationException ex)
             {

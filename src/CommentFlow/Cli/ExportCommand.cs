@@ -1,5 +1,7 @@
 using System.CommandLine;
 using System.IO.Compression;
+using System.Text.Json;
+using CommentFlow.Domain;
 using CommentFlow.Api;
 using CommentFlow.Configuration;
 using CommentFlow.Dataset;
@@ -22,7 +24,8 @@ internal static class ExportCommand
         format.AcceptOnlyFromAmong("seed", "legacy", "jsonl", "chat", "csv");
         var output = new Option<FileInfo?>("--out") { Description = "Output file (.gz compresses). Default: under DataDir." };
         var clean = new Option<bool>("--clean") { Description = "Apply the cleaning rules (CommentFlow:Cleaning) first (jsonl, chat, csv)." };
-        var command = new Command("export", "Export the training store.") { format, output, clean };
+        var json = new Option<bool>("--json") { Description = "No progress bar; print path, samples and rows as JSON." };
+        var command = new Command("export", "Export the training store.") { format, output, clean, json };
         command.SetAction(async (parse, ct) =>
         {
             var (host, store) = await CliHost.OpenStoreAsync(parse.UnmatchedTokens, ct);
@@ -42,34 +45,53 @@ internal static class ExportCommand
                 };
                 var gzip = path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase);
 
-                async Task<(int, int)> WriteAsync(Stream target)
+                var stats = await store.GetStatsAsync(ct);
+                var quiet = parse.GetValue(json);
+                var (samples, rows) = await CliProgress.RunAsync(quiet, $"Exporting {Path.GetFileName(path)}", stats.TotalSamples, counter =>
                 {
-                    switch (kind)
+                    // Counted as the exporter pulls them off the store: the bar moves with the stream.
+                    async IAsyncEnumerable<TrainingSample> Counted()
                     {
-                        case "legacy":
-                            var stats = await store.GetStatsAsync(ct);
-                            var n = await LegacyStoreFile.WriteAsync(target, store.ReadAllAsync(ct), stats, TimeZoneInfo.Local, ct);
-                            return (n, n);
-                        case "jsonl":
-                            return await SampleExporters.WriteJsonLinesAsync(target, store.ReadAllAsync(ct), cleaner, ct);
-                        case "chat":
-                            return await SampleExporters.WriteChatAsync(target, store.ReadAllAsync(ct), cleaner, ct);
-                        case "csv":
-                            return await SampleExporters.WriteCsvAsync(target, store.ReadAllAsync(ct), cleaner, ct);
-                        default:
-                            return await TrainingDatasetWriter.WriteAsync(target, store.ReadAllAsync(ct), ct);
+                        await foreach (var sample in store.ReadAllAsync(ct))
+                        {
+                            counter.Increment(1);
+                            yield return sample;
+                        }
                     }
-                }
 
-                var (samples, rows) = await AtomicFile.WriteAsync(path, async stream =>
-                {
-                    if (!gzip)
+                    async Task<(int, int)> WriteAsync(Stream target)
                     {
-                        return await WriteAsync(stream);
+                        switch (kind)
+                        {
+                            case "legacy":
+                                var n = await LegacyStoreFile.WriteAsync(target, Counted(), stats, TimeZoneInfo.Local, ct);
+                                return (n, n);
+                            case "jsonl":
+                                return await SampleExporters.WriteJsonLinesAsync(target, Counted(), cleaner, ct);
+                            case "chat":
+                                return await SampleExporters.WriteChatAsync(target, Counted(), cleaner, ct);
+                            case "csv":
+                                return await SampleExporters.WriteCsvAsync(target, Counted(), cleaner, ct);
+                            default:
+                                return await TrainingDatasetWriter.WriteAsync(target, Counted(), ct);
+                        }
                     }
-                    await using var compressed = new GZipStream(stream, CompressionLevel.Optimal, leaveOpen: true);
-                    return await WriteAsync(compressed);
+
+                    return AtomicFile.WriteAsync(path, async stream =>
+                    {
+                        if (!gzip)
+                        {
+                            return await WriteAsync(stream);
+                        }
+                        await using var compressed = new GZipStream(stream, CompressionLevel.Optimal, leaveOpen: true);
+                        return await WriteAsync(compressed);
+                    });
                 });
+                if (quiet)
+                {
+                    Console.WriteLine(JsonSerializer.Serialize(new { path, samples, rows }, CliJson.Options));
+                    return 0;
+                }
                 AnsiConsole.MarkupLineInterpolated($"Exported [bold]{samples:N0}[/] samples ({rows:N0} rows) to [blue]{path}[/]");
                 return 0;
             }

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Text.Json;
 using CommentFlow.Domain;
 using CommentFlow.Legacy;
 using Spectre.Console;
@@ -14,7 +15,8 @@ internal static class ImportLegacyCommand
         {
             Description = "Time zone of the file's naive timestamps (IANA id). Default: this machine's.",
         };
-        var command = new Command("import-legacy", "Import the earlier service's store file, keeping hashes and timestamps; all or nothing.") { file, timeZone };
+        var json = new Option<bool>("--json") { Description = "No progress bar; print the result as JSON." };
+        var command = new Command("import-legacy", "Import the earlier service's store file, keeping hashes and timestamps; all or nothing.") { file, timeZone, json };
         command.SetAction(async (parse, ct) =>
         {
             var path = parse.GetValue(file)!;
@@ -39,14 +41,15 @@ internal static class ImportLegacyCommand
             var (host, store) = await CliHost.OpenStoreAsync(parse.UnmatchedTokens, ct);
             using (host)
             {
-                var result = await AnsiConsole.Progress()
-                    .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
-                    .StartAsync(async progress =>
-                    {
-                        var task = progress.AddTask("Importing", maxValue: Math.Max(1, samples.Count));
-                        // One transaction for the whole file: an interrupted import leaves the store as it was.
-                        return await store.WriteAsync(samples, new InlineProgress<int>(n => task.Value = n), ct);
-                    });
+                var quiet = parse.GetValue(json);
+                // One transaction for the whole file: an interrupted import leaves the store as it was.
+                var result = await CliProgress.RunAsync(quiet, $"Importing {path.Name}", samples.Count,
+                    counter => store.WriteAsync(samples, new InlineProgress<int>(n => counter.Set(n)), ct));
+                if (quiet)
+                {
+                    Console.WriteLine(JsonSerializer.Serialize(new { file = path.FullName, result.Written, result.Duplicates }, CliJson.Options));
+                    return 0;
+                }
                 AnsiConsole.MarkupLineInterpolated(
                     $"Imported [bold]{result.Written:N0}[/] samples from {path.Name}; [bold]{result.Duplicates:N0}[/] duplicates skipped.");
                 return 0;

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Text.Json;
 using CommentFlow.Domain;
 using CommentFlow.Import;
 using CommentFlow.Storage;
@@ -16,7 +17,8 @@ internal static class ImportTicketsCommand
         var file = new Argument<FileInfo>("file") { Description = "Tickets CSV (columns mapped by CommentFlow:Import:Columns), or a Jira search export (.json, .json.gz)." };
         var format = new Option<string?>("--format") { Description = "csv or jira; default: from the file name." };
         format.AcceptOnlyFromAmong("csv", "jira");
-        var command = new Command("import-tickets", "Import historical tickets and the agents' real replies as training samples (model 'history').") { file, format };
+        var json = new Option<bool>("--json") { Description = "No progress bar; print the result as JSON." };
+        var command = new Command("import-tickets", "Import historical tickets and the agents' real replies as training samples (model 'history').") { file, format, json };
         command.SetAction(async (parse, ct) =>
         {
             var path = parse.GetValue(file)!;
@@ -37,9 +39,13 @@ internal static class ImportTicketsCommand
                 try
                 {
                     var total = Items().Count(); // a cheap first pass, so the bar knows its end
-                    var result = await AnsiConsole.Progress()
-                        .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
-                        .StartAsync(progress => ImportAsync(Items(), store, options.BatchSize, progress.AddTask($"Importing {path.Name}", maxValue: Math.Max(1, total)), ct));
+                    var quiet = parse.GetValue(json);
+                    var result = await CliProgress.RunAsync(quiet, $"Importing {path.Name}", total, counter => ImportAsync(Items(), store, options.BatchSize, counter, ct));
+                    if (quiet)
+                    {
+                        Console.WriteLine(JsonSerializer.Serialize(result, CliJson.Options));
+                        return 0;
+                    }
                     Report(result, path.Name);
                     return 0;
                 }
@@ -56,7 +62,7 @@ internal static class ImportTicketsCommand
     private sealed record ImportResult(int Written, int Duplicates, List<ImportProblem> Problems);
 
     /// <summary>One transaction per batch: an interrupted import keeps every finished batch and loses no more than the current one.</summary>
-    private static async Task<ImportResult> ImportAsync(IEnumerable<ImportItem> items, ITrainingStore store, int batchSize, ProgressTask task, CancellationToken ct)
+    private static async Task<ImportResult> ImportAsync(IEnumerable<ImportItem> items, ITrainingStore store, int batchSize, ProgressCounter task, CancellationToken ct)
     {
         var batch = new List<TrainingSample>(batchSize);
         var problems = new List<ImportProblem>();

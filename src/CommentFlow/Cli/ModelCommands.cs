@@ -41,8 +41,8 @@ internal static class ModelCommands
                 TrainingResult result;
                 try
                 {
-                    result = await AnsiConsole.Status().StartAsync("Training", status =>
-                        ModelTrainer.TrainAsync(store, snapshots, request, options, cleaning, registry, time, new InlineProgress<string>(s => status.Status($"Training: {s}")), ct));
+                    result = await CliProgress.PhasesAsync(parse.GetValue(json), "Training", phase =>
+                        ModelTrainer.TrainAsync(store, snapshots, request, options, cleaning, registry, time, new InlineProgress<string>(phase), ct));
                 }
                 catch (InvalidDataException ex)
                 {

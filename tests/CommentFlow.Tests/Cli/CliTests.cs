@@ -3,7 +3,7 @@ using CommentFlow.Storage;
 using CommentFlow.Tests.Legacy;
 using Microsoft.Extensions.Logging.Abstractions;
 
-namespace CommentFlow.Tests;
+namespace CommentFlow.Tests.Cli;
 
 [Collection(CliCollection.Name)]
 public sealed class CliTests
