@@ -1,34 +1,62 @@
-using System.Text.Json;
+using System.Globalization;
 using CommentFlow.Bench;
 
 // The benchmark suite: dotnet run -c Release --project bench/CommentFlow.Bench -- <scenario|all> [--quick] [--samples N]
-// Prints a table and writes JSON results to bench/results/. Timings come from this process only; nothing here is a test.
+// Each scenario measures CommentFlow and its reference in the same run, prints a table, and writes JSON results and PNG
+// charts to bench/results/. --quick (small sizes, a few seconds each) proves the scenarios still work; its figures mean
+// nothing. Timings come from this process (and the processes it starts) only; nothing here is a test.
 var scenario = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) ?? "all";
 var quick = args.Contains("--quick");
 var samplesArg = Array.IndexOf(args, "--samples");
-var samples = samplesArg >= 0 ? int.Parse(args[samplesArg + 1], System.Globalization.CultureInfo.InvariantCulture) : quick ? 5_000 : 100_000;
-var repo = FindRepo();
-var results = new Dictionary<string, object>();
-
-if (scenario is "local" or "all")
+int? samples = samplesArg >= 0 ? int.Parse(args[samplesArg + 1], CultureInfo.InvariantCulture) : null;
+string[] known = ["ingest", "stats", "local", "erasure", "all"];
+if (!known.Contains(scenario))
 {
-    results["local"] = LocalModelScenario.Run(Path.Combine(repo, "..", "shared", "data"), samples, queries: quick ? 300 : 2_000);
-}
-if (scenario is "erasure" or "all")
-{
-    results["erasure"] = await ErasureScenario.RunAsync(Path.Combine(repo, "..", "shared", "data"), samples);
-}
-if (results.Count == 0)
-{
-    Console.Error.WriteLine($"Unknown scenario '{scenario}'. Scenarios: local, erasure, all.");
+    Console.Error.WriteLine($"Unknown scenario '{scenario}'. Scenarios: {string.Join(", ", known)}.");
     return 2;
 }
 
-var outDir = Path.Combine(repo, "bench", "results");
+var env = new BenchEnvironment(FindRepo(), quick);
+var rows = new List<ResultRow>();
+var details = new Dictionary<string, object>();
+bool Runs(string name) => scenario == name || scenario == "all";
+try
+{
+    // Sizes: the issue's 10k, 100k and 1M; quick runs a few thousand.
+    int[] ingestSizes = samples is { } n ? [n] : quick ? [3_000] : [10_000, 100_000, 1_000_000];
+    if (Runs("ingest"))
+    {
+        rows.AddRange(await IngestScenario.RunAsync(env, ingestSizes));
+    }
+    if (Runs("stats"))
+    {
+        rows.AddRange(await StatsExportScenario.RunAsync(env, ingestSizes.Max(), details));
+    }
+    if (Runs("local"))
+    {
+        details["local"] = LocalModelScenario.Run(env.SharedData, samples ?? (quick ? 5_000 : 100_000), queries: quick ? 300 : 2_000);
+    }
+    if (Runs("erasure"))
+    {
+        details["erasure"] = await ErasureScenario.RunAsync(env.SharedData, samples ?? (quick ? 5_000 : 100_000));
+    }
+}
+finally
+{
+    env.Cleanup();
+}
+
+var outDir = Path.Combine(env.Repo, "bench", "results");
 Directory.CreateDirectory(outDir);
-var file = Path.Combine(outDir, $"{scenario}{(quick ? "-quick" : "")}.json");
-await File.WriteAllTextAsync(file, JsonSerializer.Serialize(new { machine = Environment.ProcessorCount + " cores", quick, results }, new JsonSerializerOptions { WriteIndented = true }));
-Console.WriteLine($"results: {file}");
+if (rows.Count > 0)
+{
+    BenchReport.PrintTable(rows);
+    foreach (var chart in BenchReport.WriteCharts(outDir, quick, rows))
+    {
+        Console.WriteLine($"chart: {chart}");
+    }
+}
+Console.WriteLine($"results: {await BenchReport.WriteJsonAsync(outDir, scenario, quick, rows, details)}");
 return 0;
 
 static string FindRepo()

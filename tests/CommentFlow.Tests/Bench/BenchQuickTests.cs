@@ -6,6 +6,47 @@ namespace CommentFlow.Tests.Bench;
 /// <summary>The benchmark scenarios still run (quick mode, small sizes). No timing is asserted: that is the bench's job.</summary>
 public sealed class BenchQuickTests
 {
+    /// <summary>Capture ingest against the raw insert and the earlier service, then stats and export on a store of its own.</summary>
+    [Theory]
+    [InlineData("ingest", new[] { "ingest" })]
+    [InlineData("stats", new[] { "export", "stats" })]
+    public async Task Scenario_Quick_MeasuresBothSidesAndWritesResultsAndCharts(string scenario, string[] expected)
+    {
+        var output = await RunBenchAsync(scenario, "--quick", "--samples", "1500");
+        var file = output.Split('\n').Single(l => l.StartsWith("results: ", StringComparison.Ordinal))["results: ".Length..].Trim();
+        var rows = JsonNode.Parse(await File.ReadAllTextAsync(file))!["rows"]!.AsArray();
+        Assert.Equal(expected, rows.Select(r => r!["scenario"]!.GetValue<string>()).Distinct().Order().ToArray());
+        foreach (var row in rows)
+        {
+            Assert.True(row!["commentflow"]!.GetValue<double>() > 0, row.ToJsonString());
+        }
+        // Every comparison carries the reference measured in the same run.
+        Assert.Contains(rows, r => r!["reference_value"] is { } v && v.GetValue<double>() > 0 && r["ratio"] is not null);
+        var charts = output.Split('\n').Where(l => l.StartsWith("chart: ", StringComparison.Ordinal)).Select(l => l["chart: ".Length..].Trim()).ToList();
+        Assert.NotEmpty(charts);
+        foreach (var chart in charts)
+        {
+            var png = await File.ReadAllBytesAsync(chart);
+            Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], png[..4]);
+        }
+    }
+
+    private static async Task<string> RunBenchAsync(params string[] args)
+    {
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in (string[])["exec", Path.Combine(AppContext.BaseDirectory, "CommentFlow.Bench.dll"), .. args])
+        {
+            info.ArgumentList.Add(a);
+        }
+        info.Environment["COLUMNS"] = "200";
+        using var process = Process.Start(info)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        Assert.True(process.ExitCode == 0, await stderr + await stdout);
+        return await stdout;
+    }
+
     [Fact]
     public async Task Local_Quick_RunsAndWritesItsResults()
     {
@@ -23,7 +64,7 @@ public sealed class BenchQuickTests
         var output = await stdout;
         Assert.Contains("local model, 2,000 comments", output, StringComparison.Ordinal);
         var file = output.Split('\n').Single(l => l.StartsWith("results: ", StringComparison.Ordinal))["results: ".Length..].Trim();
-        var local = JsonNode.Parse(await File.ReadAllTextAsync(file))!["results"]!["local"]!;
+        var local = JsonNode.Parse(await File.ReadAllTextAsync(file))!["details"]!["local"]!;
         Assert.Equal(2000, local["samples"]!.GetValue<int>());
         Assert.True(local["queries"]!.GetValue<int>() > 0);
         Assert.True(local["bytes_per_sample"]!.GetValue<long>() > 0);

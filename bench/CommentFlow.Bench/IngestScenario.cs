@@ -1,0 +1,195 @@
+using System.Diagnostics;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using CommentFlow.Capture;
+using CommentFlow.Domain;
+using CommentFlow.Privacy;
+using CommentFlow.Storage;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+
+namespace CommentFlow.Bench;
+
+/// <summary>
+/// Scenario 1: the shared workload (<c>seed_baseline.py gen</c>, 20 % exact repeats) through the capture pipeline
+/// (bounded queue → one writer → SQLite, GZip payloads, masking, stats in the same transaction) against a raw SQLite
+/// insert of the same requests (one prepared statement, 5,000 rows a transaction, WAL, same page size and
+/// synchronous level), in the same run. Both sides read and parse the same JSON Lines file while they are timed.
+/// </summary>
+internal static class IngestScenario
+{
+    private const int RawBatch = 5_000;
+
+    public static async Task<List<ResultRow>> RunAsync(BenchEnvironment env, IReadOnlyList<int> sizes)
+    {
+        var rows = new List<ResultRow>();
+        foreach (var size in sizes)
+        {
+            var workload = await Workload.GenerateAsync(env, size);
+            var raw = await RawInsertAsync(env, workload);
+            var (pipeline, storeDir) = await PipelineAsync(env, workload);
+            env.KeepStore(size, storeDir);
+            Console.WriteLine($"ingest {size:N0}: capture pipeline {pipeline.Rate:N0}/s ({pipeline.Stored:N0} stored, {pipeline.Bytes / (double)pipeline.Stored:N0} B/sample), raw insert {raw.Rate:N0}/s ({raw.Bytes / (double)raw.Stored:N0} B/row)");
+            rows.Add(new ResultRow("ingest", $"{size:N0} requests", "requests/s", pipeline.Rate, "raw SQLite insert", raw.Rate,
+                size >= 1_000_000 ? "≥ 80 % of raw and ≥ 10,000/s" : "≥ 80 % of raw",
+                pipeline.Rate >= 0.8 * raw.Rate && (size < 1_000_000 || pipeline.Rate >= 10_000)));
+        }
+
+        // The earlier service on 1,000 requests of the same workload (200 in quick mode: it needs ~50 s for 1,000), against
+        // the pipeline on the same requests.
+        var seedSize = env.Quick ? 200 : 1_000;
+        var small = await Workload.GenerateAsync(env, seedSize);
+        var seed = await SeedBaselineAsync(env, small);
+        var (ours, _) = await PipelineAsync(env, small);
+        Console.WriteLine($"ingest {seedSize:N0}: capture pipeline {ours.Rate:N0}/s, earlier service (seed_baseline.py bench) {seed:N1}/s");
+        rows.Add(new ResultRow("ingest", $"{seedSize:N0} requests", "requests/s", ours.Rate, "earlier Python service", seed, "report the ratio", null));
+        return rows;
+    }
+
+    internal sealed record IngestResult(long Requests, long Stored, double Seconds, long Bytes)
+    {
+        public double Rate => Requests / Seconds;
+    }
+
+    /// <summary>The reference: parse, hash, INSERT OR IGNORE the JSON text, in big transactions.</summary>
+    private static async Task<IngestResult> RawInsertAsync(BenchEnvironment env, string workload)
+    {
+        var dir = env.NewDir("raw");
+        var db = Path.Combine(dir, "raw.db");
+        await using var connection = new SqliteConnection($"Data Source={db};Pooling=False");
+        await connection.OpenAsync();
+        await Exec(connection, "PRAGMA page_size = 16384; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;" +
+            "CREATE TABLE samples (id INTEGER PRIMARY KEY, context_hash TEXT NOT NULL UNIQUE, created_at TEXT NOT NULL, payload TEXT NOT NULL);");
+
+        var clock = Stopwatch.StartNew();
+        long requests = 0;
+        var transaction = connection.BeginTransaction();
+        await using var insert = connection.CreateCommand();
+        insert.CommandText = "INSERT OR IGNORE INTO samples (context_hash, created_at, payload) VALUES ($h, $t, $p)";
+        var hash = insert.Parameters.Add("$h", SqliteType.Text);
+        var time = insert.Parameters.Add("$t", SqliteType.Text);
+        var payload = insert.Parameters.Add("$p", SqliteType.Text);
+        insert.Prepare();
+        foreach (var line in File.ReadLines(workload))
+        {
+            var request = JsonSerializer.Deserialize(line, WorkloadJson.Default.WorkloadRequest)!;
+            insert.Transaction = transaction;
+            hash.Value = ContextHash.Compute(request.Summary, request.Description, request.AllComments);
+            time.Value = DateTimeOffset.UtcNow.ToString("O");
+            payload.Value = line;
+            insert.ExecuteNonQuery();
+            if (++requests % RawBatch == 0)
+            {
+                transaction.Commit();
+                transaction.Dispose();
+                transaction = connection.BeginTransaction();
+            }
+        }
+        transaction.Commit();
+        transaction.Dispose();
+        var seconds = clock.Elapsed.TotalSeconds;
+        var stored = (long)(await Scalar(connection, "SELECT COUNT(*) FROM samples"))!;
+        await connection.CloseAsync();
+        var result = new IngestResult(requests, stored, seconds, FileBytes(db));
+        Directory.Delete(dir, recursive: true);
+        return result;
+    }
+
+    /// <summary>CommentFlow: what the server's request path and writer do, minus HTTP (scenario 4 has that).</summary>
+    internal static async Task<(IngestResult Result, string Dir)> PipelineAsync(BenchEnvironment env, string workload)
+    {
+        var dir = env.NewDir("store");
+        var masker = new PersonalDataMasker(Options.Create(new MaskingOptions()));
+        var store = new SqliteTrainingStore(SqliteTrainingStore.DefaultConnectionString(dir), new StorageOptions(), TimeProvider.System,
+            NullLogger<SqliteTrainingStore>.Instance, masker);
+        await store.MigrateAsync(CancellationToken.None);
+        // Wait mode with a long wait: the producer here is faster than any disk, and the point is the writer's rate, not drops.
+        var options = Options.Create(new CaptureOptions { FullMode = CaptureFullModes.Wait, FullWaitMilliseconds = 600_000 });
+        var queue = new CaptureQueue(options, new CaptureCounters(), TimeProvider.System, NullLogger<CaptureQueue>.Instance);
+        using var writer = new CaptureWriter(queue, store, options, TimeProvider.System, NullLogger<CaptureWriter>.Instance);
+
+        var clock = Stopwatch.StartNew();
+        await writer.StartAsync(CancellationToken.None);
+        long requests = 0;
+        foreach (var line in File.ReadLines(workload))
+        {
+            var request = JsonSerializer.Deserialize(line, WorkloadJson.Default.WorkloadRequest)!;
+            var context = new TicketContext
+            {
+                TicketKey = request.TicketKey,
+                Summary = request.Summary,
+                Description = request.Description,
+                IssueType = request.IssueType,
+                Status = request.Status,
+                Priority = request.Priority,
+                Comments = request.AllComments,
+            };
+            var sample = TrainingSample.From(context, context.Hash(), request.Suggestions, "llama3.2", "ollama", 0, DateTimeOffset.UtcNow);
+            if (!await queue.EnqueueAsync(sample, CancellationToken.None))
+            {
+                throw new InvalidOperationException("dropped in wait mode");
+            }
+            requests++;
+        }
+        await writer.StopAsync(CancellationToken.None);
+        var seconds = clock.Elapsed.TotalSeconds;
+        var counters = queue.Counters;
+        if (counters.Written + counters.Duplicates != requests || counters.Lost + counters.Dropped != 0)
+        {
+            throw new InvalidOperationException($"pipeline lost samples: {requests} requests, {counters.Written} written, {counters.Duplicates} duplicates");
+        }
+        var db = Path.Combine(dir, "commentflow.db");
+        return (new IngestResult(requests, counters.Written, seconds, FileBytes(db)), dir);
+    }
+
+    private static async Task<double> SeedBaselineAsync(BenchEnvironment env, string workload)
+    {
+        var dir = env.NewDir("seed");
+        var output = await env.RunAsync("python3", [env.SeedBaseline, "bench", "--dir", dir, "--input", workload, "--time-limit", "0"]);
+        Directory.Delete(dir, recursive: true);
+        using var result = JsonDocument.Parse(output.Trim().Split('\n')[^1]);
+        return result.RootElement.GetProperty("inserts_per_s").GetDouble();
+    }
+
+    private static long FileBytes(string db) =>
+        new[] { db, db + "-wal" }.Where(File.Exists).Sum(f => new FileInfo(f).Length);
+
+    private static async Task Exec(SqliteConnection connection, string sql)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        await command.ExecuteNonQueryAsync();
+    }
+
+    private static async Task<object?> Scalar(SqliteConnection connection, string sql)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return await command.ExecuteScalarAsync();
+    }
+}
+
+/// <summary>One request of the shared workload (<c>seed_baseline.py gen</c>).</summary>
+internal sealed record WorkloadRequest(
+    string? TicketKey, string Summary, string Description, string IssueType, string Status, string Priority,
+    IReadOnlyList<string> AllComments, IReadOnlyList<Suggestion> Suggestions);
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
+[JsonSerializable(typeof(WorkloadRequest))]
+internal sealed partial class WorkloadJson : JsonSerializerContext;
+
+/// <summary>The shared workload files, generated once per size and kept between runs.</summary>
+internal static class Workload
+{
+    public static async Task<string> GenerateAsync(BenchEnvironment env, int requests)
+    {
+        var path = Path.Combine(env.CacheDir, $"workload-{requests}.jsonl");
+        if (!File.Exists(path))
+        {
+            await env.RunAsync("python3", [env.SeedBaseline, "gen", "--out", path + ".tmp", "--samples", requests.ToString(System.Globalization.CultureInfo.InvariantCulture), "--dup-rate", "0.2"]);
+            File.Move(path + ".tmp", path);
+        }
+        return path;
+    }
+}
