@@ -6,10 +6,16 @@ using CommentFlow.Bench;
 // charts to bench/results/. --quick (small sizes, a few seconds each) proves the scenarios still work; its figures mean
 // nothing. Timings come from this process (and the processes it starts) only; nothing here is a test.
 var scenario = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) ?? "all";
+if (scenario == "trivial-server")
+{
+    // The reference server of the HTTP scenario, started by the bench as its own process.
+    await HttpScenario.RunTrivialServerAsync(args.Skip(1).ToArray());
+    return 0;
+}
 var quick = args.Contains("--quick");
 var samplesArg = Array.IndexOf(args, "--samples");
 int? samples = samplesArg >= 0 ? int.Parse(args[samplesArg + 1], CultureInfo.InvariantCulture) : null;
-string[] known = ["ingest", "stats", "local", "erasure", "all"];
+string[] known = ["ingest", "stats", "http", "local", "erasure", "all"];
 if (!known.Contains(scenario))
 {
     Console.Error.WriteLine($"Unknown scenario '{scenario}'. Scenarios: {string.Join(", ", known)}.");
@@ -31,6 +37,10 @@ try
     if (Runs("stats"))
     {
         rows.AddRange(await StatsExportScenario.RunAsync(env, ingestSizes.Max(), details));
+    }
+    if (Runs("http"))
+    {
+        rows.AddRange(await HttpScenario.RunAsync(env, details));
     }
     if (Runs("local"))
     {

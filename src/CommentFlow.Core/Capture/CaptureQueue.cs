@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Threading.Channels;
 using CommentFlow.Domain;
 using Microsoft.Extensions.Logging;
@@ -39,19 +40,27 @@ internal sealed partial class CaptureQueue
 
     internal ChannelReader<TrainingSample> Reader => _channel.Reader;
 
+    // What the request path pays for capture, observed by /metrics (a histogram): timed with two timestamp reads, ~50 ns.
+    private Action<TimeSpan>? _enqueueObserver;
+
+    public void ObserveEnqueue(Action<TimeSpan> observer) => _enqueueObserver += observer;
+
     /// <summary>Applies the configured full mode: drop at once, or wait a short bounded time for room.</summary>
     public ValueTask<bool> EnqueueAsync(TrainingSample sample, CancellationToken cancellationToken)
     {
+        var started = Stopwatch.GetTimestamp();
         if (TryWrite(sample))
         {
+            _enqueueObserver?.Invoke(Stopwatch.GetElapsedTime(started));
             return ValueTask.FromResult(true);
         }
         if (_options.FullMode != CaptureFullModes.Wait)
         {
             Drop();
+            _enqueueObserver?.Invoke(Stopwatch.GetElapsedTime(started));
             return ValueTask.FromResult(false);
         }
-        return WaitAndEnqueueAsync(sample, cancellationToken);
+        return WaitAndEnqueueAsync(sample, started, cancellationToken);
     }
 
     /// <summary>No more samples are accepted; the writer drains what is queued and stops.</summary>
@@ -67,7 +76,19 @@ internal sealed partial class CaptureQueue
         return true;
     }
 
-    private async ValueTask<bool> WaitAndEnqueueAsync(TrainingSample sample, CancellationToken cancellationToken)
+    private async ValueTask<bool> WaitAndEnqueueAsync(TrainingSample sample, long started, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await WaitForRoomAsync(sample, cancellationToken);
+        }
+        finally
+        {
+            _enqueueObserver?.Invoke(Stopwatch.GetElapsedTime(started));
+        }
+    }
+
+    private async ValueTask<bool> WaitForRoomAsync(TrainingSample sample, CancellationToken cancellationToken)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(TimeSpan.FromMilliseconds(_options.FullWaitMilliseconds));

@@ -17,6 +17,9 @@ internal static class PrometheusMetrics
     // Suggestion latency spans a cache hit (microseconds) to an LLM generation (tens of seconds).
     private static readonly double[] LatencyBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
+    // Enqueueing costs tens to hundreds of nanoseconds, or up to the full-mode wait: bounds at the targets (1 µs, 5 µs).
+    private static readonly double[] EnqueueBuckets = [1e-7, 2.5e-7, 5e-7, 1e-6, 2e-6, 5e-6, 1e-5, 1e-4, 1e-3, 0.005, 0.01, 0.02, 0.05];
+
     public static WebApplication UseCommentFlowMetrics(this WebApplication app)
     {
         var registry = Metrics.NewCustomRegistry();
@@ -33,6 +36,10 @@ internal static class PrometheusMetrics
         var latency = factory.CreateHistogram("commentflow_engine_latency_seconds", "Time the answering engine took, by engine.",
             new HistogramConfiguration { LabelNames = ["engine"], Buckets = LatencyBuckets });
         engines.ObserveLatency((engine, elapsed) => latency.WithLabels(engine).Observe(elapsed.TotalSeconds));
+        var enqueue = factory.CreateHistogram("commentflow_capture_enqueue_seconds",
+            "Time a request spent handing its sample to the capture queue (drop mode: never waits; wait mode: up to FullWaitMilliseconds).",
+            new HistogramConfiguration { Buckets = EnqueueBuckets });
+        capture.ObserveEnqueue(elapsed => enqueue.Observe(elapsed.TotalSeconds));
 
         var suggestions = factory.CreateCounter("commentflow_suggestion_requests_total", "Suggestion requests answered, by engine.", "engine");
         var cacheHits = factory.CreateCounter("commentflow_cache_hits_total", "Suggestion requests answered from the cache.");

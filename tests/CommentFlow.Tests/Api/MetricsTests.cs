@@ -49,6 +49,8 @@ public sealed class MetricsTests
         Assert.Equal(3, Value("commentflow_capture_samples_total", ("outcome", "written")));
         Assert.Equal(0, Value("commentflow_capture_samples_total", ("outcome", "dropped")));
         Assert.Equal(0, Value("commentflow_capture_queue_depth"));
+        Assert.Equal(3, Value("commentflow_capture_enqueue_seconds_count")); // every enqueue timed
+        Assert.Equal(0, Value("commentflow_capture_writer_failing"));
         Assert.Equal(1, Value("commentflow_feedback_total", ("action", "accepted")));
         Assert.Equal(1, Value("commentflow_feedback_total", ("action", "dismissed")));
         // HTTP durations by route and status: the four suggestion requests, all 200.

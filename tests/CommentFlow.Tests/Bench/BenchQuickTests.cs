@@ -6,10 +6,11 @@ namespace CommentFlow.Tests.Bench;
 /// <summary>The benchmark scenarios still run (quick mode, small sizes). No timing is asserted: that is the bench's job.</summary>
 public sealed class BenchQuickTests
 {
-    /// <summary>Capture ingest against the raw insert and the earlier service, then stats and export on a store of its own.</summary>
+    /// <summary>Capture ingest against the raw insert and the earlier service; stats and export on a store of its own; the service under wrk against a trivial handler.</summary>
     [Theory]
     [InlineData("ingest", new[] { "ingest" })]
     [InlineData("stats", new[] { "export", "stats" })]
+    [InlineData("http", new[] { "enqueue", "http" })]
     public async Task Scenario_Quick_MeasuresBothSidesAndWritesResultsAndCharts(string scenario, string[] expected)
     {
         var output = await RunBenchAsync(scenario, "--quick", "--samples", "1500");

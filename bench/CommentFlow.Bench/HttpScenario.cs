@@ -1,0 +1,309 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Json;
+using System.Net.Sockets;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace CommentFlow.Bench;
+
+/// <summary>
+/// Scenarios 2 and 4: <c>commentflow serve</c> in its own process under <c>wrk</c> (Debian's, another process) on
+/// loopback, against a trivial ASP.NET Core handler that parses the same body (the bench itself, in a third process)
+/// in the same run. Reports requests/s, wrk's latency percentiles, the CPU each side used, what capture did with the
+/// samples, and the enqueue cost the server measured on its request path (its /metrics histogram).
+/// </summary>
+internal static class HttpScenario
+{
+    private const int Connections = 64;
+
+    public static async Task<List<ResultRow>> RunAsync(BenchEnvironment env, Dictionary<string, object> details)
+    {
+        await EnsureWrkAsync(env);
+        var seconds = env.Quick ? 2 : 15;
+        var rows = new List<ResultRow>();
+        var runs = new Dictionary<string, object>();
+
+        // The reference: a trivial handler parsing the same body, answering a fixed JSON.
+        WrkResult trivial;
+        using (var server = await Server.StartTrivialAsync(env))
+        {
+            trivial = await WrkAsync(server, "new", seconds);
+        }
+        runs["trivial_parse"] = trivial;
+
+        foreach (var (name, engine, contexts, fullMode) in new[]
+        {
+            ("rules, new tickets", "rules", "new", "drop"),
+            ("rules, new tickets, full mode wait", "rules", "new", "wait"),
+            ("rules, repeated ticket", "rules", "repeat", "drop"),
+        })
+        {
+            using var server = await Server.StartServiceAsync(env, [$"--CommentFlow:Engine={engine}", $"--CommentFlow:Capture:FullMode={fullMode}"]);
+            var result = await WrkAsync(server, contexts, seconds);
+            var (capture, enqueue) = await server.CaptureAsync();
+            runs[name] = new { wrk = result, capture, enqueue };
+            Console.WriteLine($"http {name}: {result.RequestsPerSecond:N0} req/s, p50 {result.P50Ms:N2} ms, p99 {result.P99Ms:N2} ms, p99.9 {result.P999Ms:N2} ms, " +
+                $"CPU server {result.ServerCpuSeconds:N1} s / wrk {result.ClientCpuSeconds:N1} s; capture {capture.ToJsonString()}; enqueue {enqueue}");
+            var dropped = capture["dropped"]!.GetValue<long>();
+            var target = contexts == "new" ? 10_000 : 30_000;
+            rows.Add(new ResultRow("http", name, "requests/s", result.RequestsPerSecond, "trivial handler parsing the same body", trivial.RequestsPerSecond,
+                contexts == "new" ? "≥ 10,000/s, none dropped" : "≥ 30,000/s", result.RequestsPerSecond >= target && (contexts != "new" || dropped == 0)));
+            if (contexts == "new")
+            {
+                rows.Add(new ResultRow("enqueue", $"{name}: p99", "µs", enqueue.P99Micros, "(bare TryWrite below)", null, "p99 < 1 µs", enqueue.P99Micros < 1, HigherIsBetter: false));
+                rows.Add(new ResultRow("enqueue", $"{name}: p99.9", "µs", enqueue.P999Micros, "(bare TryWrite below)", null, "p99.9 < 5 µs", enqueue.P999Micros < 5, HigherIsBetter: false));
+            }
+        }
+        var bare = BareTryWriteNanoseconds();
+        rows.Add(new ResultRow("enqueue", "bare Channel.TryWrite + TryRead, mean", "µs", bare / 1000, "(reference)", null, "report", null, HigherIsBetter: false));
+        details["http"] = runs;
+        return rows;
+    }
+
+    /// <summary>The mean cost of a bare bounded-channel write (and the read that makes room), in nanoseconds.</summary>
+    private static double BareTryWriteNanoseconds()
+    {
+        var channel = System.Threading.Channels.Channel.CreateBounded<object>(new System.Threading.Channels.BoundedChannelOptions(10_000) { SingleReader = true });
+        var item = new object();
+        const int N = 5_000_000;
+        var clock = Stopwatch.StartNew();
+        for (var i = 0; i < N; i++)
+        {
+            channel.Writer.TryWrite(item);
+            channel.Reader.TryRead(out _);
+        }
+        return clock.Elapsed.TotalNanoseconds / N;
+    }
+
+    internal sealed record WrkResult(double RequestsPerSecond, long Requests, long Errors, double P50Ms, double P99Ms, double P999Ms, double ServerCpuSeconds, double ClientCpuSeconds);
+
+    internal sealed record EnqueueCost(long Count, double P50Micros, double P99Micros, double P999Micros, double ShareUnder1Micro, double ShareUnder5Micros)
+    {
+        public override string ToString() => string.Create(CultureInfo.InvariantCulture,
+            $"{Count:N0} enqueues, p50 {P50Micros:0.###} µs, p99 {P99Micros:0.###} µs, p99.9 {P999Micros:0.###} µs, {ShareUnder1Micro:P2} ≤ 1 µs, {ShareUnder5Micros:P3} ≤ 5 µs");
+    }
+
+    private static async Task<WrkResult> WrkAsync(Server server, string contexts, int seconds)
+    {
+        var script = Path.Combine(Path.GetTempPath(), $"commentflow-wrk-{Guid.NewGuid():N}.lua");
+        await File.WriteAllTextAsync(script, WrkScript);
+        var serverCpuBefore = server.CpuSeconds();
+        var nonce = Guid.NewGuid().ToString("N")[..8];
+        // `times` prints the CPU the shell's children used: wrk's own, measured by the kernel.
+        var command = $"wrk -t1 -c{Connections} -d{seconds}s --timeout 10s -s {script} {server.Url}{server.Path} -- {contexts} {nonce} >&2; times";
+        var info = new ProcessStartInfo("bash", ["-c", command]) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        using var process = Process.Start(info)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = await process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        File.Delete(script);
+        var serverCpu = server.CpuSeconds() - serverCpuBefore;
+        var json = stderr.Split('\n').LastOrDefault(l => l.StartsWith("{\"requests\"", StringComparison.Ordinal))
+            ?? throw new InvalidOperationException($"wrk said: {stderr}");
+        var r = JsonNode.Parse(json)!;
+        // `times`: the shell's own line, then its children's: "0m1.234s 0m0.567s".
+        var children = (await stdout).Split('\n', StringSplitOptions.RemoveEmptyEntries)[^1].Split(' ');
+        var clientCpu = children.Sum(ParseTimes);
+        var duration = r["duration_us"]!.GetValue<double>() / 1e6;
+        return new WrkResult(r["requests"]!.GetValue<long>() / duration, r["requests"]!.GetValue<long>(), r["errors"]!.GetValue<long>(),
+            r["p50_us"]!.GetValue<double>() / 1000, r["p99_us"]!.GetValue<double>() / 1000, r["p999_us"]!.GetValue<double>() / 1000, serverCpu, clientCpu);
+    }
+
+    private static double ParseTimes(string value)
+    {
+        var m = value.IndexOf('m', StringComparison.Ordinal);
+        return double.Parse(value[..m], CultureInfo.InvariantCulture) * 60 + double.Parse(value[(m + 1)..].TrimEnd('s'), CultureInfo.InvariantCulture);
+    }
+
+    // New tickets: a counter per wrk thread and a nonce per run make every body unique. Non-2xx answers count as errors.
+    private const string WrkScript = """
+        local counter = 0
+        local mode = "new"
+        local nonce = "x"
+        local errors = 0
+        function init(args)
+          mode = args[1] or "new"
+          nonce = args[2] or "x"
+        end
+        function request()
+          counter = counter + 1
+          local n = counter
+          if mode == "repeat" then n = 0 end
+          local body = string.format('{"ticket_key":"B-%s-%d","summary":"Printer %d on floor %d jams (%s)","description":"User reports the printer jams on every print job since the driver update %d","issue_type":"Incident","priority":"High","all_comments":["Checked the queue"]}', nonce, n, n, n % 9, nonce, n)
+          return wrk.format("POST", nil, {["Content-Type"] = "application/json"}, body)
+        end
+        function response(status, headers, body)
+          if status >= 300 then errors = errors + 1 end
+        end
+        function done(summary, latency, requests)
+          local e = summary.errors
+          io.stderr:write(string.format('{"requests":%d,"duration_us":%d,"errors":%d,"p50_us":%f,"p99_us":%f,"p999_us":%f}\n',
+            summary.requests, summary.duration, e.connect + e.read + e.write + e.status + e.timeout,
+            latency:percentile(50), latency:percentile(99), latency:percentile(99.9)))
+        end
+        """;
+
+    private static async Task EnsureWrkAsync(BenchEnvironment env)
+    {
+        if (File.Exists("/usr/bin/wrk"))
+        {
+            return;
+        }
+        Console.WriteLine("wrk missing: installing Debian's wrk package");
+        await env.RunAsync("apt-get", ["install", "-y", "-qq", "wrk"]);
+    }
+
+    /// <summary>A server process under load: the service, or the bench's own trivial handler.</summary>
+    internal sealed class Server : IDisposable
+    {
+        private readonly Process _process;
+        private readonly HttpClient _client;
+
+        private Server(Process process, string url, string path)
+        {
+            _process = process;
+            Url = url;
+            Path = path;
+            _client = new HttpClient { BaseAddress = new Uri(url) };
+        }
+
+        public string Url { get; }
+        public string Path { get; }
+
+        public static Task<Server> StartServiceAsync(BenchEnvironment env, IEnumerable<string> settings) =>
+            StartAsync(["exec", env.ServiceDll, "serve", $"--CommentFlow:DataDir={env.NewDir("http")}", "--CommentFlow:Ollama:Url=http://127.0.0.1:9",
+                "--Logging:LogLevel:Default=Warning", .. settings], "/api/ml/comments/suggestions", "/health");
+
+        public static Task<Server> StartTrivialAsync(BenchEnvironment env) =>
+            StartAsync(["exec", System.IO.Path.Combine(AppContext.BaseDirectory, "CommentFlow.Bench.dll"), "trivial-server"], "/parse", "/health");
+
+        private static async Task<Server> StartAsync(IEnumerable<string> args, string path, string health)
+        {
+            var port = FreePort();
+            var url = $"http://127.0.0.1:{port}";
+            var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            foreach (var arg in args.Append($"--urls={url}"))
+            {
+                info.ArgumentList.Add(arg);
+            }
+            var process = Process.Start(info)!;
+            process.OutputDataReceived += (_, _) => { };
+            process.ErrorDataReceived += (_, _) => { };
+            process.BeginOutputReadLine();
+            process.BeginErrorReadLine();
+            var server = new Server(process, url, path);
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            while (true)
+            {
+                try
+                {
+                    using var response = await server._client.GetAsync(health);
+                    if (response.IsSuccessStatusCode)
+                    {
+                        return server;
+                    }
+                }
+                catch (HttpRequestException) when (DateTime.UtcNow < deadline)
+                {
+                }
+                await Task.Delay(100);
+            }
+        }
+
+        public double CpuSeconds()
+        {
+            _process.Refresh();
+            return _process.TotalProcessorTime.TotalSeconds;
+        }
+
+        /// <summary>The capture counters once the writer has stored everything queued, and the enqueue histogram from /metrics.</summary>
+        public async Task<(JsonNode Capture, EnqueueCost Enqueue)> CaptureAsync()
+        {
+            JsonNode capture;
+            var deadline = DateTime.UtcNow.AddSeconds(120);
+            do
+            {
+                await Task.Delay(200);
+                capture = (await _client.GetFromJsonAsync<JsonNode>("/api/ml/comments/health"))!["capture"]!;
+            }
+            while (capture["written"]!.GetValue<long>() + capture["duplicates"]!.GetValue<long>() + capture["lost"]!.GetValue<long>() < capture["enqueued"]!.GetValue<long>()
+                && DateTime.UtcNow < deadline);
+            var metrics = await _client.GetStringAsync("/metrics");
+            return (capture, Enqueue(metrics));
+        }
+
+        /// <summary>Percentiles from the histogram's cumulative buckets, interpolated linearly inside a bucket.</summary>
+        private static EnqueueCost Enqueue(string metrics)
+        {
+            var buckets = new List<(double Le, double Count)>();
+            foreach (var line in metrics.Split('\n'))
+            {
+                if (line.StartsWith("commentflow_capture_enqueue_seconds_bucket{le=\"", StringComparison.Ordinal))
+                {
+                    var le = line[(line.IndexOf('"') + 1)..line.LastIndexOf('"')];
+                    buckets.Add((le == "+Inf" ? double.PositiveInfinity : double.Parse(le, CultureInfo.InvariantCulture),
+                        double.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture)));
+                }
+            }
+            var total = buckets[^1].Count;
+            double At(double q)
+            {
+                var rank = q * total;
+                var (lower, below) = (0.0, 0.0);
+                foreach (var (le, count) in buckets)
+                {
+                    if (count >= rank)
+                    {
+                        var upper = double.IsInfinity(le) ? lower * 2 : le;
+                        return (lower + (upper - lower) * (count == below ? 1 : (rank - below) / (count - below))) * 1e6;
+                    }
+                    (lower, below) = (le, count);
+                }
+                return lower * 1e6;
+            }
+            double Share(double bound) => buckets.First(b => Math.Abs(b.Le - bound) < bound / 1000).Count / Math.Max(1, total);
+            return new EnqueueCost((long)total, At(0.5), At(0.99), At(0.999), Share(1e-6), Share(5e-6));
+        }
+
+        private static int FreePort()
+        {
+            using var listener = new TcpListener(IPAddress.Loopback, 0);
+            listener.Start();
+            return ((IPEndPoint)listener.LocalEndpoint).Port;
+        }
+
+        public void Dispose()
+        {
+            if (!_process.HasExited)
+            {
+                _process.Kill(entireProcessTree: true);
+                _process.WaitForExit();
+            }
+            _process.Dispose();
+            _client.Dispose();
+        }
+    }
+
+    /// <summary>The reference server: Kestrel, minimal API, parse the body, answer a fixed JSON. Run as its own process.</summary>
+    public static async Task RunTrivialServerAsync(string[] args)
+    {
+        var builder = WebApplication.CreateSlimBuilder(args);
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        var app = builder.Build();
+        var answer = """{"success":true,"suggestions":[{"text":"Please send the exact error message.","type":"diagnostic","confidence":0.75}],"engine":"trivial"}"""u8.ToArray();
+        app.MapGet("/health", () => "ok");
+        app.MapPost("/parse", async (HttpContext context) =>
+        {
+            using var document = await JsonDocument.ParseAsync(context.Request.Body);
+            context.Response.ContentType = "application/json";
+            await context.Response.Body.WriteAsync(answer);
+        });
+        await app.RunAsync();
+    }
+}
