@@ -8,10 +8,12 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 # The reference Prometheus text-format parser (prometheus_client, for Debian's /usr/bin/python3) checks GET /metrics.
-# wrk is the load generator of the bench's HTTP scenario, which runs in quick mode in the suite.
+# The bench's scenarios run in quick mode in the suite: wrk drives the HTTP scenario, scikit-learn is the training
+# scenario's reference.
 missing=()
 /usr/bin/python3 -c 'import prometheus_client' 2>/dev/null || missing+=(python3-prometheus-client)
 [[ -x /usr/bin/wrk ]] || missing+=(wrk)
+/usr/bin/python3 -c 'import sklearn' 2>/dev/null || missing+=(python3-sklearn)
 if [[ ${#missing[@]} -gt 0 ]]; then
   apt-get update -qq && apt-get install -y -qq "${missing[@]}" >/dev/null
 fi

@@ -15,7 +15,7 @@ if (scenario == "trivial-server")
 var quick = args.Contains("--quick");
 var samplesArg = Array.IndexOf(args, "--samples");
 int? samples = samplesArg >= 0 ? int.Parse(args[samplesArg + 1], CultureInfo.InvariantCulture) : null;
-string[] known = ["ingest", "stats", "http", "local", "erasure", "all"];
+string[] known = ["ingest", "stats", "http", "local", "training", "storage", "erasure", "micro", "all"];
 if (!known.Contains(scenario))
 {
     Console.Error.WriteLine($"Unknown scenario '{scenario}'. Scenarios: {string.Join(", ", known)}.");
@@ -45,6 +45,18 @@ try
     if (Runs("local"))
     {
         details["local"] = LocalModelScenario.Run(env.SharedData, samples ?? (quick ? 5_000 : 100_000), queries: quick ? 300 : 2_000);
+    }
+    if (Runs("training"))
+    {
+        rows.AddRange(await TrainingScenario.RunAsync(env, details));
+    }
+    if (Runs("storage"))
+    {
+        rows.AddRange(await StorageScenario.RunAsync(env, details));
+    }
+    if (Runs("micro"))
+    {
+        rows.AddRange(MicroBenchmarks.Run(quick));
     }
     if (Runs("erasure"))
     {

@@ -1,0 +1,71 @@
+using System.IO.Compression;
+using CommentFlow.Domain;
+using CommentFlow.Import;
+using CommentFlow.Legacy;
+using CommentFlow.Storage;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace CommentFlow.Bench;
+
+/// <summary>
+/// Scenario 7: bytes per sample of the shared tickets (subject, body, the agent's answer as the suggestion) in the
+/// SQLite store, payloads plain and GZip, against the earlier service's whole-file <c>ml_training_data.json.gz</c>
+/// (indented JSON, GZip level 9, as its <c>json.dump(indent=2)</c> through <c>gzip.open</c> wrote it).
+/// </summary>
+internal static class StorageScenario
+{
+    public static async Task<List<ResultRow>> RunAsync(BenchEnvironment env, Dictionary<string, object> details)
+    {
+        var now = DateTimeOffset.UtcNow;
+        var samples = Directory.GetFiles(env.SharedData, "*.csv").Order()
+            .SelectMany(f => HistoryImport.ReadCsv(f, new ImportOptions(), now))
+            .Where(i => i.Sample is not null).Select(i => i.Sample!)
+            .DistinctBy(s => s.ContextHash).ToList();
+
+        var (plain, _) = await StoreBytesAsync(env, samples, compressionThreshold: int.MaxValue);
+        var (gzip, store) = await StoreBytesAsync(env, samples, compressionThreshold: 0);
+        var legacy = await LegacyBytesAsync(env, store);
+        var n = (double)samples.Count;
+        Console.WriteLine($"storage, {samples.Count:N0} samples: plain {plain / n:N0} B/sample, GZip {gzip / n:N0} B/sample, earlier .json.gz {legacy / n:N0} B/sample");
+        details["storage"] = new { samples = samples.Count, plain_bytes = plain, gzip_bytes = gzip, legacy_bytes = legacy };
+        return
+        [
+            new ResultRow("storage", "SQLite, plain JSON payloads", "bytes/sample", plain / n, "earlier service's .json.gz", legacy / n, "report", null, HigherIsBetter: false),
+            new ResultRow("storage", "SQLite, GZip payloads (default)", "bytes/sample", gzip / n, "earlier service's .json.gz", legacy / n, "report", null, HigherIsBetter: false),
+        ];
+    }
+
+    /// <summary>The store file after a checkpoint and VACUUM, so free pages and the WAL do not count.</summary>
+    private static async Task<(long Bytes, SqliteTrainingStore Store)> StoreBytesAsync(BenchEnvironment env, List<TrainingSample> samples, int compressionThreshold)
+    {
+        var dir = env.NewDir("storage");
+        var store = new SqliteTrainingStore(SqliteTrainingStore.DefaultConnectionString(dir), new StorageOptions { CompressionThreshold = compressionThreshold },
+            TimeProvider.System, NullLogger<SqliteTrainingStore>.Instance);
+        await store.MigrateAsync(CancellationToken.None);
+        await store.WriteAsync(samples, null, CancellationToken.None);
+        var db = Path.Combine(dir, "commentflow.db");
+        await using (var connection = new SqliteConnection($"Data Source={db};Pooling=False"))
+        {
+            await connection.OpenAsync();
+            await using var command = connection.CreateCommand();
+            command.CommandText = "PRAGMA wal_checkpoint(TRUNCATE); VACUUM; PRAGMA wal_checkpoint(TRUNCATE);";
+            await command.ExecuteNonQueryAsync();
+        }
+        SqliteConnection.ClearAllPools();
+        return (new FileInfo(db).Length, store);
+    }
+
+    /// <summary>The same samples as the store reads them back, in the earlier file format.</summary>
+    private static async Task<long> LegacyBytesAsync(BenchEnvironment env, SqliteTrainingStore store)
+    {
+        var file = Path.Combine(env.NewDir("legacy"), LegacyStoreFile.FileName + ".gz");
+        var stats = await store.GetStatsAsync(CancellationToken.None);
+        await using (var output = File.Create(file))
+        await using (var gzip = new GZipStream(output, CompressionLevel.SmallestSize))
+        {
+            await LegacyStoreFile.WriteAsync(gzip, store.ReadAllAsync(CancellationToken.None), stats, TimeZoneInfo.Utc, CancellationToken.None);
+        }
+        return new FileInfo(file).Length;
+    }
+}
