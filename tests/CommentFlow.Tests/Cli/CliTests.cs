@@ -8,7 +8,7 @@ namespace CommentFlow.Tests.Cli;
 [Collection(CliCollection.Name)]
 public sealed class CliTests
 {
-    private static Task<int> RunAsync(params string[] args) => CommandLine.Build().Parse(args).InvokeAsync();
+    private static Task<int> RunAsync(params string[] args) => CommentFlow.Cli.CommandLine.Build().Parse(args).InvokeAsync();
 
     [Fact]
     public async Task Suggest_WithoutOllama_AnswersFromRulesAndCapturesTheSample()

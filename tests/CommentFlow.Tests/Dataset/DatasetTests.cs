@@ -85,7 +85,7 @@ public sealed class DatasetTests
         {
             var path = Path.Combine(dir, $"out.{format}");
             string[] args = ["export", "--format", format, "--out", path, $"--CommentFlow:DataDir={dataDir}", .. clean ? (string[])["--clean"] : []];
-            Assert.Equal(0, await CommandLine.Build().Parse(args).InvokeAsync());
+            Assert.Equal(0, await CommentFlow.Cli.CommandLine.Build().Parse(args).InvokeAsync());
             return path;
         }
 

@@ -95,8 +95,8 @@ public sealed class HistoryImportTests
     {
         var dataDir = TempDir.Create();
         var csv = Path.Combine(Paths.Shared, "data", "tickets-multilang.csv");
-        Assert.Equal(0, await CommandLine.Build().Parse(["import-tickets", csv, $"--CommentFlow:DataDir={dataDir}", "--CommentFlow:Import:BatchSize=200"]).InvokeAsync());
-        Assert.Equal(0, await CommandLine.Build().Parse(["import-tickets", csv, $"--CommentFlow:DataDir={dataDir}"]).InvokeAsync());
+        Assert.Equal(0, await CommentFlow.Cli.CommandLine.Build().Parse(["import-tickets", csv, $"--CommentFlow:DataDir={dataDir}", "--CommentFlow:Import:BatchSize=200"]).InvokeAsync());
+        Assert.Equal(0, await CommentFlow.Cli.CommandLine.Build().Parse(["import-tickets", csv, $"--CommentFlow:DataDir={dataDir}"]).InvokeAsync());
 
         var stored = await Stores.ReadAllAsync(dataDir);
         Assert.Equal(933, stored.Count);
@@ -109,6 +109,6 @@ public sealed class HistoryImportTests
     {
         var path = Path.Combine(TempDir.Create(), "x.json");
         await File.WriteAllTextAsync(path, "{\"tickets\": []}");
-        Assert.Equal(1, await CommandLine.Build().Parse(["import-tickets", path, $"--CommentFlow:DataDir={TempDir.Create()}"]).InvokeAsync());
+        Assert.Equal(1, await CommentFlow.Cli.CommandLine.Build().Parse(["import-tickets", path, $"--CommentFlow:DataDir={TempDir.Create()}"]).InvokeAsync());
     }
 }

@@ -35,7 +35,7 @@ public sealed class LegacyImportTests
         return JsonNode.Parse(stream)!.AsObject();
     }
 
-    private static Task<int> RunAsync(params string[] args) => CommandLine.Build().Parse(args).InvokeAsync();
+    private static Task<int> RunAsync(params string[] args) => CommentFlow.Cli.CommandLine.Build().Parse(args).InvokeAsync();
 
     [Fact]
     public async Task ImportLegacy_FileOfEarlierService_IdenticalHashesCountsAndRoundTrip()

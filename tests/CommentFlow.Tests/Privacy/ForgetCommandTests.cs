@@ -13,7 +13,7 @@ public sealed class ForgetCommandTests
     {
         using var output = new StringWriter();
         using var error = new StringWriter();
-        var code = await CommandLine.Build().Parse(args).InvokeAsync(new InvocationConfiguration { Output = output, Error = error });
+        var code = await CommentFlow.Cli.CommandLine.Build().Parse(args).InvokeAsync(new InvocationConfiguration { Output = output, Error = error });
         return (code, output + error.ToString());
     }
 
