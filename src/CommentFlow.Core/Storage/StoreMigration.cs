@@ -96,9 +96,10 @@ internal sealed class StoreMigration(SqliteTrainingStore source, ITrainingStore 
             await WriteMarkerAsync(key, marker, sourceStats.Masked, cancellationToken);
         }
 
+        // Equality is checked until the first verified run: after it, servers may write to the destination.
         progress?.Report(new MigrationProgress(MigrationPhase.Verifying, 0, 1));
-        var verification = await VerifyAsync(marker.EmptyAtStart, feedback, sourceStats, cancellationToken);
-        if (verification.Verified)
+        var verification = await VerifyAsync(marker.EmptyAtStart && marker.VerifiedAt is null, feedback, sourceStats, cancellationToken);
+        if (verification.Verified && marker.VerifiedAt is null)
         {
             await WriteMarkerAsync(key, marker with { VerifiedAt = time.GetUtcNow() }, null, cancellationToken);
         }
@@ -257,7 +258,10 @@ internal sealed record MigrationResult
     /// <summary>A marker of an earlier run was found and the copy continued from it.</summary>
     public bool Resumed { get; init; }
 
-    /// <summary>The destination was empty at the start: it must equal the source (else every source sample must be in it).</summary>
+    /// <summary>
+    /// Checked for equality with the source: the destination was empty at the start and no earlier run was verified
+    /// (after that, servers may have written to it). Otherwise every source sample and feedback row must be in it.
+    /// </summary>
     public bool Exact { get; init; }
     public int Written { get; init; }
     public int Duplicates { get; init; }
