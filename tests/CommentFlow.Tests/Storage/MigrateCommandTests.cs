@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text.Json.Nodes;
 using CommentFlow.Cli;
 using CommentFlow.Storage;
@@ -92,6 +93,60 @@ public sealed class MigrateCommandTests
         Assert.Equal(1, failedCode);
         Assert.False(JsonNode.Parse(failedOutput)!["verified"]!.GetValue<bool>());
         Assert.Contains("1 source samples are missing from the destination", failedError, StringComparison.Ordinal);
+    }
+
+    /// <summary>kill -9 in the middle of the copy: the committed batches stay, the re-run continues from them and ends verified.</summary>
+    [Fact]
+    public async Task MigrateProcess_Postgres_KilledMidCopy_RerunResumesWithoutDuplicatesAndVerifies()
+    {
+        const int Samples = 4_000;
+        var (dataDir, source) = await MigrationTests.SourceAsync(Samples);
+        var connectionString = await TestPostgres.CreateDatabaseAsync();
+        var raw = new PostgresStoreUnderTest(connectionString, new StorageOptions(), null);
+        string[] migrate = ["migrate", "--from", Path.Combine(dataDir, SqliteTrainingStore.FileName), "--to", connectionString, "--batch-size", "20", "--json"];
+
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var arg in (string[])["exec", Path.Combine(AppContext.BaseDirectory, "commentflow.dll"), .. migrate])
+        {
+            info.ArgumentList.Add(arg);
+        }
+        using (var process = Process.Start(info)!)
+        {
+            var drain = Task.WhenAll(process.StandardOutput.ReadToEndAsync(), process.StandardError.ReadToEndAsync());
+            async Task<long> CopiedAsync()
+            {
+                try
+                {
+                    return await raw.ScalarAsync("SELECT COUNT(*) FROM samples");
+                }
+                catch (Npgsql.PostgresException ex) when (ex.SqlState == "42P01") // the process has not created the tables yet
+                {
+                    return 0;
+                }
+            }
+            var deadline = DateTime.UtcNow.AddSeconds(60);
+            while (await CopiedAsync() < 200 && !process.HasExited && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(10);
+            }
+            process.Kill(); // SIGKILL: no cancellation, no clean-up
+            await process.WaitForExitAsync();
+            await drain;
+        }
+        var atKill = await raw.ScalarAsync("SELECT COUNT(*) FROM samples");
+        Assert.InRange(atKill, 200, Samples - 1); // it really stopped in the middle
+        Assert.Equal(atKill, await raw.ScalarAsync("SELECT COUNT(DISTINCT context_hash) FROM samples"));
+
+        var (code, output, error) = await RunAsync(migrate);
+
+        Assert.True(code == 0, error);
+        var result = JsonNode.Parse(output)!;
+        Assert.True(result["resumed"]!.GetValue<bool>());
+        Assert.True(result["exact"]!.GetValue<bool>());
+        Assert.Equal(Samples - atKill, result["written"]!.GetValue<int>()); // only what the killed run had not committed
+        Assert.InRange(result["duplicates"]!.GetValue<int>(), 0, 20); // at most the batch committed just before its marker
+        Assert.Equal(Samples, await raw.ScalarAsync("SELECT COUNT(*) FROM samples"));
+        await MigrationTests.AssertSameStoreAsync(source, MigrationTests.Postgres(connectionString));
     }
 
     [Fact]
