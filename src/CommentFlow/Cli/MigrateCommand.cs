@@ -102,7 +102,15 @@ internal static class MigrateCommand
             ModelImportResult? models = null;
             if (Path.GetFullPath(sourceModels.ModelsDir) != Path.GetFullPath(modelsDir) && File.Exists(Path.Combine(sourceModels.ModelsDir, ModelRegistry.FileName)))
             {
-                models = await new ModelRegistry(modelsDir).ImportAsync(sourceModels);
+                try
+                {
+                    models = await new ModelRegistry(modelsDir).ImportAsync(sourceModels);
+                }
+                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or TimeoutException)
+                {
+                    await Console.Error.WriteLineAsync($"The store is copied; the models are not: {ex.Message} Run the same command again to finish.");
+                    return 1;
+                }
             }
             var seconds = clock.Elapsed.TotalSeconds;
 
