@@ -59,6 +59,12 @@ internal interface ITrainingStore
     /// <summary>Every stored context hash, in storage order, without decoding payloads.</summary>
     IAsyncEnumerable<string> ReadContextHashesAsync(CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Stores feedback rows as they are (already masked, timestamps kept) in one transaction; a row replaces the same
+    /// agent's feedback on that suggestion unless that one is newer, so copying again never undoes later feedback.
+    /// </summary>
+    Task CopyFeedbackAsync(IReadOnlyList<SuggestionFeedback> feedback, CancellationToken cancellationToken);
+
     /// <summary>Every feedback row, in the order it was first given.</summary>
     Task<IReadOnlyList<SuggestionFeedback>> ReadFeedbackRowsAsync(CancellationToken cancellationToken);
 }

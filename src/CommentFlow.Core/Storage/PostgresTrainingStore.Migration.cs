@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using CommentFlow.Domain;
 using Dapper;
 using Npgsql;
 
@@ -28,6 +29,23 @@ internal sealed partial class PostgresTrainingStore
             delta.AddMasked(addMasked);
             await delta.ApplyAsync(connection, tx, Now(), cancellationToken);
         }
+        await tx.CommitAsync(cancellationToken);
+    }
+
+    public async Task CopyFeedbackAsync(IReadOnlyList<SuggestionFeedback> feedback, CancellationToken cancellationToken)
+    {
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        await using var tx = await connection.BeginTransactionAsync(cancellationToken);
+        await LockWritersAsync(connection, tx, cancellationToken);
+        await connection.ExecuteAsync(new CommandDefinition(
+            $"{SqliteTrainingStore.CopyFeedbackSql} WHERE feedback.created_at <= excluded.created_at",
+            feedback.Select(f => new
+            {
+                ContextHash = Text(f.ContextHash), f.Position, Agent = Text(f.Agent), f.Action, FinalText = TextOrNull(f.FinalText), TicketKey = TextOrNull(f.TicketKey),
+                Engine = Text(f.Engine), Model = Text(f.Model), SuggestionType = Text(f.SuggestionType), CreatedAt = f.CreatedAt.ToUniversalTime(),
+            }), tx, cancellationToken: cancellationToken));
+        await connection.ExecuteAsync(new CommandDefinition(
+            "UPDATE store_meta SET value = @now WHERE key = 'last_modified'", new { now = Now() }, tx, cancellationToken: cancellationToken));
         await tx.CommitAsync(cancellationToken);
     }
 

@@ -55,6 +55,32 @@ internal sealed partial class SqliteTrainingStore
         await tx.CommitAsync(cancellationToken);
     }
 
+    public async Task CopyFeedbackAsync(IReadOnlyList<SuggestionFeedback> feedback, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var tx = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
+        // created_at is fixed-width UTC text, so comparing the strings compares the times.
+        await connection.ExecuteAsync(new CommandDefinition(
+            $"{CopyFeedbackSql} WHERE feedback.created_at <= excluded.created_at",
+            feedback.Select(f => new
+            {
+                f.ContextHash, f.Position, f.Agent, f.Action, f.FinalText, f.TicketKey, f.Engine, f.Model, f.SuggestionType, CreatedAt = FormatTimestamp(f.CreatedAt),
+            }), tx, cancellationToken: cancellationToken));
+        await connection.ExecuteAsync(new CommandDefinition(
+            "UPDATE store_meta SET value = @now WHERE key = 'last_modified'", new { now = FormatTimestamp(_time.GetUtcNow()) }, tx, cancellationToken: cancellationToken));
+        await tx.CommitAsync(cancellationToken);
+    }
+
+    /// <summary>The upsert both stores copy feedback with (the WriteFeedbackAsync one); each adds its own newer-wins condition.</summary>
+    internal const string CopyFeedbackSql =
+        """
+        INSERT INTO feedback (context_hash, position, agent, action, final_text, ticket_key, engine, model, suggestion_type, created_at)
+        VALUES (@ContextHash, @Position, @Agent, @Action, @FinalText, @TicketKey, @Engine, @Model, @SuggestionType, @CreatedAt)
+        ON CONFLICT (context_hash, position, agent) DO UPDATE SET
+            action = excluded.action, final_text = excluded.final_text, ticket_key = excluded.ticket_key,
+            engine = excluded.engine, model = excluded.model, suggestion_type = excluded.suggestion_type, created_at = excluded.created_at
+        """;
+
     public async IAsyncEnumerable<string> ReadContextHashesAsync([EnumeratorCancellation] CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken);

@@ -16,8 +16,8 @@ namespace CommentFlow.Storage;
 /// <item>The progress marker (<c>store_meta</c> key <c>migration:&lt;source id&gt;</c>) records the last source row
 /// copied, after each batch commits. Killed between a commit and the marker, a re-run sends that batch again and the
 /// unique constraint skips it: resuming never duplicates.</item>
-/// <item>Feedback rows are upserted as they are (timestamps kept, the same agent's feedback on a suggestion replaced),
-/// so copying them again changes nothing. The source's masked counts are added once, with the marker, in one transaction.</item>
+/// <item>Feedback rows are upserted as they are, a batch per transaction (timestamps kept, the same agent's feedback on a
+/// suggestion replaced unless the destination's is newer), so copying them again changes nothing. The source's masked counts are added once, with the marker, in one transaction.</item>
 /// <item>A destination holding samples that did not come from this source is refused unless merging is asked for.</item>
 /// </list>
 /// </summary>
@@ -78,15 +78,14 @@ internal sealed class StoreMigration(SqliteTrainingStore source, ITrainingStore 
             cancellationToken.ThrowIfCancellationRequested();
         }
 
-        // Feedback is small beside the samples; each row is an idempotent upsert, so all of it is copied on every run.
+        // Feedback is small beside the samples, and copying a row again changes nothing: all of it is copied on every run.
         var feedback = await source.ReadFeedbackRowsAsync(cancellationToken);
-        for (var i = 0; i < feedback.Count; i++)
+        var copied = 0;
+        foreach (var chunk in feedback.Chunk(BatchSize))
         {
-            await destination.WriteFeedbackAsync(feedback[i], cancellationToken);
-            if ((i + 1) % BatchSize == 0 || i + 1 == feedback.Count)
-            {
-                progress?.Report(new MigrationProgress(MigrationPhase.Feedback, i + 1, feedback.Count));
-            }
+            await destination.CopyFeedbackAsync(chunk, cancellationToken);
+            copied += chunk.Length;
+            progress?.Report(new MigrationProgress(MigrationPhase.Feedback, copied, feedback.Count));
         }
 
         var sourceStats = await source.GetStatsAsync(cancellationToken);

@@ -39,6 +39,7 @@ public sealed class CaptureWriterTests
         public Task WriteMetaAsync(string key, string value, IReadOnlyDictionary<string, long> addMasked, CancellationToken cancellationToken) => throw new NotSupportedException();
         public IAsyncEnumerable<string> ReadContextHashesAsync(CancellationToken cancellationToken) => throw new NotSupportedException();
         public Task<IReadOnlyList<SuggestionFeedback>> ReadFeedbackRowsAsync(CancellationToken cancellationToken) => throw new NotSupportedException();
+        public Task CopyFeedbackAsync(IReadOnlyList<SuggestionFeedback> feedback, CancellationToken cancellationToken) => throw new NotSupportedException();
     }
 
     private static (CaptureQueue Queue, CaptureWriter Writer) Create(ITrainingStore store, int drainSeconds = 30)

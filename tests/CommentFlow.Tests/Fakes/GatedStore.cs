@@ -35,4 +35,5 @@ internal sealed class GatedStore(ITrainingStore inner) : ITrainingStore
     public Task WriteMetaAsync(string key, string value, IReadOnlyDictionary<string, long> addMasked, CancellationToken cancellationToken) => inner.WriteMetaAsync(key, value, addMasked, cancellationToken);
     public IAsyncEnumerable<string> ReadContextHashesAsync(CancellationToken cancellationToken) => inner.ReadContextHashesAsync(cancellationToken);
     public Task<IReadOnlyList<SuggestionFeedback>> ReadFeedbackRowsAsync(CancellationToken cancellationToken) => inner.ReadFeedbackRowsAsync(cancellationToken);
+    public Task CopyFeedbackAsync(IReadOnlyList<SuggestionFeedback> feedback, CancellationToken cancellationToken) => inner.CopyFeedbackAsync(feedback, cancellationToken);
 }

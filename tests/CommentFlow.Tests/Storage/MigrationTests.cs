@@ -179,6 +179,28 @@ public sealed class MigrationTests
         await AssertSameStoreAsync(source, Postgres(connectionString)); // neither stats nor masked counts counted twice
     }
 
+    /// <summary>After the move agents go on giving feedback on the destination; migrating again must not undo it.</summary>
+    [Fact]
+    public async Task Migrate_Postgres_RerunAfterNewerFeedbackOnTheDestination_KeepsTheNewer()
+    {
+        var (_, source) = await SourceAsync(100);
+        var connectionString = await TestPostgres.CreateDatabaseAsync();
+        var destination = Postgres(connectionString);
+        Assert.True((await MigrateAsync(source, destination)).Verified);
+        var old = (await source.ReadFeedbackRowsAsync(CancellationToken.None))[3];
+        var newer = old with { Action = FeedbackActions.Edited, FinalText = "The agent's later text", CreatedAt = old.CreatedAt.AddDays(1) };
+        Assert.True(await destination.WriteFeedbackAsync(newer, CancellationToken.None));
+
+        var again = await MigrateAsync(source, destination);
+
+        Assert.True(again.Verified, string.Join("; ", again.Problems));
+        var kept = Assert.Single(await destination.ReadFeedbackRowsAsync(CancellationToken.None),
+            f => f.ContextHash == old.ContextHash && f.Position == old.Position && f.Agent == old.Agent);
+        Assert.Equal(newer, kept);
+        var edited = (await source.GetStatsAsync(CancellationToken.None)).Feedback.ByAction[FeedbackActions.Edited] + (old.Action == FeedbackActions.Edited ? 0 : 1);
+        Assert.Equal(edited, (await destination.GetStatsAsync(CancellationToken.None)).Feedback.ByAction[FeedbackActions.Edited]);
+    }
+
     [Fact]
     public async Task Migrate_Postgres_DestinationHoldsOtherSamples_RefusedUnlessMergeThenEverySourceSamplePresent()
     {
