@@ -95,9 +95,10 @@ internal sealed class StoreMigration(SqliteTrainingStore source, ITrainingStore 
             await WriteMarkerAsync(key, marker, sourceStats.Masked, cancellationToken);
         }
 
-        // Equality is checked until the first verified run: after it, servers may write to the destination.
+        // Equality is checked until the first verified run: after it, servers may write to the destination. --merge
+        // asks for presence only, for servers that started writing before the copy was verified.
         progress?.Report(new MigrationProgress(MigrationPhase.Verifying, 0, 1));
-        var verification = await VerifyAsync(marker.EmptyAtStart && marker.VerifiedAt is null, feedback, sourceStats, cancellationToken);
+        var verification = await VerifyAsync(marker.EmptyAtStart && marker.VerifiedAt is null && !Merge, feedback, sourceStats, cancellationToken);
         if (verification.Verified && marker.VerifiedAt is null)
         {
             await WriteMarkerAsync(key, marker with { VerifiedAt = time.GetUtcNow() }, null, cancellationToken);
@@ -138,7 +139,7 @@ internal sealed class StoreMigration(SqliteTrainingStore source, ITrainingStore 
         }
         if (exact && extra > 0)
         {
-            problems.Add($"the destination, empty before the migration, holds {extra:N0} samples the source does not");
+            problems.Add($"the destination, empty before the migration, holds {extra:N0} samples the source does not (if servers write to it already, run again with --merge to check only that every source sample is there)");
         }
         if (exact && destinationFeedback.Count != sourceFeedback.Count)
         {

@@ -201,6 +201,27 @@ public sealed class MigrationTests
         Assert.Equal(edited, (await destination.GetStatsAsync(CancellationToken.None)).Feedback.ByAction[FeedbackActions.Edited]);
     }
 
+    /// <summary>A server started on the destination before the copy was verified: equality fails, a --merge run checks presence.</summary>
+    [Fact]
+    public async Task Migrate_Postgres_ServerWroteDuringTheCopy_ExactVerificationFailsMergeRunVerifies()
+    {
+        var (_, source) = await SourceAsync(300);
+        var connectionString = await TestPostgres.CreateDatabaseAsync();
+        using var cts = new CancellationTokenSource();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => MigrateAsync(source, Postgres(connectionString), batchSize: 100,
+            progress: new InlineProgress<MigrationProgress>(p => { if (p.Done >= 100) { cts.Cancel(); } }), cancellationToken: cts.Token));
+        await Postgres(connectionString).WriteAsync([Some.Sample()], null, CancellationToken.None); // captured by a server meanwhile
+
+        var exact = await MigrateAsync(source, Postgres(connectionString), batchSize: 100);
+        Assert.False(exact.Verified);
+        Assert.Contains(exact.Problems, p => p.Contains("holds 1 samples the source does not", StringComparison.Ordinal) && p.Contains("--merge", StringComparison.Ordinal));
+        Assert.Equal(0, exact.MissingSamples);
+
+        var merged = await MigrateAsync(source, Postgres(connectionString), batchSize: 100, merge: true);
+        Assert.True(merged.Verified, string.Join("; ", merged.Problems));
+        Assert.Equal(301, merged.DestinationSamples);
+    }
+
     [Fact]
     public async Task Migrate_Postgres_DestinationHoldsOtherSamples_RefusedUnlessMergeThenEverySourceSamplePresent()
     {
