@@ -3,33 +3,35 @@ using System.Text.Json.Nodes;
 using CommentFlow.Cli;
 using CommentFlow.Storage;
 using CommentFlow.Tests.Fakes;
-using CommentFlow.Tests.Legacy;
 using CommentFlow.Tests.Training;
 using CommentFlow.Training;
 
 namespace CommentFlow.Tests.Storage;
 
-/// <summary><c>commentflow migrate</c> through the real command line, into a real PostgreSQL database and models folder.</summary>
-[Collection(CliCollection.Name)]
+/// <summary>
+/// <c>commentflow migrate</c> through the real command line, into a real PostgreSQL database and models folder. The
+/// command runs as its own process: its standard output is then the command's alone (tests running in parallel log to
+/// this process's console).
+/// </summary>
 public sealed class MigrateCommandTests
 {
+    private static Process Start(string[] args)
+    {
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var arg in (string[])["exec", Path.Combine(AppContext.BaseDirectory, "commentflow.dll"), .. args])
+        {
+            info.ArgumentList.Add(arg);
+        }
+        return Process.Start(info)!;
+    }
+
     private static async Task<(int Code, string Out, string Error)> RunAsync(params string[] args)
     {
-        var (stdout, stderr) = (Console.Out, Console.Error);
-        using var output = new StringWriter();
-        using var error = new StringWriter();
-        Console.SetOut(output);
-        Console.SetError(error);
-        try
-        {
-            var code = await CommandLine.Build().Parse(args).InvokeAsync();
-            return (code, output.ToString(), error.ToString());
-        }
-        finally
-        {
-            Console.SetOut(stdout);
-            Console.SetError(stderr);
-        }
+        using var process = Start(args);
+        var (output, error) = (process.StandardOutput.ReadToEndAsync(), process.StandardError.ReadToEndAsync());
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        await process.WaitForExitAsync(timeout.Token);
+        return (process.ExitCode, await output, await error);
     }
 
     [Fact]
@@ -105,12 +107,7 @@ public sealed class MigrateCommandTests
         var raw = new PostgresStoreUnderTest(connectionString, new StorageOptions(), null);
         string[] migrate = ["migrate", "--from", Path.Combine(dataDir, SqliteTrainingStore.FileName), "--to", connectionString, "--batch-size", "20", "--json"];
 
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in (string[])["exec", Path.Combine(AppContext.BaseDirectory, "commentflow.dll"), .. migrate])
-        {
-            info.ArgumentList.Add(arg);
-        }
-        using (var process = Process.Start(info)!)
+        using (var process = Start(migrate))
         {
             var drain = Task.WhenAll(process.StandardOutput.ReadToEndAsync(), process.StandardError.ReadToEndAsync());
             async Task<long> CopiedAsync()
