@@ -3,7 +3,7 @@ using System.ComponentModel.DataAnnotations;
 namespace CommentFlow.Configuration;
 
 /// <summary>The top of the <c>CommentFlow</c> configuration section.</summary>
-internal sealed class CommentFlowOptions
+internal sealed class CommentFlowOptions : IValidatableObject
 {
     public const string Section = "CommentFlow";
 
@@ -19,13 +19,31 @@ internal sealed class CommentFlowOptions
     [Required, AllowedValues(EngineModes.Auto, EngineModes.Hybrid, EngineModes.Local, EngineModes.Ollama, EngineModes.Rules)]
     public string Engine { get; set; } = EngineModes.Auto;
 
+    /// <summary>
+    /// Model versions, their registry, the saved split, evaluations and the training export. Empty means
+    /// <c>{DataDir}/ml_models</c>; several instances sharing one PostgreSQL store point this at one shared folder, so they
+    /// serve the same active version. Relative paths are resolved against the working directory.
+    /// </summary>
+    public string? ModelsDir { get; set; }
+
     public string ResolveDataDir() => Path.GetFullPath(DataDir);
 
-    /// <summary>Model versions, their registry, the saved split, evaluations and the training export.</summary>
-    public string ResolveModelsDir() => Path.Combine(ResolveDataDir(), "ml_models");
+    public string ResolveModelsDir() => string.IsNullOrEmpty(ModelsDir) ? Path.Combine(ResolveDataDir(), "ml_models") : Path.GetFullPath(ModelsDir);
 
     /// <summary>Frozen cleaned datasets that models are trained from (<c>commentflow dataset snapshot</c>).</summary>
     public string ResolveSnapshotsDir() => Path.Combine(ResolveDataDir(), "snapshots");
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (ModelsDir is { Length: > 0 } dir && (string.IsNullOrWhiteSpace(dir) || dir.Contains('\0', StringComparison.Ordinal)))
+        {
+            yield return new ValidationResult("ModelsDir must be a folder path (or empty for {DataDir}/ml_models).", [nameof(ModelsDir)]);
+        }
+        else if (ModelsDir is { Length: > 0 } && File.Exists(ResolveModelsDir()))
+        {
+            yield return new ValidationResult($"ModelsDir names a file, not a folder: {ResolveModelsDir()}.", [nameof(ModelsDir)]);
+        }
+    }
 }
 
 internal static class EngineModes

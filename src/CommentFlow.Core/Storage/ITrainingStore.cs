@@ -46,6 +46,27 @@ internal interface ITrainingStore
     /// the cutoff) in bounded transactions, so a large purge never holds the write lock for long.
     /// </summary>
     Task<ErasureResult> DeleteOlderThanAsync(DateTimeOffset cutoff, CancellationToken cancellationToken);
+
+    // What `commentflow migrate` needs beyond the above: its progress marker, the masked counts it carries over, and
+    // cheap reads to verify the copy with.
+
+    /// <summary>A value of <c>store_meta</c>; null when absent.</summary>
+    Task<string?> ReadMetaAsync(string key, CancellationToken cancellationToken);
+
+    /// <summary>Sets a <c>store_meta</c> value and adds <paramref name="addMasked"/> to the masked counts, in one transaction.</summary>
+    Task WriteMetaAsync(string key, string value, IReadOnlyDictionary<string, long> addMasked, CancellationToken cancellationToken);
+
+    /// <summary>Every stored context hash, in storage order, without decoding payloads.</summary>
+    IAsyncEnumerable<string> ReadContextHashesAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Stores feedback rows as they are (already masked, timestamps kept) in one transaction; a row replaces the same
+    /// agent's feedback on that suggestion unless that one is newer, so copying again never undoes later feedback.
+    /// </summary>
+    Task CopyFeedbackAsync(IReadOnlyList<SuggestionFeedback> feedback, CancellationToken cancellationToken);
+
+    /// <summary>Every feedback row, in the order it was first given.</summary>
+    Task<IReadOnlyList<SuggestionFeedback>> ReadFeedbackRowsAsync(CancellationToken cancellationToken);
 }
 
 /// <summary>Feedback by action, and the acceptance rate's parts by engine, suggestion type and model version.</summary>

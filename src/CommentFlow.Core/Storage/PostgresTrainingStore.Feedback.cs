@@ -63,7 +63,11 @@ internal sealed partial class PostgresTrainingStore
         return replaced;
     }
 
-    private async Task<Dictionary<string, IReadOnlyList<SuggestionFeedback>>> ReadFeedbackAsync(CancellationToken cancellationToken)
+    private async Task<Dictionary<string, IReadOnlyList<SuggestionFeedback>>> ReadFeedbackAsync(CancellationToken cancellationToken) =>
+        (await ReadFeedbackRowsAsync(cancellationToken)).GroupBy(f => f.ContextHash, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => (IReadOnlyList<SuggestionFeedback>)g.ToList(), StringComparer.Ordinal);
+
+    public async Task<IReadOnlyList<SuggestionFeedback>> ReadFeedbackRowsAsync(CancellationToken cancellationToken)
     {
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
         var rows = await connection.QueryAsync<(string ContextHash, int Position, string Agent, string Action, string? FinalText, string? TicketKey,
@@ -72,7 +76,7 @@ internal sealed partial class PostgresTrainingStore
             SELECT context_hash, position, agent, action, final_text, ticket_key, engine, model, suggestion_type, created_at
             FROM feedback ORDER BY id
             """, cancellationToken: cancellationToken));
-        return rows.GroupBy(r => r.ContextHash, StringComparer.Ordinal).ToDictionary(g => g.Key, g => (IReadOnlyList<SuggestionFeedback>)g.Select(r => new SuggestionFeedback
+        return rows.Select(r => new SuggestionFeedback
         {
             ContextHash = r.ContextHash,
             Position = r.Position,
@@ -85,6 +89,6 @@ internal sealed partial class PostgresTrainingStore
             SuggestionType = r.SuggestionType,
             // timestamptz reads as a UTC DateTime.
             CreatedAt = new DateTimeOffset(DateTime.SpecifyKind(r.CreatedAt, DateTimeKind.Utc)),
-        }).ToList(), StringComparer.Ordinal);
+        }).ToList();
     }
 }

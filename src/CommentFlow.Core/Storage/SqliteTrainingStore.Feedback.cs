@@ -68,7 +68,11 @@ internal sealed partial class SqliteTrainingStore
         return await FeedbackStats.ReadAsync(connection, null, cancellationToken);
     }
 
-    private async Task<Dictionary<string, IReadOnlyList<SuggestionFeedback>>> ReadFeedbackAsync(CancellationToken cancellationToken)
+    private async Task<Dictionary<string, IReadOnlyList<SuggestionFeedback>>> ReadFeedbackAsync(CancellationToken cancellationToken) =>
+        (await ReadFeedbackRowsAsync(cancellationToken)).GroupBy(f => f.ContextHash, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => (IReadOnlyList<SuggestionFeedback>)g.ToList(), StringComparer.Ordinal);
+
+    public async Task<IReadOnlyList<SuggestionFeedback>> ReadFeedbackRowsAsync(CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken);
         var rows = await connection.QueryAsync<(string ContextHash, long Position, string Agent, string Action, string? FinalText, string? TicketKey,
@@ -77,7 +81,7 @@ internal sealed partial class SqliteTrainingStore
             SELECT context_hash, position, agent, action, final_text, ticket_key, engine, model, suggestion_type, created_at
             FROM feedback ORDER BY id
             """, cancellationToken: cancellationToken));
-        return rows.GroupBy(r => r.ContextHash, StringComparer.Ordinal).ToDictionary(g => g.Key, g => (IReadOnlyList<SuggestionFeedback>)g.Select(r => new SuggestionFeedback
+        return rows.Select(r => new SuggestionFeedback
         {
             ContextHash = r.ContextHash,
             Position = (int)r.Position,
@@ -89,6 +93,6 @@ internal sealed partial class SqliteTrainingStore
             Model = r.Model,
             SuggestionType = r.SuggestionType,
             CreatedAt = ParseTimestamp(r.CreatedAt),
-        }).ToList(), StringComparer.Ordinal);
+        }).ToList();
     }
 }

@@ -45,9 +45,14 @@ internal sealed partial class SqliteTrainingStore : ITrainingStore
 
     public string DataSource => new SqliteConnectionStringBuilder(_connectionString).DataSource;
 
-    public static string DefaultConnectionString(string dataDir) => new SqliteConnectionStringBuilder
+    public static string DefaultConnectionString(string dataDir) => ConnectionStringFor(Path.Combine(dataDir, FileName));
+
+    public const string FileName = "commentflow.db";
+
+    /// <summary>The store in the SQLite file at <paramref name="path"/>, as the service opens it.</summary>
+    public static string ConnectionStringFor(string path) => new SqliteConnectionStringBuilder
     {
-        DataSource = Path.Combine(dataDir, "commentflow.db"),
+        DataSource = path,
         Mode = SqliteOpenMode.ReadWriteCreate,
         Pooling = true,
         DefaultTimeout = 30,

@@ -60,6 +60,15 @@ internal sealed class StatsDelta
         }
     }
 
+    /// <summary>Masked counts carried over whole from another store (migration).</summary>
+    public void AddMasked(IReadOnlyDictionary<string, long> masked)
+    {
+        foreach (var (kind, n) in masked)
+        {
+            Count(Masked, kind, n);
+        }
+    }
+
     private void Count(TrainingSample sample, int sign)
     {
         _samples += sign;

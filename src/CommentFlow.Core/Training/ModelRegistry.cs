@@ -5,12 +5,25 @@ using CommentFlow.Export;
 namespace CommentFlow.Training;
 
 /// <summary>
-/// The versions under <c>ml_models/</c> and which one is active, in <c>ml_models/registry.json</c> (written atomically,
-/// so a server polling it never reads half a file). Promote keeps the previous actives, so rollback can walk back.
+/// The versions under the models folder (<c>Models:Dir</c>, default <c>DataDir/ml_models</c>) and which one is active, in
+/// <c>registry.json</c>. Several instances may share the folder, so:
+/// <list type="bullet">
+/// <item>readers (the servers' polls) take no lock: the file is replaced atomically, so they never read half of it;</item>
+/// <item>writers (register, promote, rollback, merge) read, change and write it under an exclusive lock file,
+/// <c>registry.lock</c>, so two processes changing it at once cannot lose one another's update;</item>
+/// <item>a new version is written into a staging folder and renamed into place, so nobody loads a half-written one.</item>
+/// </list>
+/// Promote keeps the previous actives, so rollback can walk back.
 /// </summary>
 internal sealed class ModelRegistry(string modelsDir)
 {
     public const string FileName = "registry.json";
+    public const string LockFileName = "registry.lock";
+
+    /// <summary>A writer holds the lock for one read and one small atomic write: waiting this long means something is stuck.</summary>
+    public static readonly TimeSpan LockTimeout = TimeSpan.FromSeconds(15);
+
+    private const string StagingPrefix = ".staging-";
 
     public string ModelsDir { get; } = modelsDir;
 
@@ -27,38 +40,116 @@ internal sealed class ModelRegistry(string modelsDir)
         return JsonSerializer.Deserialize(stream, RegistryJsonContext.Default.RegistryState) ?? new RegistryState(null, [], []);
     }
 
-    public async Task RegisterAsync(ModelManifest manifest, bool activate)
+    public Task RegisterAsync(ModelManifest manifest, bool activate, bool activateWhenNoneActive = false) => UpdateAsync(state =>
     {
-        var state = Read();
-        var versions = state.Versions.Where(v => v.Version != manifest.Version).Append(manifest).ToList();
-        var next = state with { Versions = versions };
-        await WriteAsync(activate ? Activate(next, manifest.Version) : next);
-    }
+        var next = state with { Versions = state.Versions.Where(v => v.Version != manifest.Version).Append(manifest).ToList() };
+        return activate || (activateWhenNoneActive && state.Active is null) ? Activate(next, manifest.Version) : next;
+    });
 
     /// <summary>Makes <paramref name="version"/> the active model. Throws when it is unknown.</summary>
-    public async Task<RegistryState> PromoteAsync(string version)
-    {
-        var state = Read();
-        if (state.Versions.All(v => v.Version != version))
-        {
-            throw new InvalidOperationException($"No model version '{version}'. Known: {string.Join(", ", state.Versions.Select(v => v.Version))}.");
-        }
-        var next = Activate(state, version);
-        await WriteAsync(next);
-        return next;
-    }
+    public Task<RegistryState> PromoteAsync(string version) => UpdateAsync(state =>
+        state.Versions.Any(v => v.Version == version)
+            ? Activate(state, version)
+            : throw new InvalidOperationException($"No model version '{version}'. Known: {string.Join(", ", state.Versions.Select(v => v.Version))}."));
 
     /// <summary>Goes back to the model that was active before the current one. Throws when there is none.</summary>
-    public async Task<RegistryState> RollbackAsync()
+    public Task<RegistryState> RollbackAsync() => UpdateAsync(state =>
+        state.Previous.Count == 0
+            ? throw new InvalidOperationException("There is no earlier active model to roll back to.")
+            : state with { Active = state.Previous[^1], Previous = state.Previous.Take(state.Previous.Count - 1).ToList() });
+
+    /// <summary>
+    /// A folder to write a new version into. <see cref="TryPublish"/> renames it into place: a version folder exists
+    /// only once it is complete.
+    /// </summary>
+    public string CreateStagingDir() => Directory.CreateDirectory(Path.Combine(ModelsDir, $"{StagingPrefix}{Guid.NewGuid():N}")).FullName;
+
+    /// <summary>Renames a staged folder to the version's; false when that version exists (another instance took the name).</summary>
+    public bool TryPublish(string staging, string version)
     {
-        var state = Read();
-        if (state.Previous.Count == 0)
+        if (Directory.Exists(PathOf(version)))
         {
-            throw new InvalidOperationException("There is no earlier active model to roll back to.");
+            return false;
         }
-        var next = state with { Active = state.Previous[^1], Previous = state.Previous.Take(state.Previous.Count - 1).ToList() };
-        await WriteAsync(next);
-        return next;
+        try
+        {
+            Directory.Move(staging, PathOf(version));
+            return true;
+        }
+        catch (IOException) when (Directory.Exists(PathOf(version)))
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// Copies the versions of <paramref name="source"/> this folder lacks (each staged, then renamed into place) and merges
+    /// its registry: every version of both is kept; its active and previous versions are taken only when this registry
+    /// has no active version, so a destination already serving a model keeps serving it.
+    /// </summary>
+    public async Task<ModelImportResult> ImportAsync(ModelRegistry source)
+    {
+        var theirs = source.Read();
+        int copied = 0, present = 0;
+        var missing = new List<string>();
+        foreach (var version in theirs.Versions.Select(v => v.Version))
+        {
+            if (Directory.Exists(PathOf(version)))
+            {
+                present++;
+                continue;
+            }
+            if (!Directory.Exists(source.PathOf(version)))
+            {
+                missing.Add(version);
+                continue;
+            }
+            var staging = CreateStagingDir();
+            try
+            {
+                CopyDirectory(source.PathOf(version), staging);
+                if (TryPublish(staging, version))
+                {
+                    copied++;
+                }
+                else
+                {
+                    present++;
+                }
+            }
+            finally
+            {
+                if (Directory.Exists(staging))
+                {
+                    Directory.Delete(staging, recursive: true);
+                }
+            }
+        }
+
+        var usable = theirs.Versions.Where(v => !missing.Contains(v.Version)).ToList();
+        var state = await UpdateAsync(ours =>
+        {
+            var known = ours.Versions.Select(v => v.Version).ToHashSet(StringComparer.Ordinal);
+            var versions = ours.Versions.Concat(usable.Where(v => !known.Contains(v.Version))).ToList();
+            var names = versions.Select(v => v.Version).ToHashSet(StringComparer.Ordinal);
+            return ours.Active is null && theirs.Active is { } active && names.Contains(active)
+                ? new RegistryState(active, theirs.Previous.Where(names.Contains).ToList(), versions)
+                : ours with { Versions = versions };
+        });
+        return new ModelImportResult(copied, present, missing, state.Active);
+    }
+
+    private static void CopyDirectory(string from, string to)
+    {
+        Directory.CreateDirectory(to);
+        foreach (var file in Directory.EnumerateFiles(from))
+        {
+            File.Copy(file, Path.Combine(to, Path.GetFileName(file)));
+        }
+        foreach (var dir in Directory.EnumerateDirectories(from))
+        {
+            CopyDirectory(dir, Path.Combine(to, Path.GetFileName(dir)));
+        }
     }
 
     private static RegistryState Activate(RegistryState state, string version) =>
@@ -68,12 +159,52 @@ internal sealed class ModelRegistry(string modelsDir)
             Previous = state.Active is null ? state.Previous : [.. state.Previous, state.Active],
         };
 
-    private Task WriteAsync(RegistryState state) => AtomicFile.WriteAsync(Path.Combine(ModelsDir, FileName), async stream =>
+    /// <summary>Read, change and write the registry while holding the lock file; the change may throw to refuse.</summary>
+    private async Task<RegistryState> UpdateAsync(Func<RegistryState, RegistryState> change)
     {
-        await JsonSerializer.SerializeAsync(stream, state, RegistryJsonContext.Default.RegistryState);
-        return true;
-    });
+        await using var held = await LockAsync();
+        var next = change(Read());
+        await AtomicFile.WriteAsync(Path.Combine(ModelsDir, FileName), async stream =>
+        {
+            await JsonSerializer.SerializeAsync(stream, next, RegistryJsonContext.Default.RegistryState);
+            return true;
+        });
+        return next;
+    }
+
+    /// <summary>
+    /// The registry's writers' lock: the lock file opened with <see cref="FileShare.None"/> (on Linux and macOS an
+    /// exclusive <c>flock</c>, on Windows a sharing lock), released when the stream closes or the process dies. Retried
+    /// with a growing back-off; a clear error after <see cref="LockTimeout"/>.
+    /// </summary>
+    private async Task<FileStream> LockAsync()
+    {
+        Directory.CreateDirectory(ModelsDir);
+        var path = Path.Combine(ModelsDir, LockFileName);
+        var started = TimeProvider.System.GetTimestamp();
+        var delay = TimeSpan.FromMilliseconds(2);
+        while (true)
+        {
+            try
+            {
+                return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            }
+            catch (IOException ex) when (File.Exists(path))
+            {
+                if (TimeProvider.System.GetElapsedTime(started) > LockTimeout)
+                {
+                    throw new TimeoutException(
+                        $"The model registry in {ModelsDir} stayed locked for more than {LockTimeout.TotalSeconds:0} s ({LockFileName} is held by another process): try again, or look for a stuck commentflow process.", ex);
+                }
+                await Task.Delay(delay + TimeSpan.FromMilliseconds(Random.Shared.Next(5)), TimeProvider.System, CancellationToken.None);
+                delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, 100));
+            }
+        }
+    }
 }
+
+/// <summary>What importing another models folder did: versions copied, versions already here, versions its registry named but its folder lacked.</summary>
+internal sealed record ModelImportResult(int Copied, int AlreadyPresent, IReadOnlyList<string> Missing, string? Active);
 
 internal sealed record RegistryState(string? Active, IReadOnlyList<string> Previous, IReadOnlyList<ModelManifest> Versions);
 

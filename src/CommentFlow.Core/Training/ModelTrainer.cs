@@ -96,52 +96,71 @@ internal static class ModelTrainer
         }
 
         var fingerprint = Fingerprint(hashes);
-        // The same snapshot trained twice within a second would otherwise overwrite the first version's directory.
+        // Written into a staging folder and renamed into place, so an instance polling the shared folder never sees a
+        // half-written version. The same snapshot trained twice within a second (or by two instances) would otherwise
+        // claim the same name: the rename fails for the second, which takes the next free name.
         var stem = $"{time.GetUtcNow():yyyyMMdd-HHmmss}-{fingerprint[..8]}";
-        var version = stem;
-        for (var n = 2; Directory.Exists(registry.PathOf(version)); n++)
+        var dir = registry.CreateStagingDir();
+        ModelManifest manifest;
+        try
         {
-            version = $"{stem}-{n}";
-        }
-        var dir = registry.PathOf(version);
-        Directory.CreateDirectory(dir);
-        await AtomicFile.WriteAsync(Path.Combine(dir, ItemsFile), async stream =>
-        {
-            await using var gzip = new GZipStream(stream, CompressionLevel.Optimal, leaveOpen: true);
-            await using var writer = new StreamWriter(gzip, new UTF8Encoding(false));
-            foreach (var item in items)
+            await AtomicFile.WriteAsync(Path.Combine(dir, ItemsFile), async stream =>
             {
-                await writer.WriteLineAsync(JsonSerializer.Serialize(item, RetrievalJsonContext.Default.RetrievalItem));
-            }
-            return items.Count;
-        });
-        classifier?.Save(Path.Combine(dir, ClassifierFile));
+                await using var gzip = new GZipStream(stream, CompressionLevel.Optimal, leaveOpen: true);
+                await using var writer = new StreamWriter(gzip, new UTF8Encoding(false));
+                foreach (var item in items)
+                {
+                    await writer.WriteLineAsync(JsonSerializer.Serialize(item, RetrievalJsonContext.Default.RetrievalItem));
+                }
+                return items.Count;
+            });
+            classifier?.Save(Path.Combine(dir, ClassifierFile));
 
-        var manifest = new ModelManifest
+            manifest = new ModelManifest
+            {
+                Version = stem,
+                CreatedAt = time.GetUtcNow(),
+                DataFingerprint = fingerprint,
+                SnapshotId = snapshotId,
+                GateOverridden = !gate.Passed,
+                Samples = hashes.Count,
+                RetrievalItems = items.Count,
+                Neighbours = tuning.Settings.Neighbours,
+                Temperature = tuning.Settings.Temperature,
+                CalibrationBounds = bounds,
+                CalibrationValues = values,
+                CrossValidatedRougeL = tuning.MeanRougeL,
+                TypeLabels = classifier?.Labels ?? [],
+                TypeMacroF1 = typeF1,
+                TypeTrainer = typeTrainer,
+            };
+            for (var n = 2; ; n++)
+            {
+                if (!Directory.Exists(registry.PathOf(manifest.Version)))
+                {
+                    var staged = manifest;
+                    await AtomicFile.WriteAsync(Path.Combine(dir, ManifestFile), async stream =>
+                    {
+                        await JsonSerializer.SerializeAsync(stream, staged, RegistryJsonContext.Default.ModelManifest, cancellationToken);
+                        return true;
+                    });
+                    if (registry.TryPublish(dir, manifest.Version))
+                    {
+                        break;
+                    }
+                }
+                manifest = manifest with { Version = $"{stem}-{n}" };
+            }
+        }
+        finally
         {
-            Version = version,
-            CreatedAt = time.GetUtcNow(),
-            DataFingerprint = fingerprint,
-            SnapshotId = snapshotId,
-            GateOverridden = !gate.Passed,
-            Samples = hashes.Count,
-            RetrievalItems = items.Count,
-            Neighbours = tuning.Settings.Neighbours,
-            Temperature = tuning.Settings.Temperature,
-            CalibrationBounds = bounds,
-            CalibrationValues = values,
-            CrossValidatedRougeL = tuning.MeanRougeL,
-            TypeLabels = classifier?.Labels ?? [],
-            TypeMacroF1 = typeF1,
-            TypeTrainer = typeTrainer,
-        };
-        await AtomicFile.WriteAsync(Path.Combine(dir, ManifestFile), async stream =>
-        {
-            await JsonSerializer.SerializeAsync(stream, manifest, RegistryJsonContext.Default.ModelManifest, cancellationToken);
-            return true;
-        });
-        // The first model becomes active by itself; later ones wait for a promote unless asked.
-        await registry.RegisterAsync(manifest, activate: request.Promote || registry.Read().Active is null);
+            if (Directory.Exists(dir))
+            {
+                Directory.Delete(dir, recursive: true);
+            }
+        }
+        // The first model becomes active by itself (decided under the registry's lock); later ones wait for a promote unless asked.
+        await registry.RegisterAsync(manifest, activate: request.Promote, activateWhenNoneActive: true);
         return (gate, manifest);
     }
 

@@ -142,6 +142,12 @@ internal sealed record ServiceHealthResponse(string Status, string Engine, Ollam
 internal sealed record ModelDto(string Version, DateTimeOffset CreatedAt, int Samples, int RetrievalItems, string DataFingerprint,
     string? SnapshotId, bool GateOverridden, int Neighbours, double Temperature, double CrossValidatedRougeL, double? TypeMacroF1, string? TypeTrainer, bool Active);
 
+/// <summary>The registry after a promote or rollback; every instance on the models folder serves <c>Active</c> within Local:ReloadSeconds.</summary>
+internal sealed record ModelChangeResponse(string? Active, IReadOnlyList<string> Previous)
+{
+    public bool Success => true;
+}
+
 internal sealed record ModelsResponse(string? Active, string? Serving, IReadOnlyList<ModelDto> Versions, CommentFlow.Engines.Local.ShadowStats Shadow)
 {
     public bool Success => true;
@@ -167,6 +173,7 @@ internal sealed record TrainingJobDto(string Id, string State, DateTimeOffset St
 [JsonSerializable(typeof(WarmupResponse))]
 [JsonSerializable(typeof(ServiceHealthResponse))]
 [JsonSerializable(typeof(ModelsResponse))]
+[JsonSerializable(typeof(ModelChangeResponse))]
 [JsonSerializable(typeof(TrainingJobDto))]
 [JsonSerializable(typeof(ErasureResponse))]
 internal sealed partial class ApiJsonContext : JsonSerializerContext;

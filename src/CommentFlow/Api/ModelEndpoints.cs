@@ -12,6 +12,12 @@ internal static class ModelEndpoints
         group.MapGet("/models", ListModels)
             .WithName("GetModels")
             .WithSummary("Versions of the own model, the active one, the one being served, and shadow agreement with Ollama.");
+        group.MapPost("/models/{version}/promote", PromoteAsync)
+            .WithName("PromoteModel")
+            .WithSummary("Makes a version the active one. Every instance on the same models folder (Models:Dir) serves it within Local:ReloadSeconds.");
+        group.MapPost("/models/rollback", RollbackAsync)
+            .WithName("RollbackModel")
+            .WithSummary("Goes back to the version that was active before; every instance on the same models folder follows within Local:ReloadSeconds.");
         group.MapPost("/train", StartTraining)
             .WithName("StartTraining")
             .WithSummary("Trains a new version of the own model in the background (one job at a time) from ?snapshot=<id>, or from a snapshot of the store "
@@ -61,6 +67,30 @@ internal static class ModelEndpoints
         return File.Exists(path)
             ? TypedResults.PhysicalFile(path, "application/json")
             : TypedResults.Problem("No evaluation yet: run 'commentflow evaluate' on this store.", statusCode: StatusCodes.Status404NotFound, title: "No evaluation");
+    }
+
+    // The registry is the shared truth: this instance, like the others, swaps the model in at its next poll.
+    private static Task<Results<Ok<ModelChangeResponse>, ProblemHttpResult>> PromoteAsync(LocalModelHost host, string version) =>
+        ChangeAsync(() => host.Registry.PromoteAsync(version), StatusCodes.Status404NotFound, "Unknown version");
+
+    private static Task<Results<Ok<ModelChangeResponse>, ProblemHttpResult>> RollbackAsync(LocalModelHost host) =>
+        ChangeAsync(host.Registry.RollbackAsync, StatusCodes.Status409Conflict, "Nothing to roll back to");
+
+    private static async Task<Results<Ok<ModelChangeResponse>, ProblemHttpResult>> ChangeAsync(Func<Task<RegistryState>> change, int refusedStatus, string refusedTitle)
+    {
+        try
+        {
+            var state = await change();
+            return TypedResults.Ok(new ModelChangeResponse(state.Active, state.Previous));
+        }
+        catch (InvalidOperationException ex)
+        {
+            return TypedResults.Problem(ex.Message, statusCode: refusedStatus, title: refusedTitle);
+        }
+        catch (TimeoutException ex)
+        {
+            return TypedResults.Problem(ex.Message, statusCode: StatusCodes.Status503ServiceUnavailable, title: "Registry busy");
+        }
     }
 
     private static Ok<ModelsResponse> ListModels(LocalModelHost host, ShadowEvaluator shadow)

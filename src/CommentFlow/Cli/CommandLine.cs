@@ -24,6 +24,7 @@ internal static class CommandLine
         root.Subcommands.Add(Configurable(ImportLegacyCommand.Create()));
         root.Subcommands.Add(Configurable(ImportTicketsCommand.Create()));
         root.Subcommands.Add(Configurable(ForgetCommand.Create()));
+        root.Subcommands.Add(Configurable(MigrateCommand.Create()));
         root.Subcommands.Add(EvaluateCommand.Create());
         root.Subcommands.Add(Configurable(ModelCommands.Train()));
         root.Subcommands.Add(ModelCommands.Models());

@@ -110,6 +110,18 @@ public sealed class AccessTests(KeyedServerFixture fixture) : IClassFixture<Keye
     }
 
     [Fact]
+    public async Task ModelPromoteAndRollback_AgentKey403NoKey401()
+    {
+        foreach (var path in new[] { $"{Api}/models/some-version/promote", $"{Api}/models/rollback" })
+        {
+            using var agent = await SendAsync(Server.Client, HttpMethod.Post, path, AgentKey);
+            await AssertProblemAsync(agent, HttpStatusCode.Forbidden, path);
+            using var none = await SendAsync(Server.Client, HttpMethod.Post, path, key: null);
+            await AssertProblemAsync(none, HttpStatusCode.Unauthorized, path);
+        }
+    }
+
+    [Fact]
     public async Task Request_AdminKey_EveryEndpointSucceeds()
     {
         string? jobId = null;

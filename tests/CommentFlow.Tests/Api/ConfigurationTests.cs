@@ -16,6 +16,7 @@ public sealed class ConfigurationTests
     [InlineData("Cache:TtlSeconds=-5", "TtlSeconds")]
     [InlineData("Retention:Days=-1", "Days")]
     [InlineData("Retention:IntervalMinutes=0", "IntervalMinutes")]
+    [InlineData("ModelsDir=   ", "ModelsDir")]
     public async Task Start_InvalidOption_RefusedNamingTheOption(string setting, string option)
     {
         var ex = await Assert.ThrowsAsync<OptionsValidationException>(async () => await TestServer.StartAsync(null, setting));

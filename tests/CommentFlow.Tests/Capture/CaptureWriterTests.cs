@@ -35,6 +35,11 @@ public sealed class CaptureWriterTests
         public Task<bool> WriteFeedbackAsync(SuggestionFeedback feedback, CancellationToken cancellationToken) => throw new NotSupportedException();
         public Task<ErasureResult> ForgetTicketAsync(string ticketKey, CancellationToken cancellationToken) => throw new NotSupportedException();
         public Task<ErasureResult> DeleteOlderThanAsync(DateTimeOffset cutoff, CancellationToken cancellationToken) => throw new NotSupportedException();
+        public Task<string?> ReadMetaAsync(string key, CancellationToken cancellationToken) => throw new NotSupportedException();
+        public Task WriteMetaAsync(string key, string value, IReadOnlyDictionary<string, long> addMasked, CancellationToken cancellationToken) => throw new NotSupportedException();
+        public IAsyncEnumerable<string> ReadContextHashesAsync(CancellationToken cancellationToken) => throw new NotSupportedException();
+        public Task<IReadOnlyList<SuggestionFeedback>> ReadFeedbackRowsAsync(CancellationToken cancellationToken) => throw new NotSupportedException();
+        public Task CopyFeedbackAsync(IReadOnlyList<SuggestionFeedback> feedback, CancellationToken cancellationToken) => throw new NotSupportedException();
     }
 
     private static (CaptureQueue Queue, CaptureWriter Writer) Create(ITrainingStore store, int drainSeconds = 30)

@@ -31,4 +31,9 @@ internal sealed class GatedStore(ITrainingStore inner) : ITrainingStore
     public Task<TrainingSample?> FindSampleAsync(string contextHash, CancellationToken cancellationToken) => inner.FindSampleAsync(contextHash, cancellationToken);
     public Task<IReadOnlyList<TrainingSample>> FindByTicketKeyAsync(string ticketKey, int limit, CancellationToken cancellationToken) => inner.FindByTicketKeyAsync(ticketKey, limit, cancellationToken);
     public Task<bool> WriteFeedbackAsync(SuggestionFeedback feedback, CancellationToken cancellationToken) => inner.WriteFeedbackAsync(feedback, cancellationToken);
+    public Task<string?> ReadMetaAsync(string key, CancellationToken cancellationToken) => inner.ReadMetaAsync(key, cancellationToken);
+    public Task WriteMetaAsync(string key, string value, IReadOnlyDictionary<string, long> addMasked, CancellationToken cancellationToken) => inner.WriteMetaAsync(key, value, addMasked, cancellationToken);
+    public IAsyncEnumerable<string> ReadContextHashesAsync(CancellationToken cancellationToken) => inner.ReadContextHashesAsync(cancellationToken);
+    public Task<IReadOnlyList<SuggestionFeedback>> ReadFeedbackRowsAsync(CancellationToken cancellationToken) => inner.ReadFeedbackRowsAsync(cancellationToken);
+    public Task CopyFeedbackAsync(IReadOnlyList<SuggestionFeedback> feedback, CancellationToken cancellationToken) => inner.CopyFeedbackAsync(feedback, cancellationToken);
 }

@@ -21,7 +21,7 @@ public sealed class OwnModelTests
     ];
 
     /// <summary>History samples whose answers carry <paramref name="tag"/>, so a test can tell which model answered.</summary>
-    private static List<TrainingSample> History(string tag, int perTopic = 15)
+    internal static List<TrainingSample> History(string tag, int perTopic = 15)
     {
         var samples = new List<TrainingSample>();
         foreach (var (topic, en, es, answer) in Topics)
@@ -58,9 +58,9 @@ public sealed class OwnModelTests
     }
 
     /// <summary>These tests are about the model, not the data gate: 75 samples are enough for them.</summary>
-    private static readonly TrainingOptions SmallData = new() { MinSamples = 50 };
+    internal static readonly TrainingOptions SmallData = new() { MinSamples = 50 };
 
-    private static async Task<ModelManifest> TrainAsync(ITrainingStore store, ModelRegistry registry, bool promote = false)
+    internal static async Task<ModelManifest> TrainAsync(ITrainingStore store, ModelRegistry registry, bool promote = false)
     {
         var snapshots = new SnapshotStore(Path.Combine(Path.GetDirectoryName(registry.ModelsDir)!, "snapshots"));
         var result = await ModelTrainer.TrainAsync(store, snapshots, new TrainingRequest(promote), SmallData, new CleaningOptions(), registry, TimeProvider.System, null, CancellationToken.None);
