@@ -12,6 +12,12 @@ internal static class ModelEndpoints
         group.MapGet("/models", ListModels)
             .WithName("GetModels")
             .WithSummary("Versions of the own model, the active one, the one being served, and shadow agreement with Ollama.");
+        group.MapPost("/models/{version}/promote", PromoteAsync)
+            .WithName("PromoteModel")
+            .WithSummary("Makes a trained version the active model (as 'commentflow models promote'); the server serves it within Local:ReloadSeconds.");
+        group.MapPost("/models/rollback", RollbackAsync)
+            .WithName("RollbackModel")
+            .WithSummary("Makes the previously active version active again (as 'commentflow models rollback'); 409 when there is none.");
         group.MapPost("/train", StartTraining)
             .WithName("StartTraining")
             .WithSummary("Trains a new version of the own model in the background (one job at a time) from ?snapshot=<id>, or from a snapshot of the store "
@@ -61,6 +67,26 @@ internal static class ModelEndpoints
         return File.Exists(path)
             ? TypedResults.PhysicalFile(path, "application/json")
             : TypedResults.Problem("No evaluation yet: run 'commentflow evaluate' on this store.", statusCode: StatusCodes.Status404NotFound, title: "No evaluation");
+    }
+
+    private static async Task<Results<Ok<ModelsResponse>, ProblemHttpResult>> PromoteAsync(LocalModelHost host, ShadowEvaluator shadow, string version)
+    {
+        if (host.Registry.Read().Versions.All(v => v.Version != version))
+        {
+            return TypedResults.Problem($"No model version '{version}'.", statusCode: StatusCodes.Status404NotFound, title: "Unknown model version");
+        }
+        await host.Registry.PromoteAsync(version);
+        return ListModels(host, shadow);
+    }
+
+    private static async Task<Results<Ok<ModelsResponse>, ProblemHttpResult>> RollbackAsync(LocalModelHost host, ShadowEvaluator shadow)
+    {
+        if (host.Registry.Read().Previous.Count == 0)
+        {
+            return TypedResults.Problem("There is no earlier active model to roll back to.", statusCode: StatusCodes.Status409Conflict, title: "Nothing to roll back to");
+        }
+        await host.Registry.RollbackAsync();
+        return ListModels(host, shadow);
     }
 
     private static Ok<ModelsResponse> ListModels(LocalModelHost host, ShadowEvaluator shadow)

@@ -64,7 +64,7 @@ internal static class OpenApiSetup
     }
 
     /// <summary>A query parameter the handler reads itself (so that every bad value becomes a 400 naming it), declared for the document.</summary>
-    public static RouteHandlerBuilder WithQueryParameter(this RouteHandlerBuilder builder, string name, string description, int maxLength) =>
+    public static RouteHandlerBuilder WithQueryParameter(this RouteHandlerBuilder builder, string name, string description, int maxLength, bool required = true) =>
         builder.AddOpenApiOperationTransformer((operation, _, _) =>
         {
             operation.Parameters ??= [];
@@ -72,7 +72,7 @@ internal static class OpenApiSetup
             {
                 Name = name,
                 In = ParameterLocation.Query,
-                Required = true,
+                Required = required,
                 Description = description,
                 Schema = new OpenApiSchema { Type = JsonSchemaType.String, MaxLength = maxLength },
             });

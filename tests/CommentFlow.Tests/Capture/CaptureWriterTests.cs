@@ -35,6 +35,8 @@ public sealed class CaptureWriterTests
         public Task<bool> WriteFeedbackAsync(SuggestionFeedback feedback, CancellationToken cancellationToken) => throw new NotSupportedException();
         public Task<ErasureResult> ForgetTicketAsync(string ticketKey, CancellationToken cancellationToken) => throw new NotSupportedException();
         public Task<ErasureResult> DeleteOlderThanAsync(DateTimeOffset cutoff, CancellationToken cancellationToken) => throw new NotSupportedException();
+        public Task<SamplePage> ListSamplesAsync(int page, int size, string? query, CancellationToken cancellationToken) => throw new NotSupportedException();
+        public Task<IReadOnlyList<DailyCount>> CountSamplesPerDayAsync(CancellationToken cancellationToken) => throw new NotSupportedException();
     }
 
     private static (CaptureQueue Queue, CaptureWriter Writer) Create(ITrainingStore store, int drainSeconds = 30)
