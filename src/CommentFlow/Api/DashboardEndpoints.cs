@@ -108,8 +108,10 @@ internal static class DashboardEndpoints
             _ => (DatasetEndpoints.TrainingDatasetFile, MediaTypeNames.Application.Json),
         };
         // Streamed as the store is read: memory stays flat. A fault mid-way cuts the download short (the status is already sent).
-        return TypedResults.Stream(async output =>
+        return TypedResults.Stream(async response =>
         {
+            // The exporters flush after every sample; the buffer turns that into fewer, larger writes to the response.
+            await using var output = new BufferedStream(response, 1 << 16);
             switch (format.ToString())
             {
                 case "legacy":

@@ -115,6 +115,20 @@ function kpis(target, items) {
   $(target).replaceChildren(...items.map(([name, value, id]) => el('div', {}, el('dt', {}, name), el('dd', { id }, value))));
 }
 
+// Days without samples are zeros on the line, not skipped; a span over a year is drawn as stored.
+function fillDays(days) {
+  if (days.length < 2) return days;
+  const DAY = 86_400_000;
+  const first = Date.parse(days[0].day);
+  const span = (Date.parse(days[days.length - 1].day) - first) / DAY;
+  if (span > 400) return days;
+  const byDay = new Map(days.map((d) => [d.day, d.samples]));
+  return Array.from({ length: span + 1 }, (_, i) => {
+    const day = new Date(first + i * DAY).toISOString().slice(0, 10);
+    return { day, samples: byDay.get(day) ?? 0 };
+  });
+}
+
 async function loadOverview() {
   const [stats, daily, activity] = await Promise.all([api('/ml-stats'), api('/samples/daily'), api('/activity')]);
   const s = stats.stats;
@@ -132,7 +146,8 @@ async function loadOverview() {
     ['Enqueued', num(c.enqueued)], ['Written', num(c.written)], ['Duplicates', num(c.duplicates)], ['Dropped', num(c.dropped)],
     ['Failed writes', num(c.failed_writes)], ['Lost', num(c.lost)], ['Queue', `${num(c.queue_depth)} / ${num(c.queue_capacity)}`],
   ]);
-  draw('daily', 'line', daily.days.map((d) => d.day), [{ label: 'Samples', data: daily.days.map((d) => d.samples) }], { labelHeader: 'Day (UTC)' });
+  const days = fillDays(daily.days);
+  draw('daily', 'line', days.map((d) => d.day), [{ label: 'Samples', data: days.map((d) => d.samples) }], { labelHeader: 'Day (UTC)' });
   const byType = Object.fromEntries(Object.entries(s.feedback.by_type || {}).map(([t, v]) => [t, v.shown]));
   bars('type', byType, 'Suggestions', 'Type');
   bars('issue', s.by_issue_type, 'Samples', 'Issue type');
@@ -390,7 +405,11 @@ async function show(page) {
 function init() {
   const tabs = [...document.querySelectorAll('[role=tab]')];
   tabs.forEach((tab, i) => {
-    tab.addEventListener('click', () => { location.hash = tab.dataset.page; });
+    // pushState rather than location.hash: a fragment navigation would take the focus away from the tab.
+    tab.addEventListener('click', () => {
+      history.pushState(null, '', `#${tab.dataset.page}`);
+      show(tab.dataset.page);
+    });
     // Arrow keys move between tabs (WAI-ARIA tabs pattern); Enter and Space click the focused one.
     tab.addEventListener('keydown', (e) => {
       const step = { ArrowRight: 1, ArrowLeft: -1 }[e.key];
@@ -401,7 +420,7 @@ function init() {
       }
     });
   });
-  window.addEventListener('hashchange', () => show(location.hash.slice(1)));
+  window.addEventListener('popstate', () => show(location.hash.slice(1)));
   $('key-button').addEventListener('click', () => showKeyForm('Enter the API key to use.'));
   $('key-form').addEventListener('submit', (e) => {
     e.preventDefault();

@@ -79,6 +79,8 @@ public sealed class FuzzTests(Xunit.Abstractions.ITestOutputHelper output)
         (HttpMethod.Get, $"{Api}/ml-stats"), (HttpMethod.Get, $"{Api}/cache/stats"), (HttpMethod.Post, $"{Api}/cache/clear"),
         (HttpMethod.Get, $"{Api}/health"), (HttpMethod.Get, $"{Api}/models"), (HttpMethod.Get, $"{Api}/evaluation"),
         (HttpMethod.Get, $"{Api}/train/QUERY"), (HttpMethod.Delete, $"{Api}/samples?ticket_key=erase-QUERY"), (HttpMethod.Get, "/health/ready"),
+        (HttpMethod.Get, $"{Api}/samples?q=QUERY"), (HttpMethod.Get, $"{Api}/samples?page=QUERY&size=QUERY"), (HttpMethod.Get, $"{Api}/export?format=QUERY"),
+        (HttpMethod.Get, $"{Api}/samples/daily"), (HttpMethod.Get, $"{Api}/activity"), (HttpMethod.Post, $"{Api}/models/QUERY/promote"),
     ];
 
     [Fact]
