@@ -154,7 +154,7 @@ public sealed class DashboardBrowserTests(BrowserFixture browser, ITestOutputHel
     }
 
     [Fact]
-    public async Task TryIt_SuggestAcceptAndCopy_AcceptanceRateChanges()
+    public async Task TryIt_SuggestAcceptCopyEditDismiss_AcceptanceRateChanges()
     {
         await using var server = await TestServer.StartAsync(null, "Engine=rules");
         await using var opened = await OpenAsync(server, "try");
@@ -187,19 +187,30 @@ public sealed class DashboardBrowserTests(BrowserFixture browser, ITestOutputHel
         await Expect(page.Locator("#try-rate")).ToHaveTextAsync(Rate(2));
         Assert.Equal(await cards.Nth(1).Locator(".text").TextContentAsync(), await page.EvaluateAsync<string>("navigator.clipboard.readText()"));
 
+        // Edit opens the text; sending it records what the agent wrote instead, and counts as kept.
+        await cards.Nth(2).GetByRole(AriaRole.Button, new() { Name = "Edit" }).ClickAsync();
+        await cards.Nth(2).GetByRole(AriaRole.Textbox, new() { Name = "Edited text" }).FillAsync("Revisé el virtual host y ya está corregido.");
+        await cards.Nth(2).GetByRole(AriaRole.Button, new() { Name = "Edit" }).ClickAsync();
+        await Expect(cards.Nth(2)).ToHaveAttributeAsync("data-feedback", "edited");
+        await Expect(page.Locator("#try-rate")).ToHaveTextAsync(Rate(3));
+
         // Dismissing one leaves the rate as it was.
         await cards.Nth(shown - 1).GetByRole(AriaRole.Button, new() { Name = "Dismiss" }).ClickAsync();
         await Expect(cards.Nth(shown - 1)).ToHaveAttributeAsync("data-feedback", "dismissed");
-        await Expect(page.Locator("#try-rate")).ToHaveTextAsync(Rate(2));
+        await Expect(page.Locator("#try-rate")).ToHaveTextAsync(Rate(3));
         await ScreenshotAsync(page, "try-it");
 
         var feedback = (await server.GetJsonAsync("/api/ml/comments/ml-stats"))["stats"]!["feedback"]!;
         Assert.Equal(2, feedback["by_action"]!["accepted"]!.GetValue<long>());
+        Assert.Equal(1, feedback["by_action"]!["edited"]!.GetValue<long>());
         Assert.Equal(1, feedback["by_action"]!["dismissed"]!.GetValue<long>());
+        var stored = (await server.GetJsonAsync("/api/ml/comments/samples"))["samples"]![0]!["suggestions"]![2]!["feedback"]![0]!;
+        Assert.Equal(("edited", "ana", "Revisé el virtual host y ya está corregido."),
+            (stored["action"]!.GetValue<string>(), stored["agent"]!.GetValue<string>(), stored["final_text"]!.GetValue<string>()));
 
         await page.GetByRole(AriaRole.Tab, new() { Name = "Overview" }).ClickAsync();
         await WaitLoadedAsync(page, "overview");
-        await Expect(page.Locator("#kpi-acceptance")).ToHaveTextAsync(Rate(2));
+        await Expect(page.Locator("#kpi-acceptance")).ToHaveTextAsync(Rate(3));
         Assert.Empty(opened.Errors);
         Assert.Empty(opened.ConsoleErrors);
     }
@@ -211,7 +222,14 @@ public sealed class DashboardBrowserTests(BrowserFixture browser, ITestOutputHel
             .Concat(Enumerable.Range(1, 2).Select(i => Some.Sample(Some.Context(key: $"OPS-{i}", summary: $"Ops ticket {i}"), at: Day.AddDays(-i))))
             .ToList();
         var dataDir = TempDir.Create();
-        await (await Stores.OpenAsync(dataDir)).WriteAsync(samples, null, CancellationToken.None);
+        var store = await Stores.OpenAsync(dataDir);
+        await store.WriteAsync(samples, null, CancellationToken.None);
+        var newest = samples[24];
+        await store.WriteFeedbackAsync(new SuggestionFeedback
+        {
+            ContextHash = newest.ContextHash, Position = 1, Agent = "ana", Action = FeedbackActions.Edited, FinalText = "Restarted the print spooler.",
+            TicketKey = newest.Context.TicketKey, Engine = newest.Engine, Model = newest.Model, SuggestionType = newest.Suggestions[1].Type, CreatedAt = Day.AddDays(2),
+        }, CancellationToken.None);
         await using var server = await TestServer.StartAsync(dataDir, AccessTests.KeySettings);
 
         await using var opened = await OpenAsync(server, "dataset");
@@ -236,10 +254,11 @@ public sealed class DashboardBrowserTests(BrowserFixture browser, ITestOutputHel
         await Expect(rows).ToHaveCountAsync(20);
         Assert.Equal(newestFirst.Take(20), await rows.EvaluateAllAsync<string[]>("rows => rows.map(r => r.dataset.hash)"));
         await Expect(rows.First.Locator("ol li")).ToHaveCountAsync(3);
+        await Expect(rows.First.Locator("ol li").Nth(1).Locator(".fb-edited")).ToHaveTextAsync("edited by ana: “Restarted the print spooler.”");
+        await ScreenshotAsync(page, "dataset");
         await page.ClickAsync("#page-next");
         await Expect(page.Locator("#page-info")).ToContainTextAsync("page 2 of 2");
         Assert.Equal(newestFirst.Skip(20), await rows.EvaluateAllAsync<string[]>("rows => rows.map(r => r.dataset.hash)"));
-        await ScreenshotAsync(page, "dataset");
 
         await page.GetByLabel("Ticket key or context hash").FillAsync("ops");
         await page.GetByRole(AriaRole.Button, new() { Name = "Search" }).ClickAsync();
