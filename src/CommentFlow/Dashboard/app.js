@@ -98,8 +98,15 @@ function draw(id, type, labels, datasets, options = {}) {
     el('tbody', {}, labels.map((l, i) => el('tr', {}, el('th', { scope: 'row' }, l), datasets.map((d) => el('td', {}, d.data[i] ?? 0)))))));
 }
 
+const MAX_BARS = 15;
+
+// The largest values as bars; past MAX_BARS the rest are summed into one "(others)" bar, so a long tail stays readable.
 function bars(id, counts, label, header) {
-  const entries = Object.entries(counts || {}).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+  let entries = Object.entries(counts || {}).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+  if (entries.length > MAX_BARS) {
+    const rest = entries.slice(MAX_BARS - 1);
+    entries = [...entries.slice(0, MAX_BARS - 1), [`(${rest.length} others)`, rest.reduce((s, e) => s + e[1], 0)]];
+  }
   draw(id, 'bar', entries.map((e) => e[0]), [{ label, data: entries.map((e) => e[1]) }], { labelHeader: header });
 }
 
