@@ -154,6 +154,23 @@ public sealed class DashboardBrowserTests(BrowserFixture browser, ITestOutputHel
     }
 
     [Fact]
+    public async Task Overview_TwentyIssueTypes_FourteenLargestAndTheRestAsOneBar()
+    {
+        // Issue type T01 once, T02 twice, … T20 twenty times.
+        var samples = Enumerable.Range(1, 20).SelectMany(t => Enumerable.Range(0, t).Select(_ => Some.Sample(Some.Context(issueType: $"T{t:00}"), suggestions: 1))).ToList();
+        var dataDir = TempDir.Create();
+        await (await Stores.OpenAsync(dataDir)).WriteAsync(samples, null, CancellationToken.None);
+        await using var server = await TestServer.StartAsync(dataDir);
+
+        await using var opened = await OpenAsync(server, "overview");
+        await WaitLoadedAsync(opened.Page, "overview");
+        var expected = Enumerable.Range(7, 14).ToDictionary(t => $"T{t:00}", t => (double)t);
+        expected["(6 others)"] = Enumerable.Range(1, 6).Sum();
+        Assert.Equal(expected, (await ChartAsync(opened.Page, "issue"))["Samples"]);
+        Assert.Empty(opened.Errors);
+    }
+
+    [Fact]
     public async Task TryIt_SuggestAcceptCopyEditDismiss_AcceptanceRateChanges()
     {
         await using var server = await TestServer.StartAsync(null, "Engine=rules");
