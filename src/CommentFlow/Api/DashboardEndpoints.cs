@@ -17,6 +17,7 @@ namespace CommentFlow.Api;
 internal static class DashboardEndpoints
 {
     public const int MaxPageSize = 200;
+    public const int MaxPage = 1_000_000;
     public const int DefaultPageSize = 20;
     public const int MaxQueryLength = 200;
     public static IReadOnlyList<string> ExportFormats { get; } = ["seed", "legacy", "jsonl", "chat", "csv"];
@@ -26,8 +27,8 @@ internal static class DashboardEndpoints
         group.MapGet("/samples", ListSamplesAsync)
             .WithName("ListSamples")
             .WithSummary("A page of stored samples, newest first, with their suggestions and feedback (?page=1&size=20&q=…: q matches a ticket key anywhere or the start of a context hash).")
-            .WithQueryParameter("page", "Page number, from 1.", 10, required: false)
-            .WithQueryParameter("size", $"Samples per page, 1 to {MaxPageSize} (default {DefaultPageSize}).", 3, required: false)
+            .WithIntegerQueryParameter("page", "Page number, from 1 (default 1).", 1, MaxPage)
+            .WithIntegerQueryParameter("size", $"Samples per page (default {DefaultPageSize}).", 1, MaxPageSize)
             .WithQueryParameter("q", "Search: part of a ticket key (any case), or the start of a context hash.", MaxQueryLength, required: false)
             .RequireAuthorization(AccessPolicies.Admin);
         group.MapGet("/samples/daily", DailyAsync)
@@ -49,7 +50,7 @@ internal static class DashboardEndpoints
     private static async Task<Results<Ok<SamplesResponse>, ValidationProblem>> ListSamplesAsync(HttpRequest request, ITrainingStore store, CancellationToken cancellationToken)
     {
         var errors = new Dictionary<string, string[]>();
-        var page = ReadInt(request, "page", 1, 1, 1_000_000, errors);
+        var page = ReadInt(request, "page", 1, 1, MaxPage, errors);
         var size = ReadInt(request, "size", DefaultPageSize, 1, MaxPageSize, errors);
         var q = request.Query["q"];
         if (q.Count > 1)
