@@ -215,6 +215,11 @@ function card(suggestion, engine) {
       outcome.textContent = e.message;
     }
   };
+  // Copying the text by hand (select, Ctrl+C) is using it too; once per card.
+  text.addEventListener('copy', () => {
+    if (art.dataset.feedback) return;
+    sendFeedback(art, suggestion, 'accepted').catch((e) => { outcome.textContent = e.message; });
+  });
   art.append(
     el('header', {}, el('span', { class: `badge type-${suggestion.type}` }, suggestion.type),
       el('span', { class: 'confidence' }, `confidence ${pct(suggestion.confidence)}`), el('span', { class: 'engine' }, `engine ${engine}`)),
