@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: builds, runs every test, prints "N passed, N failed, N skipped".
 # Needs the .NET SDK (global.json) and python3 (the earlier service's store, for the legacy import tests); installs
-# what else the tests use when it is missing (Debian packages, as root). The store tests also run against a
+# what else the tests use when it is missing (Debian packages, as root: npm, chromium, python3-prometheus-client).
+# Screenshots of the dashboard's pages are left in .artifacts/screenshots/. The store tests also run against a
 # throw-away PostgreSQL server that scripts/postgres.sh starts (installing Debian's postgresql package when it is
 # missing) and stops at the end.
 set -euo pipefail
@@ -17,6 +18,16 @@ missing=()
 if [[ ${#missing[@]} -gt 0 ]]; then
   apt-get update -qq && apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
+
+# The dashboard's build restores Chart.js with npm (npm ci); its browser tests drive Debian's Chromium through Playwright
+# (never a downloaded browser).
+missing=()
+command -v npm >/dev/null || missing+=(npm)
+[[ -x /usr/bin/chromium ]] || missing+=(chromium)
+if (( ${#missing[@]} )); then
+  apt-get update -qq && apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
 
 results="$(pwd)/.artifacts/test-results"
 rm -rf "$results"

@@ -3,7 +3,7 @@ using System.Collections.Concurrent;
 namespace CommentFlow.Engines;
 
 /// <summary>Answers by engine (with their latency) and fallbacks by engine and reason, since start.</summary>
-internal sealed class EngineCounters
+internal sealed class EngineCounters(ActivitySeries activity)
 {
     private readonly ConcurrentDictionary<string, Counter> _answers = new();
     private readonly ConcurrentDictionary<string, Counter> _fallbacks = new();
@@ -14,6 +14,7 @@ internal sealed class EngineCounters
     public void Answered(string engine, TimeSpan latency)
     {
         _answers.GetOrAdd(engine, _ => new Counter()).Add(latency);
+        activity.Answered(engine, latency);
         _latencyObserver?.Invoke(engine, latency);
     }
 

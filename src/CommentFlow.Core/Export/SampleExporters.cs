@@ -198,10 +198,13 @@ internal static class SampleExporters
     }
 
     // JSON Lines: the writer must not see the newline as part of a value, so it is written to the stream between objects.
+    private static readonly ReadOnlyMemory<byte> NewLine = "\n"u8.ToArray();
+
     private static async Task NewLineAsync(Utf8JsonWriter writer, Stream output, CancellationToken ct)
     {
         await writer.FlushAsync(ct);
-        output.WriteByte((byte)'\n');
+        // Asynchronously: the output may be an HTTP response, where synchronous writes are refused.
+        await output.WriteAsync(NewLine, ct);
         writer.Reset(output);
     }
 }

@@ -122,6 +122,7 @@ internal static class CommentFlowHostingExtensions
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ShadowEvaluator>());
         builder.Services.AddSingleton<SuggestionCache>();
         builder.Services.AddSingleton<EngineCounters>();
+        builder.Services.AddSingleton<ActivitySeries>();
         builder.Services.AddSingleton<SuggestionService>();
         builder.Services.AddSingleton<FeedbackService>();
         return builder;

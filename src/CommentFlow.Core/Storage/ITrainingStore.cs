@@ -42,6 +42,15 @@ internal interface ITrainingStore
     Task<ErasureResult> ForgetTicketAsync(string ticketKey, CancellationToken cancellationToken);
 
     /// <summary>
+    /// One page of samples, newest first (by creation time), each with its feedback, for browsing. <paramref name="query"/>
+    /// matches a ticket key anywhere (case-insensitive) or the start of a context hash; null or empty lists everything.
+    /// </summary>
+    Task<SamplePage> ListSamplesAsync(int page, int size, string? query, CancellationToken cancellationToken);
+
+    /// <summary>Samples stored per UTC day of their creation, oldest day first.</summary>
+    Task<IReadOnlyList<DailyCount>> CountSamplesPerDayAsync(CancellationToken cancellationToken);
+
+    /// <summary>
     /// Retention: deletes the samples created before <paramref name="cutoff"/> and their feedback (and feedback older than
     /// the cutoff) in bounded transactions, so a large purge never holds the write lock for long.
     /// </summary>
@@ -118,6 +127,22 @@ internal sealed record FeedbackStats(
 internal sealed record AcceptanceCounts(long Shown, long Accepted, long Edited, long Dismissed)
 {
     public double AcceptanceRate => Shown == 0 ? 0 : Math.Round((double)(Accepted + Edited) / Shown, 4);
+}
+
+/// <param name="Total">Samples matching the query, over all pages.</param>
+internal sealed record SamplePage(long Total, IReadOnlyList<TrainingSample> Samples);
+
+/// <param name="Day">UTC date, <c>yyyy-MM-dd</c>.</param>
+internal sealed record DailyCount(string Day, long Samples);
+
+/// <summary>The search of <see cref="ITrainingStore.ListSamplesAsync"/> as LIKE patterns, the same in both stores (escape character <c>\</c>).</summary>
+internal static class SampleSearch
+{
+    public static (string Anywhere, string Prefix) Patterns(string query)
+    {
+        var escaped = query.Replace(@"\", @"\\", StringComparison.Ordinal).Replace("%", @"\%", StringComparison.Ordinal).Replace("_", @"\_", StringComparison.Ordinal);
+        return ($"%{escaped}%", $"{escaped.ToLowerInvariant()}%");
+    }
 }
 
 internal readonly record struct WriteResult(int Written, int Duplicates);

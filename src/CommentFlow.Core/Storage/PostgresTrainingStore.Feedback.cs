@@ -63,19 +63,36 @@ internal sealed partial class PostgresTrainingStore
         return replaced;
     }
 
-    private async Task<Dictionary<string, IReadOnlyList<SuggestionFeedback>>> ReadFeedbackAsync(CancellationToken cancellationToken) =>
-        (await ReadFeedbackRowsAsync(cancellationToken)).GroupBy(f => f.ContextHash, StringComparer.Ordinal)
-            .ToDictionary(g => g.Key, g => (IReadOnlyList<SuggestionFeedback>)g.ToList(), StringComparer.Ordinal);
+    private async Task<Dictionary<string, IReadOnlyList<SuggestionFeedback>>> ReadFeedbackAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        return Grouped(await ReadFeedbackRowsAsync(connection, null, null, cancellationToken));
+    }
 
     public async Task<IReadOnlyList<SuggestionFeedback>> ReadFeedbackRowsAsync(CancellationToken cancellationToken)
     {
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        return await ReadFeedbackRowsAsync(connection, null, null, cancellationToken);
+    }
+
+    /// <summary>All feedback, or only that on <paramref name="contextHashes"/>, grouped by context hash in the order it was given.</summary>
+    private static async Task<Dictionary<string, IReadOnlyList<SuggestionFeedback>>> ReadFeedbackAsync(NpgsqlConnection connection, NpgsqlTransaction? tx,
+        string[]? contextHashes, CancellationToken cancellationToken) =>
+        Grouped(await ReadFeedbackRowsAsync(connection, tx, contextHashes, cancellationToken));
+
+    private static Dictionary<string, IReadOnlyList<SuggestionFeedback>> Grouped(IReadOnlyList<SuggestionFeedback> rows) =>
+        rows.GroupBy(f => f.ContextHash, StringComparer.Ordinal).ToDictionary(g => g.Key, g => (IReadOnlyList<SuggestionFeedback>)g.ToList(), StringComparer.Ordinal);
+
+    /// <summary>Feedback rows in the order they were given: all of them, or those on <paramref name="contextHashes"/>.</summary>
+    private static async Task<IReadOnlyList<SuggestionFeedback>> ReadFeedbackRowsAsync(NpgsqlConnection connection, NpgsqlTransaction? tx,
+        string[]? contextHashes, CancellationToken cancellationToken)
+    {
         var rows = await connection.QueryAsync<(string ContextHash, int Position, string Agent, string Action, string? FinalText, string? TicketKey,
             string Engine, string Model, string SuggestionType, DateTime CreatedAt)>(new CommandDefinition(
-            """
+            $"""
             SELECT context_hash, position, agent, action, final_text, ticket_key, engine, model, suggestion_type, created_at
-            FROM feedback ORDER BY id
-            """, cancellationToken: cancellationToken));
+            FROM feedback {(contextHashes is null ? "" : "WHERE context_hash = ANY(@contextHashes)")} ORDER BY id
+            """, new { contextHashes }, tx, cancellationToken: cancellationToken));
         return rows.Select(r => new SuggestionFeedback
         {
             ContextHash = r.ContextHash,

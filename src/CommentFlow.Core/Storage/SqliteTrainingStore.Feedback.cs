@@ -68,19 +68,36 @@ internal sealed partial class SqliteTrainingStore
         return await FeedbackStats.ReadAsync(connection, null, cancellationToken);
     }
 
-    private async Task<Dictionary<string, IReadOnlyList<SuggestionFeedback>>> ReadFeedbackAsync(CancellationToken cancellationToken) =>
-        (await ReadFeedbackRowsAsync(cancellationToken)).GroupBy(f => f.ContextHash, StringComparer.Ordinal)
-            .ToDictionary(g => g.Key, g => (IReadOnlyList<SuggestionFeedback>)g.ToList(), StringComparer.Ordinal);
+    private async Task<Dictionary<string, IReadOnlyList<SuggestionFeedback>>> ReadFeedbackAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        return Grouped(await ReadFeedbackRowsAsync(connection, null, null, cancellationToken));
+    }
 
     public async Task<IReadOnlyList<SuggestionFeedback>> ReadFeedbackRowsAsync(CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken);
+        return await ReadFeedbackRowsAsync(connection, null, null, cancellationToken);
+    }
+
+    /// <summary>All feedback, or only that on <paramref name="contextHashes"/>, grouped by context hash in the order it was given.</summary>
+    private static async Task<Dictionary<string, IReadOnlyList<SuggestionFeedback>>> ReadFeedbackAsync(SqliteConnection connection, SqliteTransaction? tx,
+        IReadOnlyList<string>? contextHashes, CancellationToken cancellationToken) =>
+        Grouped(await ReadFeedbackRowsAsync(connection, tx, contextHashes, cancellationToken));
+
+    private static Dictionary<string, IReadOnlyList<SuggestionFeedback>> Grouped(IReadOnlyList<SuggestionFeedback> rows) =>
+        rows.GroupBy(f => f.ContextHash, StringComparer.Ordinal).ToDictionary(g => g.Key, g => (IReadOnlyList<SuggestionFeedback>)g.ToList(), StringComparer.Ordinal);
+
+    /// <summary>Feedback rows in the order they were given: all of them, or those on <paramref name="contextHashes"/>.</summary>
+    private static async Task<IReadOnlyList<SuggestionFeedback>> ReadFeedbackRowsAsync(SqliteConnection connection, SqliteTransaction? tx,
+        IReadOnlyList<string>? contextHashes, CancellationToken cancellationToken)
+    {
         var rows = await connection.QueryAsync<(string ContextHash, long Position, string Agent, string Action, string? FinalText, string? TicketKey,
             string Engine, string Model, string SuggestionType, string CreatedAt)>(new CommandDefinition(
-            """
+            $"""
             SELECT context_hash, position, agent, action, final_text, ticket_key, engine, model, suggestion_type, created_at
-            FROM feedback ORDER BY id
-            """, cancellationToken: cancellationToken));
+            FROM feedback {(contextHashes is null ? "" : "WHERE context_hash IN @contextHashes")} ORDER BY id
+            """, new { contextHashes }, tx, cancellationToken: cancellationToken));
         return rows.Select(r => new SuggestionFeedback
         {
             ContextHash = r.ContextHash,

@@ -176,4 +176,7 @@ internal sealed record TrainingJobDto(string Id, string State, DateTimeOffset St
 [JsonSerializable(typeof(ModelChangeResponse))]
 [JsonSerializable(typeof(TrainingJobDto))]
 [JsonSerializable(typeof(ErasureResponse))]
+[JsonSerializable(typeof(SamplesResponse))]
+[JsonSerializable(typeof(DailyResponse))]
+[JsonSerializable(typeof(ActivityResponse))]
 internal sealed partial class ApiJsonContext : JsonSerializerContext;

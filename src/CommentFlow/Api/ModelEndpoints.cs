@@ -14,7 +14,7 @@ internal static class ModelEndpoints
             .WithSummary("Versions of the own model, the active one, the one being served, and shadow agreement with Ollama.");
         group.MapPost("/models/{version}/promote", PromoteAsync)
             .WithName("PromoteModel")
-            .WithSummary("Makes a version the active one. Every instance on the same models folder (Models:Dir) serves it within Local:ReloadSeconds.");
+            .WithSummary("Makes a version the active one. Every instance on the same models folder (ModelsDir) serves it within Local:ReloadSeconds.");
         group.MapPost("/models/rollback", RollbackAsync)
             .WithName("RollbackModel")
             .WithSummary("Goes back to the version that was active before; every instance on the same models folder follows within Local:ReloadSeconds.");

@@ -98,7 +98,19 @@ internal static class OpenApiSetup
     }
 
     /// <summary>A query parameter the handler reads itself (so that every bad value becomes a 400 naming it), declared for the document.</summary>
-    public static RouteHandlerBuilder WithQueryParameter(this RouteHandlerBuilder builder, string name, string description, int maxLength) =>
+    public static RouteHandlerBuilder WithQueryParameter(this RouteHandlerBuilder builder, string name, string description, int maxLength, bool required = true) =>
+        builder.WithQueryParameter(name, description, required, new OpenApiSchema { Type = JsonSchemaType.String, MaxLength = maxLength });
+
+    /// <summary>An optional whole-number query parameter the handler reads itself, declared for the document with its range.</summary>
+    public static RouteHandlerBuilder WithIntegerQueryParameter(this RouteHandlerBuilder builder, string name, string description, int minimum, int maximum) =>
+        builder.WithQueryParameter(name, description, required: false, new OpenApiSchema
+        {
+            Type = JsonSchemaType.Integer,
+            Minimum = minimum.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            Maximum = maximum.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        });
+
+    private static RouteHandlerBuilder WithQueryParameter(this RouteHandlerBuilder builder, string name, string description, bool required, OpenApiSchema schema) =>
         builder.AddOpenApiOperationTransformer((operation, _, _) =>
         {
             operation.Parameters ??= [];
@@ -106,9 +118,9 @@ internal static class OpenApiSetup
             {
                 Name = name,
                 In = ParameterLocation.Query,
-                Required = true,
+                Required = required,
                 Description = description,
-                Schema = new OpenApiSchema { Type = JsonSchemaType.String, MaxLength = maxLength },
+                Schema = schema,
             });
             return Task.CompletedTask;
         });

@@ -50,6 +50,7 @@ internal static class ServerApp
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseCommentFlowMetrics(); // before access: refused requests (401, 403, 429) are measured too
+        app.UseCommentFlowDashboard(); // before access: the page is public, the data it reads is not
         app.UseCommentFlowAccess();
 
         // Who may call what: endpoints mapped on `agent` take an agent or an admin key, those on `admin` an admin key, and
@@ -62,6 +63,7 @@ internal static class ServerApp
         agent.MapFeedback();
         api.MapDataset();
         api.MapServiceEndpoints();
+        api.MapDashboard();
         admin.MapModels();
         admin.MapErasure();
         app.MapCommentFlowHealth();

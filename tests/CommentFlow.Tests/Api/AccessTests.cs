@@ -50,6 +50,8 @@ public sealed class AccessTests(KeyedServerFixture fixture) : IClassFixture<Keye
         (HttpMethod.Get, $"{Api}/ml-stats"),
         (HttpMethod.Get, $"{Api}/cache/stats"),
         (HttpMethod.Get, $"{Api}/warmup"),
+        (HttpMethod.Get, $"{Api}/samples/daily"),
+        (HttpMethod.Get, $"{Api}/activity"),
     ];
 
     private static readonly (HttpMethod Method, string Path)[] AdminEndpoints =
@@ -61,6 +63,8 @@ public sealed class AccessTests(KeyedServerFixture fixture) : IClassFixture<Keye
         (HttpMethod.Get, $"{Api}/models"),
         (HttpMethod.Get, $"{Api}/evaluation"),
         (HttpMethod.Delete, $"{Api}/samples?ticket_key=NO-SUCH-TICKET"),
+        (HttpMethod.Get, $"{Api}/samples?page=1&size=5&q=SD-"),
+        (HttpMethod.Get, $"{Api}/export?format=jsonl"),
     ];
 
     private static readonly string[] AnonymousEndpoints = ["/health", "/health/ready", $"{Api}/health"];

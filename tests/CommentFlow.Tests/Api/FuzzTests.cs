@@ -79,6 +79,8 @@ public sealed class FuzzTests(Xunit.Abstractions.ITestOutputHelper output)
         (HttpMethod.Get, $"{Api}/ml-stats"), (HttpMethod.Get, $"{Api}/cache/stats"), (HttpMethod.Post, $"{Api}/cache/clear"),
         (HttpMethod.Get, $"{Api}/health"), (HttpMethod.Get, $"{Api}/models"), (HttpMethod.Get, $"{Api}/evaluation"),
         (HttpMethod.Get, $"{Api}/train/QUERY"), (HttpMethod.Delete, $"{Api}/samples?ticket_key=erase-QUERY"), (HttpMethod.Get, "/health/ready"),
+        (HttpMethod.Get, $"{Api}/samples?q=QUERY"), (HttpMethod.Get, $"{Api}/samples?page=QUERY&size=QUERY"), (HttpMethod.Get, $"{Api}/export?format=QUERY"),
+        (HttpMethod.Get, $"{Api}/samples/daily"), (HttpMethod.Get, $"{Api}/activity"), (HttpMethod.Post, $"{Api}/models/QUERY/promote"),
     ];
 
     [Fact]
@@ -134,9 +136,13 @@ public sealed class FuzzTests(Xunit.Abstractions.ITestOutputHelper output)
                 // What was sent: the valid odd request's fields, or a generated body's text fields as a JSON reader sees them.
                 accepted.TryAdd(hash, r.ValidOdd ?? Sent(r.Body));
             }
-            else if (r.Path.Contains("/samples?", StringComparison.Ordinal))
+            else if (r.Method == HttpMethod.Delete && r.Path.Contains("/samples?", StringComparison.Ordinal))
             {
                 Assert.Equal(0, JsonNode.Parse(text)!["samples_deleted"]!.GetValue<int>());
+            }
+            else if (r.Method == HttpMethod.Get && r.Path.Contains("/samples?", StringComparison.Ordinal))
+            {
+                Assert.NotNull(JsonNode.Parse(text)!["samples"]!.AsArray());
             }
             else if (r.Path.EndsWith("/feedback", StringComparison.Ordinal) || r.Path.EndsWith("/save", StringComparison.Ordinal))
             {

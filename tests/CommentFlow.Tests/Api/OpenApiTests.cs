@@ -51,6 +51,11 @@ public sealed class OpenApiTests
         var suggestion = document.Paths["/api/ml/comments/suggestions"].Operations![HttpMethod.Post].RequestBody!.Content!["application/json"].Schema!;
         Assert.Contains("all_comments", ResolveProperties(document, suggestion));
         Assert.Contains(document.Paths["/api/ml/comments/samples"].Operations![HttpMethod.Delete].Parameters!, p => p.Name == "ticket_key" && p.Required);
+        var list = document.Paths["/api/ml/comments/samples"].Operations![HttpMethod.Get].Parameters!;
+        Assert.Equal(["page", "size", "q"], list.Select(p => p.Name));
+        Assert.All(list, p => Assert.False(p.Required));
+        Assert.Equal("200", list.Single(p => p.Name == "size").Schema!.Maximum);
+        Assert.Contains(document.Paths["/api/ml/comments/export"].Operations![HttpMethod.Get].Parameters!, p => p.Name == "format" && p.Required);
 
         // The reference page (served from the package, no CDN) points at this document.
         using var docs = await server.Client.GetAsync("/docs/");

@@ -40,6 +40,8 @@ public sealed class CaptureWriterTests
         public IAsyncEnumerable<string> ReadContextHashesAsync(CancellationToken cancellationToken) => throw new NotSupportedException();
         public Task<IReadOnlyList<SuggestionFeedback>> ReadFeedbackRowsAsync(CancellationToken cancellationToken) => throw new NotSupportedException();
         public Task CopyFeedbackAsync(IReadOnlyList<SuggestionFeedback> feedback, CancellationToken cancellationToken) => throw new NotSupportedException();
+        public Task<SamplePage> ListSamplesAsync(int page, int size, string? query, CancellationToken cancellationToken) => throw new NotSupportedException();
+        public Task<IReadOnlyList<DailyCount>> CountSamplesPerDayAsync(CancellationToken cancellationToken) => throw new NotSupportedException();
     }
 
     private static (CaptureQueue Queue, CaptureWriter Writer) Create(ITrainingStore store, int drainSeconds = 30)

@@ -28,6 +28,8 @@ internal sealed class GatedStore(ITrainingStore inner) : ITrainingStore
     public Task PingAsync(CancellationToken cancellationToken) => inner.PingAsync(cancellationToken);
     public Task<ErasureResult> ForgetTicketAsync(string ticketKey, CancellationToken cancellationToken) => inner.ForgetTicketAsync(ticketKey, cancellationToken);
     public Task<ErasureResult> DeleteOlderThanAsync(DateTimeOffset cutoff, CancellationToken cancellationToken) => inner.DeleteOlderThanAsync(cutoff, cancellationToken);
+    public Task<SamplePage> ListSamplesAsync(int page, int size, string? query, CancellationToken cancellationToken) => inner.ListSamplesAsync(page, size, query, cancellationToken);
+    public Task<IReadOnlyList<DailyCount>> CountSamplesPerDayAsync(CancellationToken cancellationToken) => inner.CountSamplesPerDayAsync(cancellationToken);
     public Task<TrainingSample?> FindSampleAsync(string contextHash, CancellationToken cancellationToken) => inner.FindSampleAsync(contextHash, cancellationToken);
     public Task<IReadOnlyList<TrainingSample>> FindByTicketKeyAsync(string ticketKey, int limit, CancellationToken cancellationToken) => inner.FindByTicketKeyAsync(ticketKey, limit, cancellationToken);
     public Task<bool> WriteFeedbackAsync(SuggestionFeedback feedback, CancellationToken cancellationToken) => inner.WriteFeedbackAsync(feedback, cancellationToken);

@@ -357,6 +357,61 @@ public abstract class StoreContractTests
     }
 
     [Fact]
+    public async Task ListSamplesAsync_PagesAndSearch_NewestFirstWithFeedbackAndTotals()
+    {
+        var t = await NewAsync(compressionThreshold: 0); // payloads compressed: the search must not need them
+        var day = new DateTimeOffset(2026, 11, 20, 8, 0, 0, TimeSpan.Zero);
+        // Written out of time order: the list follows creation time, not insertion.
+        var samples = Enumerable.Range(0, 7).Select(i => Some.Sample(Some.Context(key: i % 2 == 0 ? $"WEB-{i}" : $"OPS-{i}"), at: day.AddHours(i))).ToList();
+        samples.Add(Some.Sample(Some.Context(key: "web_100%"), at: day.AddHours(-1)));
+        await t.Store.WriteAsync([.. samples.AsEnumerable().Reverse()], null, None);
+        await t.Store.WriteFeedbackAsync(Feedback(samples[6], 1, FeedbackActions.Edited, finalText: "Done differently"), None);
+        await t.Store.WriteFeedbackAsync(Feedback(samples[0], 0, FeedbackActions.Accepted), None);
+
+        var first = await t.Store.ListSamplesAsync(1, 3, null, None);
+        Assert.Equal(8, first.Total);
+        Assert.Equal([samples[6].ContextHash, samples[5].ContextHash, samples[4].ContextHash], first.Samples.Select(s => s.ContextHash));
+        var edited = Assert.Single(first.Samples[0].Feedback);
+        Assert.Equal((1, FeedbackActions.Edited, "Done differently"), (edited.Position, edited.Action, edited.FinalText));
+        Assert.Empty(first.Samples[1].Feedback);
+        Assert.Equal(samples[6].Context.Summary, first.Samples[0].Context.Summary); // payload decoded
+
+        var last = await t.Store.ListSamplesAsync(3, 3, "", None);
+        Assert.Equal([samples[0].ContextHash, samples[7].ContextHash], last.Samples.Select(s => s.ContextHash));
+        Assert.Equal(FeedbackActions.Accepted, Assert.Single(last.Samples[0].Feedback).Action);
+        Assert.Empty((await t.Store.ListSamplesAsync(4, 3, null, None)).Samples);
+
+        // Any case, anywhere in the key; % and _ are literal characters, not wildcards.
+        var web = await t.Store.ListSamplesAsync(1, 10, "web-", None);
+        Assert.Equal(4, web.Total);
+        Assert.Equal([6, 4, 2, 0], web.Samples.Select(s => samples.IndexOf(samples.First(x => x.ContextHash == s.ContextHash))));
+        Assert.Equal(samples[7].ContextHash, Assert.Single((await t.Store.ListSamplesAsync(1, 10, "0%", None)).Samples).ContextHash);
+        Assert.Equal(samples[7].ContextHash, Assert.Single((await t.Store.ListSamplesAsync(1, 10, "WEB_", None)).Samples).ContextHash);
+        // The start of a context hash finds its sample.
+        var byHash = await t.Store.ListSamplesAsync(1, 10, samples[3].ContextHash[..10].ToUpperInvariant(), None);
+        Assert.Equal(samples[3].ContextHash, Assert.Single(byHash.Samples).ContextHash);
+        Assert.Equal(0, (await t.Store.ListSamplesAsync(1, 10, "no such ticket", None)).Total);
+    }
+
+    [Fact]
+    public async Task CountSamplesPerDayAsync_SamplesOnSeveralDays_CountsByUtcDayOldestFirst()
+    {
+        var t = await NewAsync();
+        Assert.Empty(await t.Store.CountSamplesPerDayAsync(None));
+        var day = new DateTimeOffset(2026, 11, 20, 0, 0, 0, TimeSpan.Zero);
+        DateTimeOffset[] times =
+        [
+            day.AddDays(2).AddHours(23).AddMinutes(59), day.AddHours(0.5), day.AddHours(12), day.AddDays(2),
+            // 01:30 on the 23rd at UTC+3 is still the 22nd in UTC.
+            new DateTimeOffset(2026, 11, 23, 1, 30, 0, TimeSpan.FromHours(3)),
+        ];
+        await t.Store.WriteAsync(times.Select(at => Some.Sample(at: at)).ToList(), null, None);
+
+        var days = await t.Store.CountSamplesPerDayAsync(None);
+        Assert.Equal([new DailyCount("2026-11-20", 2), new DailyCount("2026-11-22", 3)], days);
+    }
+
+    [Fact]
     public async Task ForgetTicketAsync_TicketWithFeedback_DeletedEverywhereStatsExact()
     {
         var t = await NewAsync(compressionThreshold: 5);

@@ -162,6 +162,13 @@ public sealed class OwnModelTests
             var shadow = (await server.GetJsonAsync("/api/ml/comments/models"))["shadow"]!;
             Assert.InRange(shadow["type_agreement"]!.GetValue<double>(), 0, 1);
             Assert.InRange(shadow["text_rouge_l"]!.GetValue<double>(), 0, 1);
+            // The dashboard's series over time holds the same comparison, and both answers by engine.
+            var minutes = (await server.GetJsonAsync("/api/ml/comments/activity"))["minutes"]!.AsArray();
+            var compared = Assert.Single(minutes, m => m!["shadow_compared"]!.GetValue<long>() > 0)!;
+            Assert.Equal(1, compared["shadow_compared"]!.GetValue<long>());
+            Assert.Equal(shadow["type_agreement"]!.GetValue<double>(), compared["shadow_type_agreement"]!.GetValue<double>());
+            Assert.Equal(1, minutes.Sum(m => m!["answers"]!["local"]?.GetValue<long>() ?? 0));
+            Assert.Equal(1, minutes.Sum(m => m!["answers"]!["ollama"]?.GetValue<long>() ?? 0));
 
             // Ollama failing: the own model answers anyway, and says why.
             fake.Fault = OllamaFault.ServerError;

@@ -10,7 +10,7 @@ namespace CommentFlow.Engines.Local;
 /// are compared (type of the first suggestion, ROUGE-L of the first texts). A live accuracy figure that needs no
 /// labelling. Offers beyond the small queue are dropped and counted: the shadow must never slow a request.
 /// </summary>
-internal sealed class ShadowEvaluator(LocalEngine local) : BackgroundService
+internal sealed class ShadowEvaluator(LocalEngine local, ActivitySeries activity) : BackgroundService
 {
     private const int Capacity = 1_000;
     private readonly Channel<(TicketContext Context, EngineResult Ollama)> _queue =
@@ -50,10 +50,12 @@ internal sealed class ShadowEvaluator(LocalEngine local) : BackgroundService
                     continue;
                 }
                 Interlocked.Increment(ref _compared);
-                if (own.Suggestions[0].Type == ollama.Suggestions[0].Type)
+                var agreed = own.Suggestions[0].Type == ollama.Suggestions[0].Type;
+                if (agreed)
                 {
                     Interlocked.Increment(ref _typeAgreements);
                 }
+                activity.Compared(agreed);
                 Interlocked.Add(ref _rougeMicros, (long)(TextMetrics.RougeL(own.Suggestions[0].Text, ollama.Suggestions[0].Text) * 1e6));
             }
         }
