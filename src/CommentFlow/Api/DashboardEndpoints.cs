@@ -43,6 +43,7 @@ internal static class DashboardEndpoints
             .WithName("DownloadExport")
             .WithSummary("The store exported as a download (?format=seed|legacy|jsonl|chat|csv), streamed; the same files as 'commentflow export'.")
             .WithQueryParameter("format", "seed, legacy, jsonl, chat or csv.", 10)
+            .Produces<string>(StatusCodes.Status200OK, "application/jsonl", "application/json", "text/csv")
             .RequireAuthorization(AccessPolicies.Admin);
         return group;
     }

@@ -81,7 +81,7 @@ internal static class OpenApiSetup
         {
             return;
         }
-        var (mediaType, value) = example["text"] is { } text ? ("text/plain", text) : ("application/json", example["response"]!);
+        var (mediaType, value) = example["text"] is { } text ? (example["media"]?.GetValue<string>() ?? "text/plain", text) : ("application/json", example["response"]!);
         response.Content ??= new Dictionary<string, OpenApiMediaType>();
         if (!response.Content.TryGetValue(mediaType, out var content))
         {
