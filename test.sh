@@ -8,24 +8,19 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-# The reference Prometheus text-format parser (prometheus_client, for Debian's /usr/bin/python3) checks GET /metrics.
-# The bench's scenarios run in quick mode in the suite: wrk drives the HTTP scenario, scikit-learn is the training
-# scenario's reference.
+# What the tests use beyond the SDK, from Debian's packages when missing: the reference Prometheus text-format parser
+# (prometheus_client, for /usr/bin/python3) checks GET /metrics; the bench's scenarios run in quick mode (wrk drives the
+# HTTP scenario, scikit-learn is the training scenario's reference); the dashboard's build restores Chart.js with npm
+# (npm ci) and its browser tests drive Debian's Chromium through Playwright (never a downloaded browser).
 missing=()
 /usr/bin/python3 -c 'import prometheus_client' 2>/dev/null || missing+=(python3-prometheus-client)
-[[ -x /usr/bin/wrk ]] || missing+=(wrk)
 /usr/bin/python3 -c 'import sklearn' 2>/dev/null || missing+=(python3-sklearn)
-if [[ ${#missing[@]} -gt 0 ]]; then
-  apt-get update -qq && apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
-
-# The dashboard's build restores Chart.js with npm (npm ci); its browser tests drive Debian's Chromium through Playwright
-# (never a downloaded browser).
-missing=()
+[[ -x /usr/bin/wrk ]] || missing+=(wrk)
 command -v npm >/dev/null || missing+=(npm)
 [[ -x /usr/bin/chromium ]] || missing+=(chromium)
 if (( ${#missing[@]} )); then
-  apt-get update -qq && apt-get install -y -qq "${missing[@]}" >/dev/null
+  echo "installing ${missing[*]}"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
 
