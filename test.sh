@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: builds, runs every test, prints "N passed, N failed, N skipped".
 # Needs the .NET SDK (global.json) and python3 (the earlier service's store, for the legacy import tests); installs
-# what else the tests use when it is missing (Debian packages, as root: npm, chromium, python3-prometheus-client).
+# what else the tests use when it is missing (Debian packages, as root; listed below).
 # Screenshots of the dashboard's pages are left in .artifacts/screenshots/. The store tests also run against a
 # throw-away PostgreSQL server that scripts/postgres.sh starts (installing Debian's postgresql package when it is
 # missing) and stops at the end.
