@@ -24,22 +24,6 @@ internal static class SampleMasking
         return (sample with { Context = context, Suggestions = suggestions }, counts);
     }
 
-    /// <summary>A batch as a store writes it: every sample masked (none when there is no masker), with what each had masked.</summary>
-    public static (IReadOnlyList<TrainingSample> Samples, Dictionary<string, int>[] Masked) MaskAll(this PersonalDataMasker? masker, IReadOnlyList<TrainingSample> samples)
-    {
-        var masked = new Dictionary<string, int>[samples.Count];
-        if (masker is null)
-        {
-            return (samples, masked);
-        }
-        var clean = new TrainingSample[samples.Count];
-        for (var i = 0; i < samples.Count; i++)
-        {
-            (clean[i], masked[i]) = masker.Mask(samples[i]);
-        }
-        return (clean, masked);
-    }
-
     /// <summary>Feedback as a store writes it: the agent's own text masked like any ticket text (unchanged without a masker).</summary>
     public static (SuggestionFeedback Feedback, Dictionary<string, int> Counts) Mask(this PersonalDataMasker? masker, SuggestionFeedback feedback)
     {

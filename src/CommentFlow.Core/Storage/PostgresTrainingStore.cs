@@ -102,16 +102,10 @@ internal sealed partial class PostgresTrainingStore : ITrainingStore
         }
 
         // Mask, serialise (and, when compression is known to be on, compress) before taking the writers' lock.
-        (samples, var masked) = _masker.MaskAll(samples);
         var compressedKnown = _compressedKnown;
-        var payloads = new byte[samples.Count][];
-        var rows = new TrainingSample[samples.Count];
-        for (var i = 0; i < samples.Count; i++)
-        {
-            payloads[i] = SamplePayload.Of(samples[i]).Encode(compressedKnown ? _options.GzipLevel : null);
-            rows[i] = WithTextColumns(samples[i]);
-        }
-        samples = rows;
+        var prepared = BatchPreparation.Prepare(_masker, samples, compressedKnown ? _options.GzipLevel : null);
+        var (masked, payloads) = (prepared.Masked, prepared.Payloads);
+        samples = [.. prepared.Samples.Select(WithTextColumns)];
 
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
         await using var tx = await connection.BeginTransactionAsync(cancellationToken);

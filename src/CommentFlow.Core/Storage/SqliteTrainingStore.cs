@@ -112,13 +112,9 @@ internal sealed partial class SqliteTrainingStore : ITrainingStore
         }
 
         // Mask, serialise (and, when compression is known to be on, compress) before taking the write lock.
-        (samples, var masked) = _masker.MaskAll(samples);
         var compressedKnown = _compressedKnown;
-        var payloads = new byte[samples.Count][];
-        for (var i = 0; i < samples.Count; i++)
-        {
-            payloads[i] = SamplePayload.Of(samples[i]).Encode(compressedKnown ? _options.GzipLevel : null);
-        }
+        var prepared = BatchPreparation.Prepare(_masker, samples, compressedKnown ? _options.GzipLevel : null);
+        (samples, var masked, var payloads) = (prepared.Samples, prepared.Masked, prepared.Payloads);
 
         await using var connection = await OpenAsync(cancellationToken);
         await using var tx = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);

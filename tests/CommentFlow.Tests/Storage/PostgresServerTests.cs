@@ -77,6 +77,8 @@ public sealed class PostgresServerTests
             }
             await Task.Delay(100);
         }
+        // Read again now that both have settled: the first of the two reads above can predate the other's last commit.
+        (sa, sb) = (await a.StatsAsync(), await b.StatsAsync());
         long Capture(string counter) => sa["capture"]![counter]!.GetValue<long>() + sb["capture"]![counter]!.GetValue<long>();
         Assert.Equal(2 * Contexts, Capture("enqueued"));
         Assert.Equal(Contexts, Capture("written")); // one of the two wrote each context
