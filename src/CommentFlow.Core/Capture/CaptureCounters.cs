@@ -12,6 +12,7 @@ internal sealed class CaptureCounters
     private long _dropped;
     private long _failedWrites;
     private long _lost;
+    private WriterFailure? _failure;
 
     public long Enqueued => Interlocked.Read(ref _enqueued);
     public long Written => Interlocked.Read(ref _written);
@@ -38,7 +39,6 @@ internal sealed class CaptureCounters
 
     /// <summary>Set while the writer's latest attempt failed (it keeps retrying), null once a batch is written again.</summary>
     public WriterFailure? Failure => Volatile.Read(ref _failure);
-    private WriterFailure? _failure;
     internal void OnLost(int count) => Interlocked.Add(ref _lost, count);
 }
 
