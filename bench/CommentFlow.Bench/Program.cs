@@ -15,7 +15,7 @@ if (scenario == "trivial-server")
 var quick = args.Contains("--quick");
 var samplesArg = Array.IndexOf(args, "--samples");
 int? samples = samplesArg >= 0 ? int.Parse(args[samplesArg + 1], CultureInfo.InvariantCulture) : null;
-string[] known = ["ingest", "stats", "http", "local", "training", "storage", "erasure", "micro", "all"];
+string[] known = ["ingest", "prep", "stats", "http", "local", "training", "storage", "erasure", "micro", "all"];
 if (!known.Contains(scenario))
 {
     Console.Error.WriteLine($"Unknown scenario '{scenario}'. Scenarios: {string.Join(", ", known)}.");
@@ -33,6 +33,10 @@ try
     if (Runs("ingest"))
     {
         rows.AddRange(await IngestScenario.RunAsync(env, ingestSizes));
+    }
+    if (Runs("prep"))
+    {
+        rows.AddRange(await PrepScenario.RunAsync(env, samples ?? (quick ? 2_000 : 20_000)));
     }
     if (Runs("stats"))
     {

@@ -35,6 +35,13 @@ internal sealed partial class PersonalDataMasker
     private static readonly SearchValues<char> Digits = SearchValues.Create("0123456789");
     private static readonly SearchValues<char> At = SearchValues.Create("@");
 
+    // Words each keyed pattern cannot match without (its labels, in any case); most ticket text holds none of them.
+    private static readonly SearchValues<string> AuthorizationWords = SearchValues.Create(["authorization", "bearer"], StringComparison.OrdinalIgnoreCase);
+    private static readonly SearchValues<string> PasswordWords =
+        SearchValues.Create(["pass", "pwd", "kennwort", "contrase", "clave", "senha", "mdp", "pin"], StringComparison.OrdinalIgnoreCase);
+    private static readonly SearchValues<string> TokenWords = SearchValues.Create(["key", "secret", "token", "session"], StringComparison.OrdinalIgnoreCase);
+    private static readonly SearchValues<string> TokenPrefixes = SearchValues.Create(["sk-", "_", "AKIA", "ASIA", "xox", "AIza", "eyJ"], StringComparison.Ordinal);
+
     private readonly bool _enabled;
     private readonly Detector[] _detectors;
 
@@ -47,10 +54,10 @@ internal sealed partial class PersonalDataMasker
         [
             new(Secret, PrivateKeyBlock()),
             new(Credentials, UrlCredentials(), trigger: At),
-            new(Secret, AuthorizationHeader(), AcceptToken),
-            new(Secret, PasswordValue()),
-            new(Secret, KeyedToken(), AcceptToken),
-            new(Secret, KnownTokenPrefix()),
+            new(Secret, AuthorizationHeader(), AcceptToken, words: AuthorizationWords),
+            new(Secret, PasswordValue(), words: PasswordWords),
+            new(Secret, KeyedToken(), AcceptToken, words: TokenWords),
+            new(Secret, KnownTokenPrefix(), words: TokenPrefixes),
             new(Email, EmailAddress(), trigger: At),
             new(Iban, IbanCandidate(), AcceptIban, Digits),
             new(Card, CardCandidate(), AcceptCard, Digits),
@@ -85,15 +92,15 @@ internal sealed partial class PersonalDataMasker
     private delegate int Accept(ReadOnlySpan<char> candidate);
 
     /// <summary>One kind's pattern. A group named <c>value</c> narrows the replacement to it; the rest is context.</summary>
-    private sealed class Detector(string kind, Regex regex, Accept? accept = null, SearchValues<char>? trigger = null)
+    private sealed class Detector(string kind, Regex regex, Accept? accept = null, SearchValues<char>? trigger = null, SearchValues<string>? words = null)
     {
         private readonly string _placeholder = Placeholder(kind);
         private readonly int _valueGroup = regex.GroupNumberFromName("value");
 
         public string Apply(string text, ref Dictionary<string, int>? counts)
         {
-            // Most texts hold no digit-bearing or '@'-bearing value; one vectorised scan spares the regex.
-            if (trigger is not null && !text.AsSpan().ContainsAny(trigger))
+            // Most texts hold no digit, no '@' and none of the labels a keyed pattern needs; one vectorised scan spares the regex.
+            if ((trigger is not null && !text.AsSpan().ContainsAny(trigger)) || (words is not null && !text.AsSpan().ContainsAny(words)))
             {
                 return text;
             }

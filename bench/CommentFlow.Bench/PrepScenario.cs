@@ -1,0 +1,72 @@
+using System.Diagnostics;
+using System.IO.Compression;
+using System.Text.Json;
+using CommentFlow.Domain;
+using CommentFlow.Privacy;
+using CommentFlow.Storage;
+using Microsoft.Extensions.Options;
+
+namespace CommentFlow.Bench;
+
+/// <summary>
+/// The profile behind scenario 1: what each sample of the shared workload costs the capture path, stage by stage, on
+/// one thread (the second of two passes, so the JIT has settled): reading and hashing the request, masking, the payload
+/// JSON, and its compression (GZip at both levels the store offers, Brotli quality 1 as a candidate).
+/// </summary>
+internal static class PrepScenario
+{
+    public static async Task<List<ResultRow>> RunAsync(BenchEnvironment env, int requests)
+    {
+        var path = await Workload.GenerateAsync(env, requests);
+        var masker = new PersonalDataMasker(Options.Create(new MaskingOptions()));
+        var rows = new List<ResultRow>();
+        for (var pass = 0; pass < 2; pass++)
+        {
+            var clock = Stopwatch.StartNew();
+            var samples = new List<TrainingSample>();
+            foreach (var line in File.ReadLines(path))
+            {
+                var r = JsonSerializer.Deserialize(line, WorkloadJson.Default.WorkloadRequest)!;
+                var context = new TicketContext { TicketKey = r.TicketKey, Summary = r.Summary, Description = r.Description, IssueType = r.IssueType, Status = r.Status, Priority = r.Priority, Comments = r.AllComments };
+                samples.Add(TrainingSample.From(context, context.Hash(), r.Suggestions, "llama3.2", "ollama", 0, DateTimeOffset.UtcNow));
+            }
+            var parse = clock.Elapsed.TotalMicroseconds / samples.Count;
+            clock.Restart();
+            var masked = samples.Select(s => masker.Mask(s).Sample).ToList();
+            var mask = clock.Elapsed.TotalMicroseconds / samples.Count;
+            clock.Restart();
+            var json = masked.Select(s => SamplePayload.Of(s).Encode(null)).ToList();
+            var encode = clock.Elapsed.TotalMicroseconds / samples.Count;
+            (double Micros, double Bytes) Compress(Func<byte[], int> compress)
+            {
+                clock.Restart();
+                long bytes = 0;
+                foreach (var j in json)
+                {
+                    bytes += compress(j);
+                }
+                return (clock.Elapsed.TotalMicroseconds / json.Count, bytes / (double)json.Count);
+            }
+            var fastest = Compress(j => SamplePayload.Compress(j, CompressionLevel.Fastest).Length);
+            var optimal = Compress(j => SamplePayload.Compress(j, CompressionLevel.Optimal).Length);
+            var buffer = new byte[1 << 16];
+            var brotli = Compress(j => BrotliEncoder.TryCompress(j, buffer, out var written, quality: 1, window: 16) ? written : throw new InvalidOperationException());
+            if (pass == 0)
+            {
+                continue;
+            }
+            Console.WriteLine($"prep, {samples.Count:N0} requests, µs per sample on one thread: read+parse+hash {parse:N1}, mask {mask:N1}, JSON {encode:N1} ({json.Average(j => j.Length):N0} B), " +
+                $"GZip fastest {fastest.Micros:N1} ({fastest.Bytes:N0} B), GZip optimal {optimal.Micros:N1} ({optimal.Bytes:N0} B), Brotli q1 {brotli.Micros:N1} ({brotli.Bytes:N0} B)");
+            rows.AddRange(
+            [
+                new ResultRow("prep", "read, parse, hash (request path)", "µs/sample", parse, "(none)", null, "report", null, HigherIsBetter: false),
+                new ResultRow("prep", "mask every text field", "µs/sample", mask, "(none)", null, "report", null, HigherIsBetter: false),
+                new ResultRow("prep", $"payload JSON ({json.Average(j => j.Length):N0} B)", "µs/sample", encode, "(none)", null, "report", null, HigherIsBetter: false),
+                new ResultRow("prep", $"GZip fastest ({fastest.Bytes:N0} B)", "µs/sample", fastest.Micros, "(none)", null, "report", null, HigherIsBetter: false),
+                new ResultRow("prep", $"GZip optimal, default ({optimal.Bytes:N0} B)", "µs/sample", optimal.Micros, "(none)", null, "report", null, HigherIsBetter: false),
+                new ResultRow("prep", $"Brotli quality 1, candidate ({brotli.Bytes:N0} B)", "µs/sample", brotli.Micros, "(none)", null, "report", null, HigherIsBetter: false),
+            ]);
+        }
+        return rows;
+    }
+}
