@@ -1,3 +1,4 @@
+using System.Threading.Channels;
 using CommentFlow.Domain;
 using CommentFlow.Storage;
 using Microsoft.Extensions.Hosting;
@@ -7,8 +8,9 @@ using Microsoft.Extensions.Options;
 namespace CommentFlow.Capture;
 
 /// <summary>
-/// The single reader of the capture queue: takes what is queued (up to a batch), writes it in one transaction,
-/// retries a failed batch with capped exponential back-off, and on stop drains the queue before returning.
+/// The single reader of the capture queue: takes what is queued (up to a batch), has the store prepare it (mask, encode)
+/// while the previous batch is being written, writes it in one transaction, retries a failed batch with capped
+/// exponential back-off, and on stop drains the queue before returning.
 /// Invariant: a sample leaves the writer's hands only as written, duplicate, or (drain timed out) lost.
 /// </summary>
 internal sealed partial class CaptureWriter(
@@ -25,6 +27,9 @@ internal sealed partial class CaptureWriter(
     private readonly CancellationTokenSource _abandon = new();
     private Task _loop = Task.CompletedTask;
 
+    // Samples taken off the queue and not yet written, refused as duplicates or counted lost.
+    private long _taken;
+
     // Completed and replaced after every batch the writer is done with; FlushAsync waits on it.
     private TaskCompletionSource _batchDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -38,30 +43,67 @@ internal sealed partial class CaptureWriter(
         return Task.CompletedTask;
     }
 
+    // Two stages, so the disk and the CPU work at once: one prepares the next batch (masking and encoding, on every core)
+    // while the other writes the current one. One prepared batch waits at most, and batches are written in queue order,
+    // so the counters still move in FIFO order (FlushAsync relies on it).
     private async Task RunAsync()
     {
-        var batch = new List<TrainingSample>(options.Value.BatchSize);
+        var prepared = Channel.CreateBounded<PreparedBatch>(new BoundedChannelOptions(1) { SingleReader = true, SingleWriter = true });
+        var preparing = Task.Run(() => PrepareAsync(prepared.Writer), CancellationToken.None);
+        try
+        {
+            while (await prepared.Reader.WaitToReadAsync(_abandon.Token))
+            {
+                while (prepared.Reader.TryRead(out var batch))
+                {
+                    await WriteWithRetryAsync(batch, _abandon.Token);
+                    Interlocked.Add(ref _taken, -batch.Count);
+                    SignalBatchDone();
+                }
+            }
+            await preparing;
+        }
+        catch (OperationCanceledException) when (_abandon.IsCancellationRequested)
+        {
+            await preparing.ContinueWith(_ => { }, TaskScheduler.Default);
+            // Whatever was taken off the queue and not written (being prepared, waiting, being written), and what is still queued.
+            var lost = (int)Interlocked.Exchange(ref _taken, 0) + queue.Depth;
+            while (queue.Reader.TryRead(out _)) { }
+            queue.Counters.OnLost(lost);
+            LogDrainTimedOut(logger, lost);
+            SignalBatchDone();
+        }
+    }
+
+    private async Task PrepareAsync(ChannelWriter<PreparedBatch> output)
+    {
         var reader = queue.Reader;
         try
         {
             while (await reader.WaitToReadAsync(_abandon.Token))
             {
-                batch.Clear();
+                var batch = new List<TrainingSample>(options.Value.BatchSize);
                 while (batch.Count < options.Value.BatchSize && reader.TryRead(out var sample))
                 {
                     batch.Add(sample);
                 }
-                await WriteWithRetryAsync(batch, _abandon.Token);
-                SignalBatchDone();
+                Interlocked.Add(ref _taken, batch.Count);
+                PreparedBatch work;
+                try
+                {
+                    work = store.Prepare(batch);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    // The write stage prepares again inside its retries, where a failure is counted and logged.
+                    work = new PreparedBatch(batch);
+                }
+                await output.WriteAsync(work, _abandon.Token);
             }
         }
-        catch (OperationCanceledException) when (_abandon.IsCancellationRequested)
+        finally
         {
-            var lost = batch.Count + queue.Depth;
-            while (reader.TryRead(out _)) { }
-            queue.Counters.OnLost(lost);
-            LogDrainTimedOut(logger, lost);
-            SignalBatchDone();
+            output.TryComplete();
         }
     }
 
@@ -104,7 +146,7 @@ internal sealed partial class CaptureWriter(
 
     public void Dispose() => _abandon.Dispose();
 
-    private async Task WriteWithRetryAsync(List<TrainingSample> batch, CancellationToken cancellationToken)
+    private async Task WriteWithRetryAsync(PreparedBatch batch, CancellationToken cancellationToken)
     {
         var delay = FirstRetryDelay;
         while (true)

@@ -14,7 +14,8 @@ internal static class BatchPreparation
     // Below this a batch is prepared inline: handing a few samples to other threads costs more than it saves.
     private const int ParallelFrom = 32;
 
-    public sealed record Prepared(IReadOnlyList<TrainingSample> Samples, Dictionary<string, int>[] Masked, byte[][] Payloads);
+    /// <param name="Compressed">The payloads are compressed already (compression was known to be on when prepared).</param>
+    public sealed record Prepared(IReadOnlyList<TrainingSample> Samples, Dictionary<string, int>[] Masked, byte[][] Payloads, bool Compressed);
 
     public static Prepared Prepare(PersonalDataMasker? masker, IReadOnlyList<TrainingSample> samples, CompressionLevel? level)
     {
@@ -37,6 +38,15 @@ internal static class BatchPreparation
         {
             Parallel.For(0, samples.Count, One);
         }
-        return new Prepared(clean, masked, payloads);
+        return new Prepared(clean, masked, payloads, level is not null);
     }
+}
+
+/// <summary>
+/// A batch as the capture writer hands it to a store: the samples, and (from a store that prepares) their masked and
+/// encoded form. A prepared batch can be written again after a failed attempt: writing never changes it.
+/// </summary>
+internal sealed record PreparedBatch(IReadOnlyList<TrainingSample> Samples, BatchPreparation.Prepared? Prepared = null)
+{
+    public int Count => Samples.Count;
 }

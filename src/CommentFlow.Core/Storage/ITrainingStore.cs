@@ -19,6 +19,16 @@ internal interface ITrainingStore
     /// <summary>Writes the batch in one transaction; samples whose context hash is already stored are skipped and counted.</summary>
     Task<WriteResult> WriteAsync(IReadOnlyList<TrainingSample> samples, IProgress<int>? progress, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// The CPU half of a write (masking, payload encoding), done before any lock, so the capture writer can prepare the
+    /// next batch while the current one is written. A store without such a half returns the samples as they are.
+    /// </summary>
+    PreparedBatch Prepare(IReadOnlyList<TrainingSample> samples) => new(samples);
+
+    /// <summary>Writes a batch <see cref="Prepare"/> returned, exactly as <c>WriteAsync(samples)</c> would; it can be called again after a failure.</summary>
+    Task<WriteResult> WriteAsync(PreparedBatch batch, IProgress<int>? progress, CancellationToken cancellationToken) =>
+        WriteAsync(batch.Samples, progress, cancellationToken);
+
     Task<StoreStats> GetStatsAsync(CancellationToken cancellationToken);
 
     /// <summary>Every sample, oldest first, streamed: memory stays flat however large the store.</summary>

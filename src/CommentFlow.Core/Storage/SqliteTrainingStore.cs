@@ -104,17 +104,21 @@ internal sealed partial class SqliteTrainingStore : ITrainingStore
         await tx.CommitAsync(cancellationToken);
     }
 
-    public async Task<WriteResult> WriteAsync(IReadOnlyList<TrainingSample> samples, IProgress<int>? progress, CancellationToken cancellationToken)
+    public Task<WriteResult> WriteAsync(IReadOnlyList<TrainingSample> samples, IProgress<int>? progress, CancellationToken cancellationToken) =>
+        WriteAsync(Prepare(samples), progress, cancellationToken);
+
+    // Mask, serialise (and, when compression is known to be on, compress) before taking the write lock.
+    public PreparedBatch Prepare(IReadOnlyList<TrainingSample> samples) =>
+        new(samples, BatchPreparation.Prepare(_masker, samples, _compressedKnown ? _options.GzipLevel : null));
+
+    public async Task<WriteResult> WriteAsync(PreparedBatch batch, IProgress<int>? progress, CancellationToken cancellationToken)
     {
-        if (samples.Count == 0)
+        if (batch.Count == 0)
         {
             return default;
         }
-
-        // Mask, serialise (and, when compression is known to be on, compress) before taking the write lock.
-        var compressedKnown = _compressedKnown;
-        var prepared = BatchPreparation.Prepare(_masker, samples, compressedKnown ? _options.GzipLevel : null);
-        (samples, var masked, var payloads) = (prepared.Samples, prepared.Masked, prepared.Payloads);
+        var prepared = batch.Prepared ?? Prepare(batch.Samples).Prepared!;
+        var (samples, masked, payloads, compressedKnown) = (prepared.Samples, prepared.Masked, prepared.Payloads, prepared.Compressed);
 
         await using var connection = await OpenAsync(cancellationToken);
         await using var tx = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
@@ -129,10 +133,8 @@ internal sealed partial class SqliteTrainingStore : ITrainingStore
             compress = on || held + samples.Count >= _options.CompressionThreshold;
             if (compress)
             {
-                for (var i = 0; i < payloads.Length; i++)
-                {
-                    payloads[i] = SamplePayload.Compress(payloads[i], _options.GzipLevel);
-                }
+                // A new array: the prepared batch stays as it was, should this attempt fail and be retried.
+                payloads = [.. payloads.Select(p => SamplePayload.Compress(p, _options.GzipLevel))];
                 if (!on)
                 {
                     var converted = await StoreMaintenance.CompressExistingAsync(connection, tx, _options.GzipLevel, cancellationToken);

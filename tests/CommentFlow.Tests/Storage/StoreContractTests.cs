@@ -194,6 +194,31 @@ public abstract class StoreContractTests
         Assert.Equal(11, (await ReadAllAsync(t.Store)).Count);
     }
 
+    /// <summary>
+    /// The capture writer prepares a batch before writing it and writes the same prepared batch again after a failed
+    /// attempt: writing (here compressing inside the transaction, as the threshold is crossed) must leave it unchanged.
+    /// </summary>
+    [Fact]
+    public async Task WriteAsync_PreparedBatchCompressedInTheTransaction_PreparedBatchUnchangedAndReusable()
+    {
+        var t = await NewAsync(compressionThreshold: 3);
+        var batch = Enumerable.Range(0, 5).Select(_ => Some.Sample()).ToList();
+        var prepared = t.Store.Prepare(batch);
+        Assert.NotNull(prepared.Prepared); // a real store masks and encodes up front
+        Assert.All(prepared.Prepared!.Payloads, p => Assert.Equal((byte)'{', p[0])); // compression not known on yet: plain JSON
+
+        Assert.Equal(new WriteResult(5, 0), await t.Store.WriteAsync(prepared, null, None));
+        Assert.All(prepared.Prepared.Payloads, p => Assert.Equal((byte)'{', p[0]));
+        Assert.Equal(5, await t.CountGzipPayloadsAsync());
+
+        // Written again (as a retry would, here into a second store): read back exactly, not compressed twice.
+        var other = await NewAsync(compressionThreshold: 3);
+        Assert.Equal(new WriteResult(5, 0), await other.Store.WriteAsync(prepared, null, None));
+        var read = await ReadAllAsync(other.Store);
+        Assert.Equal(batch.Select(s => s.Context.Description).Order(), read.Select(s => s.Context.Description).Order());
+        Assert.Equal(batch.Select(s => s.Suggestions[0].Text).Order(), read.Select(s => s.Suggestions[0].Text).Order());
+    }
+
     [Fact]
     public async Task WriteAsync_SecondInstanceCrossesThreshold_FirstInstanceStillReadsEverything()
     {
