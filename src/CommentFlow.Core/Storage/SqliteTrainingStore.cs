@@ -128,18 +128,10 @@ internal sealed partial class SqliteTrainingStore : ITrainingStore
         {
             var held = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
                 "SELECT samples FROM stats_totals WHERE id = 1", transaction: tx, cancellationToken: cancellationToken));
-            var on = await connection.ExecuteScalarAsync<string>(new CommandDefinition(
-                "SELECT value FROM store_meta WHERE key = 'compressed'", transaction: tx, cancellationToken: cancellationToken)) == "1";
-            compress = on || held + samples.Count >= _options.CompressionThreshold;
-            if (compress)
+            (compress, payloads, var converted) = await StoreMaintenance.CompressionForBatchAsync(connection, tx, held, samples.Count, payloads, _options, cancellationToken);
+            if (converted is { } n)
             {
-                // A new array: the prepared batch stays as it was, should this attempt fail and be retried.
-                payloads = [.. payloads.Select(p => SamplePayload.Compress(p, _options.GzipLevel))];
-                if (!on)
-                {
-                    var converted = await StoreMaintenance.CompressExistingAsync(connection, tx, _options.GzipLevel, cancellationToken);
-                    LogCompressionEnabled(_logger, held, converted);
-                }
+                LogCompressionEnabled(_logger, held, n);
             }
         }
 

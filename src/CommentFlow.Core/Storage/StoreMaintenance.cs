@@ -32,6 +32,26 @@ internal static class StoreMaintenance
             counts.Select(c => new { Dimension = StatsDelta.ShownType, Value = c.Key, Count = c.Value }), tx, cancellationToken: cancellationToken));
     }
 
+    /// <summary>
+    /// Inside a batch's write transaction, for a batch prepared before compression was known to be on: whether its
+    /// payloads go in compressed. Compression turns on once the store, with this batch, holds
+    /// <see cref="StorageOptions.CompressionThreshold"/> samples; the stored payloads are then converted in the same
+    /// transaction. Compressed payloads come back in a new array: the prepared batch stays as it was, should this attempt
+    /// fail and be retried. <c>Converted</c> is set only when this batch turned compression on.
+    /// </summary>
+    public static async Task<(bool Compressed, byte[][] Payloads, int? Converted)> CompressionForBatchAsync(DbConnection connection, DbTransaction tx,
+        long held, int count, byte[][] payloads, StorageOptions options, CancellationToken cancellationToken)
+    {
+        var on = await connection.ExecuteScalarAsync<string>(new CommandDefinition(
+            "SELECT value FROM store_meta WHERE key = 'compressed'", transaction: tx, cancellationToken: cancellationToken)) == "1";
+        if (!on && held + count < options.CompressionThreshold)
+        {
+            return (false, payloads, null);
+        }
+        byte[][] compressed = [.. payloads.Select(p => SamplePayload.Compress(p, options.GzipLevel))];
+        return (true, compressed, on ? null : await CompressExistingAsync(connection, tx, options.GzipLevel, cancellationToken));
+    }
+
     /// <summary>Turns the existing plain payloads into GZip ones and records that compression is on.</summary>
     public static async Task<int> CompressExistingAsync(DbConnection connection, DbTransaction tx, CompressionLevel level, CancellationToken cancellationToken)
     {
