@@ -1,7 +1,7 @@
 using System.Globalization;
 using CommentFlow.Bench;
 
-// The benchmark suite: dotnet run -c Release --project bench/CommentFlow.Bench -- <scenario|all> [--quick] [--samples N]
+// The benchmark suite: dotnet run -c Release --project bench/CommentFlow.Bench -- <scenario|all> [--quick] [--samples N] [--keep]
 // Each scenario measures CommentFlow and its reference in the same run, prints a table, and writes JSON results and PNG
 // charts to bench/results/. --quick (small sizes, a few seconds each) proves the scenarios still work; its figures mean
 // nothing. Timings come from this process (and the processes it starts) only; nothing here is a test.
@@ -69,7 +69,15 @@ try
 }
 finally
 {
-    env.Cleanup();
+    if (args.Contains("--keep"))
+    {
+        // For profiling by hand: the stores and files the scenarios made stay for the next command.
+        Console.WriteLine($"scratch kept: {env.ScratchDir}");
+    }
+    else
+    {
+        env.Cleanup();
+    }
 }
 
 var outDir = Path.Combine(env.Repo, "bench", "results");

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Text;
 using System.Text.Encodings.Web;
@@ -21,7 +22,8 @@ internal static class SampleExporters
 
     public static async Task<(int Samples, int Rows)> WriteJsonLinesAsync(Stream output, IAsyncEnumerable<TrainingSample> samples, DatasetCleaner? cleaner, CancellationToken ct)
     {
-        await using var writer = new Utf8JsonWriter(output, Compact);
+        var lines = new JsonLines(output);
+        var writer = lines.Writer;
         int count = 0, rows = 0;
         await foreach (var s in samples.WithCancellation(ct))
         {
@@ -46,17 +48,18 @@ internal static class SampleExporters
             writer.WriteEndObject();
             WriteFeedback(writer, s);
             writer.WriteEndObject();
-            await NewLineAsync(writer, output, ct);
+            await lines.EndLineAsync(ct);
             count++;
             rows++;
         }
-        await writer.FlushAsync(ct);
+        await lines.FlushAsync(ct);
         return (count, rows);
     }
 
     public static async Task<(int Samples, int Rows)> WriteChatAsync(Stream output, IAsyncEnumerable<TrainingSample> samples, DatasetCleaner? cleaner, CancellationToken ct)
     {
-        await using var writer = new Utf8JsonWriter(output, Compact);
+        var lines = new JsonLines(output);
+        var writer = lines.Writer;
         var count = 0;
         await foreach (var s in samples.WithCancellation(ct))
         {
@@ -74,10 +77,10 @@ internal static class SampleExporters
             WriteMessage(writer, "assistant", SuggestionsJson(suggestions));
             writer.WriteEndArray();
             writer.WriteEndObject();
-            await NewLineAsync(writer, output, ct);
+            await lines.EndLineAsync(ct);
             count++;
         }
-        await writer.FlushAsync(ct);
+        await lines.FlushAsync(ct);
         return (count, count);
     }
 
@@ -197,15 +200,44 @@ internal static class SampleExporters
         writer.WriteEndObject();
     }
 
-    // JSON Lines: the writer must not see the newline as part of a value, so it is written to the stream between objects.
-    private static readonly ReadOnlyMemory<byte> NewLine = "\n"u8.ToArray();
-
-    private static async Task NewLineAsync(Utf8JsonWriter writer, Stream output, CancellationToken ct)
+    /// <summary>
+    /// One JSON object per line. The writer fills a memory buffer, which goes to the stream every 256 KB: flushing the
+    /// writer after each line cost more than the JSON itself, and never flushing grows the buffer with the export.
+    /// The newline goes into the buffer between objects, where the writer never sees it as part of a value.
+    /// </summary>
+    private sealed class JsonLines
     {
-        await writer.FlushAsync(ct);
-        // Asynchronously: the output may be an HTTP response, where synchronous writes are refused.
-        await output.WriteAsync(NewLine, ct);
-        writer.Reset(output);
+        private const int FlushBytes = 256 * 1024;
+        private readonly Stream _output;
+        private readonly ArrayBufferWriter<byte> _buffer = new(FlushBytes + 64 * 1024);
+
+        public JsonLines(Stream output)
+        {
+            _output = output;
+            Writer = new Utf8JsonWriter(_buffer, Compact);
+        }
+
+        public Utf8JsonWriter Writer { get; }
+
+        public async ValueTask EndLineAsync(CancellationToken ct)
+        {
+            Writer.Flush();
+            _buffer.GetSpan(1)[0] = (byte)'\n';
+            _buffer.Advance(1);
+            Writer.Reset(_buffer);
+            if (_buffer.WrittenCount >= FlushBytes)
+            {
+                await FlushAsync(ct);
+            }
+        }
+
+        public async ValueTask FlushAsync(CancellationToken ct)
+        {
+            Writer.Flush();
+            // Asynchronously: the output may be an HTTP response, where synchronous writes are refused.
+            await _output.WriteAsync(_buffer.WrittenMemory, ct);
+            _buffer.ResetWrittenCount();
+        }
     }
 }
 

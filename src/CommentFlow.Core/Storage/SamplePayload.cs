@@ -25,7 +25,7 @@ internal sealed record SamplePayload(string Summary, string Description, IReadOn
 
     public static SamplePayload Decode(byte[] bytes, int encoding)
     {
-        var json = encoding switch
+        ReadOnlySpan<byte> json = encoding switch
         {
             Plain => bytes,
             Gzip => Gunzip(bytes),
@@ -34,6 +34,12 @@ internal sealed record SamplePayload(string Summary, string Description, IReadOn
         return JsonSerializer.Deserialize(json, StorageJsonContext.Default.SamplePayload)
             ?? throw new InvalidDataException("Empty sample payload.");
     }
+
+    // One inflate buffer per thread: an export decodes millions of payloads, and a fresh array for each was garbage.
+    [ThreadStatic]
+    private static MemoryStream? t_inflated;
+
+    private const int KeptBufferBytes = 1 << 20;
 
     public static byte[] Compress(ReadOnlySpan<byte> json, CompressionLevel level)
     {
@@ -45,12 +51,20 @@ internal sealed record SamplePayload(string Summary, string Description, IReadOn
         return output.ToArray();
     }
 
-    private static byte[] Gunzip(byte[] bytes)
+    private static ReadOnlySpan<byte> Gunzip(byte[] bytes)
     {
-        using var input = new MemoryStream(bytes, writable: false);
-        using var gzip = new GZipStream(input, CompressionMode.Decompress);
-        using var output = new MemoryStream(bytes.Length * 3);
-        gzip.CopyTo(output);
-        return output.ToArray();
+        var output = t_inflated ??= new MemoryStream(16 * 1024);
+        if (output.Capacity > KeptBufferBytes)
+        {
+            // An unusually large payload is not kept alive by the thread afterwards.
+            output = t_inflated = new MemoryStream(16 * 1024);
+        }
+        output.SetLength(0);
+        using (var input = new MemoryStream(bytes, writable: false))
+        using (var gzip = new GZipStream(input, CompressionMode.Decompress))
+        {
+            gzip.CopyTo(output);
+        }
+        return output.GetBuffer().AsSpan(0, (int)output.Length);
     }
 }
