@@ -49,10 +49,7 @@ internal static class Evaluation
     public static (ClassifierTrainer Best, Dictionary<string, double> ValidationMacroF1) SelectTrainer(IReadOnlyList<(string Text, string Label)> train, int seed)
     {
         const int folds = 3;
-        if (train.Count > SelectionCap)
-        {
-            train = StratifiedSplit.Split(train, t => t.Label, (double)SelectionCap / train.Count, seed).HeldOut;
-        }
+        train = SelectionSample(train, seed);
         var fold = StratifiedSplit.Folds(train, t => t.Label, folds, seed);
         ClassifierTrainer[] members = [ClassifierTrainer.SdcaMaximumEntropy, ClassifierTrainer.LbfgsMaximumEntropy];
         var sums = Enum.GetValues<ClassifierTrainer>().ToDictionary(t => t, _ => 0.0);
@@ -72,6 +69,10 @@ internal static class Evaluation
         }
         return (sums.MaxBy(kv => kv.Value).Key, sums.ToDictionary(kv => kv.Key.ToString(), kv => Math.Round(kv.Value / folds, 4)));
     }
+
+    /// <summary>What trainer selection cross-validates on: all of <paramref name="train"/> up to <see cref="SelectionCap"/>, else a stratified sample of about that many.</summary>
+    internal static IReadOnlyList<(string Text, string Label)> SelectionSample(IReadOnlyList<(string Text, string Label)> train, int seed) =>
+        train.Count <= SelectionCap ? train : StratifiedSplit.Split(train, t => t.Label, (double)SelectionCap / train.Count, seed).HeldOut;
 
     /// <summary>Trains on <paramref name="train"/> only, then measures on <paramref name="test"/>.</summary>
     public static EvaluationReport Run(string label, IReadOnlyList<LabelledTicket> train, IReadOnlyList<LabelledTicket> test, int skipped, int seed = 42, bool retrieval = true)

@@ -109,9 +109,10 @@ public sealed class FuzzTests(Xunit.Abstractions.ITestOutputHelper output)
             {
                 response = await server.Client.SendAsync(message);
             }
-            catch (HttpRequestException) when (r.Path.Contains("%00", StringComparison.Ordinal))
+            catch (HttpRequestException) when (r.Path.Contains("%00", StringComparison.Ordinal) || r.Path.Length > 7_000)
             {
-                // Kestrel refused the request line and closed the connection while the client was still sending the body.
+                // Kestrel refused the request line (an encoded NUL, or over its 8 KB limit: see below) and closed the
+                // connection while the client was still sending the body.
                 return;
             }
             using var _ = response;

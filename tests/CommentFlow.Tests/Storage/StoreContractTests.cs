@@ -123,6 +123,48 @@ public abstract class StoreContractTests
     }
 
     [Fact]
+    public async Task ReadAllAsync_ManySamplesCompressed_WriteOrderKeptAcrossReadBatches()
+    {
+        // More samples than the SQLite store decodes ahead in one batch, compressed, with feedback on some: every one comes
+        // back once, in write order, with its own payload and feedback.
+        var t = await NewAsync(compressionThreshold: 10);
+        var samples = Enumerable.Range(0, 137).Select(i => Some.Sample(Some.Context(description: $"Description {i} " + new string('d', i * 7)))).ToList();
+        foreach (var chunk in samples.Chunk(50))
+        {
+            await t.Store.WriteAsync(chunk, null, None);
+        }
+        Assert.False(await t.Store.WriteFeedbackAsync(Feedback(samples[3], 0, FeedbackActions.Accepted), None)); // false: new, not a replacement
+        Assert.False(await t.Store.WriteFeedbackAsync(Feedback(samples[120], 1, FeedbackActions.Dismissed), None));
+
+        var back = await ReadAllAsync(t.Store);
+
+        Assert.Equal(samples.Select(s => s.ContextHash), back.Select(s => s.ContextHash));
+        Assert.Equal(samples.Select(s => s.Context.Description), back.Select(s => s.Context.Description));
+        Assert.Equal(samples.Select(s => s.Suggestions[2].Text), back.Select(s => s.Suggestions[2].Text));
+        Assert.Equal([3, 120], back.Select((s, i) => (s, i)).Where(x => x.s.Feedback.Count > 0).Select(x => x.i));
+    }
+
+    [Fact]
+    public async Task ReadAllAsync_CallerStopsEarly_StoreStaysUsable()
+    {
+        var t = await NewAsync(compressionThreshold: 10);
+        await t.Store.WriteAsync(Enumerable.Range(0, 60).Select(_ => Some.Sample()).ToList(), null, None);
+
+        var read = 0;
+        await foreach (var _ in t.Store.ReadAllAsync(None))
+        {
+            if (++read == 5)
+            {
+                break;
+            }
+        }
+
+        Assert.Equal(5, read);
+        Assert.Equal(new WriteResult(1, 0), await t.Store.WriteAsync([Some.Sample()], null, None));
+        Assert.Equal(61, (await ReadAllAsync(t.Store)).Count);
+    }
+
+    [Fact]
     public async Task ReadAllAsync_OddText_RoundTripsEveryFieldByteExact()
     {
         var t = await NewAsync(compressionThreshold: 3);

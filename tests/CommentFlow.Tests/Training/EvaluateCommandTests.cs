@@ -57,6 +57,27 @@ public sealed class EvaluateCommandTests
     }
 
     [Fact]
+    public async Task Evaluate_ClassifierOnly_ReportsTheClassifierAndNoRetrieval()
+    {
+        var (header, records) = TicketCsv.Open(MultilangCsv);
+        var complete = records.Where(r => r.Complete).Take(300).ToList();
+        var dir = TempDir.Create();
+        var train = Path.Combine(dir, "train.csv");
+        var test = Path.Combine(dir, "test.csv");
+        File.WriteAllLines(train, [Csv(header), .. complete.Take(240).Select(r => Csv(r.Fields))]);
+        File.WriteAllLines(test, [Csv(header), .. complete.Skip(240).Select(r => Csv(r.Fields))]);
+
+        var (code, stdout, stderr) = await RunAsync("evaluate", "--train-csv", train, "--test-csv", test, "--label", "type", "--classifier-only", "--json");
+
+        Assert.True(code == 0, stderr);
+        var report = JsonNode.Parse(stdout)!.AsObject();
+        Assert.Equal(240, report["n_train"]!.GetValue<int>());
+        Assert.True(report["macro_f1"]!.GetValue<double>() > 0, report.ToJsonString());
+        Assert.True(report.ContainsKey("retrieval"));
+        Assert.Null(report["retrieval"]);
+    }
+
+    [Fact]
     public async Task Evaluate_TrainAndTestCsv_UsesEveryUsableRowOfEach()
     {
         var (header, records) = TicketCsv.Open(MultilangCsv);

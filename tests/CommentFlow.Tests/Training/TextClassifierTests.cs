@@ -60,4 +60,26 @@ public sealed class TextClassifierTests
     [Fact]
     public void Clean_Whitespace_CollapsedSoWordsDoNotGlue() =>
         Assert.Equal("line one line two", TextClassifier.Clean("line one\nline\t two\r\n"));
+
+    [Fact]
+    public void SelectionSample_AboveTheCap_StratifiedSampleOfAboutTheCap()
+    {
+        // 30,000 examples, 10 % of them the rare class: the sample keeps the proportions and every class.
+        var examples = Enumerable.Range(0, 30_000).Select(i => ($"text {i}", i % 10 == 0 ? "rare" : i % 2 == 0 ? "even" : "odd")).ToList();
+
+        var sample = Evaluation.SelectionSample(examples, seed: 42);
+
+        Assert.InRange(sample.Count, Evaluation.SelectionCap - 3, Evaluation.SelectionCap + 3);
+        Assert.Equal(sample.Count, sample.Distinct().Count());
+        Assert.Subset(examples.ToHashSet(), sample.ToHashSet());
+        Assert.InRange(sample.Count(e => e.Label == "rare") / (double)sample.Count, 0.099, 0.101);
+    }
+
+    [Fact]
+    public void SelectionSample_AtOrBelowTheCap_EveryExample()
+    {
+        var examples = Synthetic(5, 30);
+
+        Assert.Same(examples, Evaluation.SelectionSample(examples, seed: 42));
+    }
 }
