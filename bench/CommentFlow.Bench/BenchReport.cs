@@ -70,7 +70,8 @@ internal static class BenchReport
             plot.YLabel(group.Key.Unit);
             var name = $"{group.Key.Scenario}-{Slug(group.Key.Unit)}{(quick ? "-quick" : "")}.png";
             var file = Path.Combine(outDir, name);
-            plot.SavePng(file, Math.Max(640, cases.Count * 220), 420);
+            // Each case's label has two lines ("case" and "vs reference"): room for ~40 characters a case.
+            plot.SavePng(file, Math.Max(640, cases.Count * 320), 420);
             files.Add(file);
         }
         return files;

@@ -259,27 +259,7 @@ internal sealed partial class PostgresTrainingStore : ITrainingStore
         var payload = SamplePayload.Decode(reader.GetFieldValue<byte[]>(10), encoding);
         var language = reader.IsDBNull(11) ? null : reader.GetString(11);
         var queue = reader.IsDBNull(12) ? null : reader.GetString(12);
-        return new TrainingSample
-        {
-            ContextHash = contextHash,
-            CreatedAt = createdAt,
-            Context = new TicketContext
-            {
-                TicketKey = ticketKey,
-                Summary = payload.Summary,
-                Description = payload.Description,
-                IssueType = issueType,
-                Status = status,
-                Priority = priority,
-                Comments = payload.Comments,
-                Language = language,
-                Queue = queue,
-            },
-            Suggestions = payload.Suggestions,
-            Model = model,
-            Engine = engine,
-            LatencyMs = latency,
-        };
+        return payload.ToSample(contextHash, createdAt, ticketKey, issueType, status, priority, model, engine, latency, language, queue);
     }
 
     public async Task PingAsync(CancellationToken cancellationToken)
