@@ -57,6 +57,11 @@ internal static class HttpScenario
         {
             using var server = await Server.StartServiceAsync(env, engine == "local" ? localDir : env.NewDir("http"),
                 [$"--CommentFlow:Engine={engine}", $"--CommentFlow:Capture:FullMode={fullMode}"]);
+            if (engine == "local")
+            {
+                // The server answers before the model is loaded (with the rules engine, saying so): wait for it.
+                await server.WaitForOwnModelAsync();
+            }
             // Warm-up first (the JIT tiers the hot paths up over the first seconds), on tickets of their own; its samples
             // are written before the measured run starts, and only the measured run's counts are reported.
             await WrkAsync(server, contexts, warmup);
@@ -187,7 +192,7 @@ internal static class HttpScenario
     }
 
     /// <summary>A server process under load: the service, or the bench's own trivial handler.</summary>
-    internal sealed partial class Server : IDisposable
+    internal sealed class Server : IDisposable
     {
         private readonly Process _process;
         private readonly HttpClient _client;
@@ -286,21 +291,22 @@ internal static class HttpScenario
                 .ToDictionary(kv => kv.Key, kv => kv.Value!.GetValue<long>());
             return new Snapshot(counters, engines, buckets);
         }
-    }
 
-    /// <summary>What a server had counted at one moment; <see cref="Since"/> gives what happened between two.</summary>
-    internal sealed record Snapshot(Dictionary<string, long> Capture, Dictionary<string, long> Engines, List<(double Le, double Count)> EnqueueBuckets)
-    {
-        public Snapshot Since(Snapshot before) => new(
-            Capture.ToDictionary(kv => kv.Key, kv => kv.Value - before.Capture.GetValueOrDefault(kv.Key)),
-            Engines.ToDictionary(kv => kv.Key, kv => kv.Value - before.Engines.GetValueOrDefault(kv.Key)),
-            [.. EnqueueBuckets.Select((b, i) => (b.Le, b.Count - (i < before.EnqueueBuckets.Count ? before.EnqueueBuckets[i].Count : 0)))]);
+        /// <summary>Until the server serves an own model version (<c>commentflow_model_active_info</c> at 1).</summary>
+        public async Task WaitForOwnModelAsync()
+        {
+            var deadline = DateTime.UtcNow.AddSeconds(120);
+            while (!(await _client.GetStringAsync("/metrics")).Split('\n')
+                .Any(l => l.StartsWith("commentflow_model_active_info{", StringComparison.Ordinal) && l.EndsWith(" 1", StringComparison.Ordinal)))
+            {
+                if (DateTime.UtcNow > deadline)
+                {
+                    throw new InvalidOperationException("the own model was not loaded within 120 s");
+                }
+                await Task.Delay(200);
+            }
+        }
 
-        public EnqueueCost Enqueue() => Server.Enqueue(EnqueueBuckets);
-    }
-
-    internal sealed partial class Server
-    {
         /// <summary>Percentiles from the histogram's cumulative buckets, interpolated linearly inside a bucket.</summary>
         internal static EnqueueCost Enqueue(List<(double Le, double Count)> buckets)
         {
@@ -341,6 +347,20 @@ internal static class HttpScenario
             _process.Dispose();
             _client.Dispose();
         }
+    }
+
+    /// <summary>What a server had counted at one moment; <see cref="Since"/> gives what happened between two.</summary>
+    internal sealed record Snapshot(Dictionary<string, long> Capture, Dictionary<string, long> Engines, List<(double Le, double Count)> EnqueueBuckets)
+    {
+        // Gauges are read as they are at the end; everything else counts up and is subtracted.
+        private static readonly string[] Gauges = ["queue_depth", "queue_capacity"];
+
+        public Snapshot Since(Snapshot before) => new(
+            Capture.ToDictionary(kv => kv.Key, kv => Gauges.Contains(kv.Key) ? kv.Value : kv.Value - before.Capture.GetValueOrDefault(kv.Key)),
+            Engines.ToDictionary(kv => kv.Key, kv => kv.Value - before.Engines.GetValueOrDefault(kv.Key)),
+            [.. EnqueueBuckets.Select((b, i) => (b.Le, b.Count - (i < before.EnqueueBuckets.Count ? before.EnqueueBuckets[i].Count : 0)))]);
+
+        public EnqueueCost Enqueue() => Server.Enqueue(EnqueueBuckets);
     }
 
     /// <summary>The reference server: Kestrel, minimal API, parse the body, answer a fixed JSON. Run as its own process.</summary>
