@@ -75,10 +75,8 @@ internal static class StatsExportScenario
         for (var pass = 0; pass < 2; pass++)
         {
             var clock = Stopwatch.StartNew();
-            long n = 0;
             await foreach (var _ in store.ReadAllAsync(CancellationToken.None))
             {
-                n++;
             }
             read = clock.Elapsed.TotalSeconds;
             clock.Restart();

@@ -233,10 +233,18 @@ internal sealed partial class PostgresTrainingStore : ITrainingStore
         // buffers hold), so memory stays flat whatever the store's size; SequentialAccess keeps even one row unbuffered.
         await using var command = new NpgsqlCommand($"SELECT {SampleColumns} FROM samples ORDER BY id", connection);
         await using var reader = await command.ExecuteReaderAsync(CommandBehavior.SequentialAccess, cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
+        async ValueTask<List<StoredRow>> ReadRowsAsync(int max, CancellationToken ct)
         {
-            var sample = ReadSample(reader);
-            yield return feedback.TryGetValue(sample.ContextHash, out var given) ? sample with { Feedback = given } : sample;
+            var rows = new List<StoredRow>(max);
+            while (rows.Count < max && await reader.ReadAsync(ct))
+            {
+                rows.Add(ReadRow(reader));
+            }
+            return rows;
+        }
+        await foreach (var sample in StoredRow.DecodeAheadAsync(ReadRowsAsync, feedback, cancellationToken))
+        {
+            yield return sample;
         }
     }
 
@@ -244,23 +252,12 @@ internal sealed partial class PostgresTrainingStore : ITrainingStore
         "context_hash, ticket_key, created_at, issue_type, status, priority, model, engine, latency_ms, payload_encoding, payload, language, queue";
 
     /// <summary>One row of <see cref="SampleColumns"/>, read in column order (the readers may be sequential).</summary>
-    private static TrainingSample ReadSample(NpgsqlDataReader reader)
-    {
-        var contextHash = reader.GetString(0);
-        var ticketKey = reader.IsDBNull(1) ? null : reader.GetString(1);
-        var createdAt = reader.GetFieldValue<DateTimeOffset>(2);
-        var issueType = reader.GetString(3);
-        var status = reader.GetString(4);
-        var priority = reader.GetString(5);
-        var model = reader.GetString(6);
-        var engine = reader.GetString(7);
-        var latency = reader.GetDouble(8);
-        var encoding = reader.GetInt16(9);
-        var payload = SamplePayload.Decode(reader.GetFieldValue<byte[]>(10), encoding);
-        var language = reader.IsDBNull(11) ? null : reader.GetString(11);
-        var queue = reader.IsDBNull(12) ? null : reader.GetString(12);
-        return payload.ToSample(contextHash, createdAt, ticketKey, issueType, status, priority, model, engine, latency, language, queue);
-    }
+    private static StoredRow ReadRow(NpgsqlDataReader reader) =>
+        new(reader.GetString(0), reader.IsDBNull(1) ? null : reader.GetString(1), reader.GetFieldValue<DateTimeOffset>(2), reader.GetString(3),
+            reader.GetString(4), reader.GetString(5), reader.GetString(6), reader.GetString(7), reader.GetDouble(8), reader.GetInt16(9),
+            reader.GetFieldValue<byte[]>(10), reader.IsDBNull(11) ? null : reader.GetString(11), reader.IsDBNull(12) ? null : reader.GetString(12));
+
+    private static TrainingSample ReadSample(NpgsqlDataReader reader) => ReadRow(reader).ToSample();
 
     public async Task PingAsync(CancellationToken cancellationToken)
     {

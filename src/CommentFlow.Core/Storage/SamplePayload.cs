@@ -16,30 +16,6 @@ internal sealed record SamplePayload(string Summary, string Description, IReadOn
     public static SamplePayload Of(TrainingSample sample) =>
         new(sample.Context.Summary, sample.Context.Description, sample.Context.Comments, sample.Suggestions);
 
-    /// <summary>The sample this payload belongs to, with the short fields its row stores in columns.</summary>
-    public TrainingSample ToSample(string contextHash, DateTimeOffset createdAt, string? ticketKey, string issueType, string status, string priority,
-        string model, string engine, double latencyMs, string? language, string? queue) => new()
-    {
-        ContextHash = contextHash,
-        CreatedAt = createdAt,
-        Context = new TicketContext
-        {
-            TicketKey = ticketKey,
-            Summary = Summary,
-            Description = Description,
-            IssueType = issueType,
-            Status = status,
-            Priority = priority,
-            Comments = Comments,
-            Language = language,
-            Queue = queue,
-        },
-        Suggestions = Suggestions,
-        Model = model,
-        Engine = engine,
-        LatencyMs = latencyMs,
-    };
-
     /// <summary>UTF-8 JSON, GZip-compressed at <paramref name="level"/> when it is given.</summary>
     public byte[] Encode(CompressionLevel? level)
     {

@@ -241,80 +241,32 @@ internal sealed partial class SqliteTrainingStore : ITrainingStore
         await using var command = connection.CreateCommand();
         command.CommandText = $"SELECT {SampleColumns} FROM samples ORDER BY id";
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        // Inflating and parsing the payloads is most of an export's work: rows are read a few at a time and decoded on
-        // every core while the caller writes the ones before. Order is kept: batches are awaited in the order they were
-        // read. The batches are small on purpose: samples that outlive a gen-0 collection pile up in the older generations.
-        // Exporting 800k samples (2 cores): one decoding thread 19.5–21.0 s at 92 MB peak RSS; two, 16 rows a batch,
-        // 12.7–14.5 s at 98–102 MB; two, 8 rows, 13.3–13.8 s at 93 MB. 1,024 rows a batch had cost +55 MB at 80k.
-        var decoding = new Queue<Task<TrainingSample[]>>();
-        try
+        await foreach (var sample in StoredRow.DecodeAheadAsync((max, _) => ValueTask.FromResult(ReadRows(reader, max)), feedback, cancellationToken))
         {
-            var more = true;
-            while (true)
-            {
-                while (more && decoding.Count < DecodeAhead)
-                {
-                    var rows = ReadRows(reader, ReadBatchRows);
-                    more = rows.Count == ReadBatchRows;
-                    if (rows.Count > 0)
-                    {
-                        decoding.Enqueue(Task.Run(() => rows.Select(r => r.ToSample()).ToArray()));
-                    }
-                }
-                if (decoding.Count == 0)
-                {
-                    yield break;
-                }
-                foreach (var sample in await decoding.Dequeue())
-                {
-                    cancellationToken.ThrowIfCancellationRequested();
-                    yield return feedback.TryGetValue(sample.ContextHash, out var given) ? sample with { Feedback = given } : sample;
-                }
-            }
-        }
-        finally
-        {
-            // Never left running behind a caller that stopped early.
-            foreach (var task in decoding)
-            {
-                await ((Task)task).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-            }
+            yield return sample;
         }
     }
 
-    /// <summary>Batches decoded at once: one per core, so decoding uses them all while the caller writes.</summary>
-    private static readonly int DecodeAhead = Math.Max(2, Environment.ProcessorCount);
-
-    private const int ReadBatchRows = 8;
-
-    private static List<SampleRow> ReadRows(SqliteDataReader reader, int max)
+    private static List<StoredRow> ReadRows(SqliteDataReader reader, int max)
     {
-        var rows = new List<SampleRow>(max);
+        var rows = new List<StoredRow>(max);
         while (rows.Count < max && reader.Read())
         {
-            rows.Add(SampleRow.Read(reader));
+            rows.Add(ReadRow(reader));
         }
         return rows;
     }
 
-    /// <summary>One row of <see cref="SampleColumns"/>.</summary>
-    private static TrainingSample ReadSample(SqliteDataReader reader) => SampleRow.Read(reader).ToSample();
-
     private const string SampleColumns =
         "context_hash, ticket_key, created_at, issue_type, status, priority, model, engine, latency_ms, payload_encoding, payload, language, queue";
 
-    /// <summary>One row of <see cref="SampleColumns"/>, its payload not yet decoded.</summary>
-    private sealed record SampleRow(string ContextHash, string? TicketKey, string CreatedAt, string IssueType, string Status, string Priority,
-        string Model, string Engine, double LatencyMs, int PayloadEncoding, byte[] Payload, string? Language, string? Queue)
-    {
-        public static SampleRow Read(SqliteDataReader reader) =>
-            new(reader.GetString(0), reader.IsDBNull(1) ? null : reader.GetString(1), reader.GetString(2), reader.GetString(3),
-                reader.GetString(4), reader.GetString(5), reader.GetString(6), reader.GetString(7), reader.GetDouble(8), reader.GetInt32(9),
-                reader.GetFieldValue<byte[]>(10), reader.IsDBNull(11) ? null : reader.GetString(11), reader.IsDBNull(12) ? null : reader.GetString(12));
+    /// <summary>One row of <see cref="SampleColumns"/>.</summary>
+    private static StoredRow ReadRow(SqliteDataReader reader) =>
+        new(reader.GetString(0), reader.IsDBNull(1) ? null : reader.GetString(1), ParseTimestamp(reader.GetString(2)), reader.GetString(3),
+            reader.GetString(4), reader.GetString(5), reader.GetString(6), reader.GetString(7), reader.GetDouble(8), reader.GetInt32(9),
+            reader.GetFieldValue<byte[]>(10), reader.IsDBNull(11) ? null : reader.GetString(11), reader.IsDBNull(12) ? null : reader.GetString(12));
 
-        public TrainingSample ToSample() => SamplePayload.Decode(Payload, PayloadEncoding)
-            .ToSample(ContextHash, ParseTimestamp(CreatedAt), TicketKey, IssueType, Status, Priority, Model, Engine, LatencyMs, Language, Queue);
-    }
+    private static TrainingSample ReadSample(SqliteDataReader reader) => ReadRow(reader).ToSample();
 
     public async Task PingAsync(CancellationToken cancellationToken)
     {
