@@ -111,6 +111,7 @@ internal static class CommentFlowHostingExtensions
         builder.Services.AddSingleton<IChatClient>(sp => sp.GetRequiredService<OllamaApiClient>());
 
         builder.Services.AddSingleton<OllamaStatus>();
+        // The engine reads LocalModelHost for its prompt's examples; the host needs only options, the clock and a logger: no cycle.
         builder.Services.AddSingleton<OllamaEngine>();
         builder.Services.AddSingleton<OllamaMonitor>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<OllamaMonitor>());

@@ -69,10 +69,17 @@ internal sealed class RetrievalIndex
     public int Count => _documents.Length;
 
     /// <summary>
-    /// A past ticket: which answer it had, its language, and its whole vector: ascending term ids as LEB128 varint deltas,
-    /// each followed by its weight quantised to a byte of <see cref="Scale"/>.
+    /// How much of a ticket's text is kept to show it (the Ollama examples show up to 600 characters): a long thread's
+    /// whole text would add kilobytes a ticket to an index of ~16 KB a comment. Longer than what is shown, so the reader
+    /// can still cut at a word and tell that the text went on.
     /// </summary>
-    private sealed record Document(int Answer, string Language, byte[] Vector, float Scale);
+    public const int TicketTextKept = 1_000;
+
+    /// <summary>
+    /// A past ticket: which answer it had, its language, the start of its text, and its whole vector: ascending term ids as
+    /// LEB128 varint deltas, each followed by its weight quantised to a byte of <see cref="Scale"/>.
+    /// </summary>
+    private sealed record Document(int Answer, string Language, string Ticket, byte[] Vector, float Scale);
 
     /// <summary>A distinct comment: its text, type, source confidence, and its tokens as interned ids in text order, for agreement.</summary>
     private sealed record Answer(string Text, string Type, double Confidence, int[] Tokens);
@@ -86,6 +93,9 @@ internal sealed class RetrievalIndex
     public sealed record Candidate(string Answer, string Type, double Similarity, double Score);
 
     internal string AnswerOf(int doc) => _answers[_documents[doc].Answer].Text;
+
+    /// <summary>The start of the ticket's text (at most <see cref="TicketTextKept"/> characters), as trained on: masked by the store.</summary>
+    internal string TicketOf(int doc) => _documents[doc].Ticket;
 
     public static RetrievalIndex Build(IReadOnlyList<RetrievalItem> items)
     {
@@ -151,7 +161,10 @@ internal sealed class RetrievalIndex
             var vector = weighted.OrderBy(t => t.Term).ToArray();
             termCounts[d] = null!; // release as we go: the counts of 100,000 tickets are the build's largest cost
             var scale = vector.Length == 0 ? 1f : vector.Max(v => v.Weight);
-            documents[d] = new Document(answer, item.Language, Encode(vector, scale), scale);
+            // A ticket's comments are consecutive items with equal texts: they share one string.
+            var ticket = d > 0 && items[d - 1].Text == item.Text ? documents[d - 1].Ticket
+                : item.Text.Length <= TicketTextKept ? item.Text : item.Text[..TicketTextKept];
+            documents[d] = new Document(answer, item.Language, ticket, Encode(vector, scale), scale);
             if (!building.TryGetValue(item.Language, out var language))
             {
                 building[item.Language] = language = [];

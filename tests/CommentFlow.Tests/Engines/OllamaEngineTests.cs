@@ -23,7 +23,7 @@ public sealed class OllamaEngineTests : IAsyncLifetime
         var options = Options.Create(new OllamaOptions { Url = _fake.Url, TimeoutSeconds = timeoutSeconds });
         var client = new OllamaApiClient(new HttpClient { BaseAddress = new Uri(_fake.Url) }, "llama3.2");
         var status = new OllamaStatus(TimeProvider.System);
-        return (new OllamaEngine(client, status, options, NullLogger<OllamaEngine>.Instance), status, client);
+        return (new OllamaEngine(client, status, OllamaExamplesTests.ModelHost(TempDir.Create()), options, NullLogger<OllamaEngine>.Instance), status, client);
     }
 
     private static readonly TicketContext Ticket = new()
@@ -95,7 +95,8 @@ public sealed class OllamaEngineTests : IAsyncLifetime
     {
         var options = Options.Create(new OllamaOptions { Url = "http://127.0.0.1:9", TimeoutSeconds = 5 });
         var status = new OllamaStatus(TimeProvider.System);
-        var engine = new OllamaEngine(new OllamaApiClient(new HttpClient { BaseAddress = new Uri("http://127.0.0.1:9") }, "llama3.2"), status, options, NullLogger<OllamaEngine>.Instance);
+        var engine = new OllamaEngine(new OllamaApiClient(new HttpClient { BaseAddress = new Uri("http://127.0.0.1:9") }, "llama3.2"), status,
+            OllamaExamplesTests.ModelHost(TempDir.Create()), options, NullLogger<OllamaEngine>.Instance);
         var result = await engine.SuggestAsync(Ticket, 3, CancellationToken.None);
         Assert.Equal(FailureReasons.ConnectionError, result.Failure);
         Assert.Equal(OllamaState.Down, status.Current.State);

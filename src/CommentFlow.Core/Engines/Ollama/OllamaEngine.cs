@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json;
 using CommentFlow.Domain;
+using CommentFlow.Engines.Local;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -10,11 +11,13 @@ namespace CommentFlow.Engines.Ollama;
 
 /// <summary>
 /// Suggestions from a local LLM through <see cref="IChatClient"/> (OllamaSharp), non-streamed: a streamed answer that
-/// breaks off mid-way raises nothing, so we take the whole answer and validate it.
+/// breaks off mid-way raises nothing, so we take the whole answer and validate it. When an own model is active, the prompt
+/// carries its nearest past tickets with the team's replies (<see cref="OllamaExamples"/>).
 /// </summary>
 internal sealed partial class OllamaEngine(
     IChatClient chat,
     OllamaStatus status,
+    LocalModelHost models,
     IOptions<OllamaOptions> options,
     ILogger<OllamaEngine> logger) : ISuggestionEngine
 {
@@ -33,10 +36,11 @@ internal sealed partial class OllamaEngine(
             ResponseFormat = ChatResponseFormat.ForJsonSchema(OllamaPrompt.Schema, "suggestions"),
         };
 
+        var examples = OllamaExamples.Select(models.Current, context, options.Value.Examples);
         string? text;
         try
         {
-            var response = await chat.GetResponseAsync(OllamaPrompt.Build(context, maxSuggestions), chatOptions, timeout.Token);
+            var response = await chat.GetResponseAsync(OllamaPrompt.Build(context, maxSuggestions, examples), chatOptions, timeout.Token);
             text = response.Text;
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)

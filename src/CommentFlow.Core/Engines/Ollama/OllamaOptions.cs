@@ -29,4 +29,11 @@ internal sealed class OllamaOptions
     /// <summary>Sampling temperature; low keeps suggestions sober and repeatable.</summary>
     [Range(0.0, 2.0)]
     public double Temperature { get; set; } = 0.2;
+
+    /// <summary>
+    /// Past tickets of the active own model shown in the prompt with the replies the team kept, nearest first, so the LLM
+    /// writes like the team and knows its real fixes; 0 leaves them out. Without an own model there are none.
+    /// </summary>
+    [Range(0, 10)]
+    public int Examples { get; set; } = 3;
 }
