@@ -9,6 +9,11 @@ internal static class Paths
 
     public static string SeedBaseline => Path.Combine(Shared, "bench", "seed_baseline.py");
 
+    /// <summary>The folder of the baseline programs, for tests that import their functions (<c>sys.path</c>).</summary>
+    public static string Bench => Path.Combine(Shared, "bench");
+
+    public static string GroundingBaseline => Path.Combine(Bench, "grounding_baseline.py");
+
     private static string FindRepoRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)

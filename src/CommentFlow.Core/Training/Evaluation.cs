@@ -29,9 +29,10 @@ internal sealed record EvaluationReport
 
 internal sealed record BaselineReport(string Label, double Accuracy, double MacroF1);
 
+/// <param name="Grounding">Whether the suggestions name this ticket's products or another's, beside the nearest and the real answers.</param>
 internal sealed record RetrievalReport(int NQueries, double RougeL, double TokenF1, double NearestRougeL,
     double RandomSameLanguageRougeL, double RandomSameLanguageTokenF1, int Neighbours, double Temperature,
-    double TuningSeconds, double BuildSeconds, double QueryMillisecondsMean);
+    double TuningSeconds, double BuildSeconds, double QueryMillisecondsMean, GroundingReport Grounding);
 
 internal static class Evaluation
 {
@@ -130,26 +131,41 @@ internal static class Evaluation
         var random = new Random(seed);
         double rouge = 0, f1 = 0, nearest = 0, randomRouge = 0, randomF1 = 0;
         var queries = Answered(test).ToList();
+        var tops = new List<string>(queries.Count);
         clock.Restart();
         foreach (var q in queries)
         {
-            var candidates = index.Query(q.Text, q.Language, settings, take: settings.Neighbours);
-            var top = candidates.Count > 0 ? candidates[0].Answer : "";
+            var top = TopSuggestion(index, settings, q);
+            tops.Add(top);
             rouge += TextMetrics.RougeL(top, q.Answer);
             f1 += TextMetrics.TokenF1(top, q.Answer);
-            nearest += TextMetrics.RougeL(candidates.Count > 0 ? candidates.MaxBy(c => c.Similarity)!.Answer : "", q.Answer);
         }
         var queryMs = clock.Elapsed.TotalMilliseconds / Math.Max(1, queries.Count);
-        foreach (var q in queries)
+
+        var grounding = Grounding.Learn(Answered(train).Select(t => (t.Text, t.Answer)));
+        GroundingScores own = new(grounding), nearestScores = new(grounding), real = new(grounding);
+        for (var i = 0; i < queries.Count; i++)
         {
+            var q = queries[i];
+            var near = index.Nearest(q.Text, q.Language, 1) is [var first, ..] ? index.AnswerOf(first.Doc) : "";
+            nearest += TextMetrics.RougeL(near, q.Answer);
+            // LabelledTicket.Text is subject + " " + body: the ticket text the Python measure reads.
+            own.Add(tops[i], q.Text, q.Answer);
+            nearestScores.Add(near, q.Text, q.Answer);
+            real.Add(q.Answer, q.Text, reference: null);
             var other = index.RandomAnswer(q.Language, random);
             randomRouge += TextMetrics.RougeL(other, q.Answer);
             randomF1 += TextMetrics.TokenF1(other, q.Answer);
         }
         var n = Math.Max(1, queries.Count);
         return new RetrievalReport(queries.Count, rouge / n, f1 / n, nearest / n, randomRouge / n, randomF1 / n,
-            settings.Neighbours, settings.Temperature, tuning, build, queryMs);
+            settings.Neighbours, settings.Temperature, tuning, build, queryMs,
+            new GroundingReport(own.Summary(), nearestScores.Summary(), real.Summary()));
     }
+
+    /// <summary>The own model's top suggestion for a test ticket: the one place a new composer replaces retrieval's answer.</summary>
+    private static string TopSuggestion(RetrievalIndex index, RetrievalSettings settings, LabelledTicket q) =>
+        index.Query(q.Text, q.Language, settings) is [var top, ..] ? top.Answer : "";
 
     /// <summary>
     /// Chooses the number of neighbours and the temperature by k-fold cross-validation on the training side (the

@@ -57,10 +57,16 @@ internal static class StoreEvaluation
         var random = new Random(options.Seed);
         var answered = new List<(double Confidence, double RougeL)>();
         double rouge = 0, f1 = 0, randomRouge = 0, randomF1 = 0;
+        // Grounding learns from every (context, kept comment) pair the index holds; the real answer is the stored comment.
+        var grounding = Grounding.Learn(trainItems.Select(t => (t.Text, t.Answer)));
+        GroundingScores own = new(grounding), nearest = new(grounding), real = new(grounding);
         foreach (var c in test)
         {
             var reference = c.Kept[0].Text;
             var top = index.Query(c.Text, c.Language, tuning.Settings).FirstOrDefault();
+            own.Add(top?.Answer ?? "", c.Text, reference);
+            nearest.Add(index.Nearest(c.Text, c.Language, 1) is [var first, ..] ? index.AnswerOf(first.Doc) : "", c.Text, reference);
+            real.Add(reference, c.Text, reference: null);
             var r = top is null ? 0 : TextMetrics.RougeL(top.Answer, reference);
             rouge += r;
             f1 += top is null ? 0 : TextMetrics.TokenF1(top.Answer, reference);
@@ -130,7 +136,8 @@ internal static class StoreEvaluation
             Train = train.Count,
             Test = test.Count,
             SplitPath = splitPath,
-            Retrieval = new StoreRetrievalReport(test.Count, rouge / n, f1 / n, randomRouge / n, randomF1 / n, tuning.Settings.Neighbours, tuning.Settings.Temperature),
+            Retrieval = new StoreRetrievalReport(test.Count, rouge / n, f1 / n, randomRouge / n, randomF1 / n, tuning.Settings.Neighbours, tuning.Settings.Temperature,
+                new GroundingReport(own.Summary(), nearest.Summary(), real.Summary())),
             Types = types,
             Ollama = agreement,
             Agents = agents,
@@ -154,6 +161,21 @@ internal static class StoreEvaluation
     /// <summary>What a context is stratified by: the type of its first kept suggestion.</summary>
     private static string Label(IReadOnlyList<Suggestion> kept) => SuggestionTypes.Normalize(kept[0].Type) ?? "unknown";
 
+    /// <summary>The grounding figures as a Markdown table; a dash where a figure was not measured.</summary>
+    private static string GroundingMarkdown(GroundingReport g)
+    {
+        static string F(double? v) => v is { } x ? $"{x:0.0000}" : "–"; // the figures are rounded to 4 places: shown as they are
+        var md = new StringBuilder();
+        md.AppendLine("| | ROUGE-L F1 | foreign ↓ | grounded ↑ | mentions ↑ |").AppendLine("| --- | ---: | ---: | ---: | ---: |");
+        foreach (var (name, f) in (ReadOnlySpan<(string, GroundingFigures)>)[("own model", g.OwnModel), ("nearest ticket's answer", g.NearestAnswer), ("real answer", g.RealAnswer)])
+        {
+            md.AppendLine($"| {name} | {F(f.RougeL)} | {F(f.Foreign)} | {F(f.Grounded)} | {F(f.Mentions)} |");
+        }
+        md.AppendLine().AppendLine("foreign: names a ticket-specific token (product, model, place learnt from the train side) this ticket lacks; " +
+            "grounded: of those it names, the share this ticket has (over the suggestions that name any); mentions: names at least one this ticket has.");
+        return md.ToString();
+    }
+
     public static string Markdown(StoreEvaluationReport r)
     {
         var md = new StringBuilder();
@@ -163,6 +185,8 @@ internal static class StoreEvaluation
         md.AppendLine("| | ROUGE-L F1 | token F1 |").AppendLine("| --- | ---: | ---: |");
         md.AppendLine($"| own model (k = {r.Retrieval.Neighbours}, T = {r.Retrieval.Temperature}) | {r.Retrieval.RougeL:0.000} | {r.Retrieval.TokenF1:0.000} |");
         md.AppendLine($"| random comment, same language | {r.Retrieval.RandomSameLanguageRougeL:0.000} | {r.Retrieval.RandomSameLanguageTokenF1:0.000} |").AppendLine();
+        md.AppendLine("## Grounding: does the suggestion name this ticket's products, or another ticket's?").AppendLine();
+        md.Append(GroundingMarkdown(r.Retrieval.Grounding)).AppendLine();
         md.AppendLine("## Confidence thresholds").AppendLine();
         md.AppendLine("| threshold | share answered by the own model | their mean ROUGE-L |").AppendLine("| ---: | ---: | ---: |");
         foreach (var t in r.Thresholds)
@@ -213,7 +237,8 @@ internal sealed record StoreEvaluationReport
     public required double SuggestedThreshold { get; init; }
 }
 
-internal sealed record StoreRetrievalReport(int NQueries, double RougeL, double TokenF1, double RandomSameLanguageRougeL, double RandomSameLanguageTokenF1, int Neighbours, double Temperature);
+internal sealed record StoreRetrievalReport(int NQueries, double RougeL, double TokenF1, double RandomSameLanguageRougeL, double RandomSameLanguageTokenF1, int Neighbours, double Temperature,
+    GroundingReport Grounding);
 
 internal sealed record TypeReport(int NTrain, int NTest, double Accuracy, double MacroF1, IReadOnlyList<ClassMetrics> PerClass, IReadOnlyList<string> Labels,
     int[][] Confusion, double MajorityAccuracy, double MajorityMacroF1, double RulesAccuracy, double RulesMacroF1);

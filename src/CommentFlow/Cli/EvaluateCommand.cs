@@ -148,5 +148,17 @@ internal static class EvaluateCommand
         retrieval.AddRow("nearest ticket's answer", $"{own.NearestRougeL:0.000}", "");
         retrieval.AddRow("random answer, same language", $"{own.RandomSameLanguageRougeL:0.000}", $"{own.RandomSameLanguageTokenF1:0.000}");
         AnsiConsole.Write(retrieval);
+
+        static string F(double? v) => v is { } x ? $"{x:0.0000}" : "–"; // the figures are rounded to 4 places: shown as they are
+        var grounding = new Table().Title("Grounding: does the suggestion name this ticket's products, or another's?").AddColumn("")
+            .AddColumn(new TableColumn("ROUGE-L F1").RightAligned()).AddColumn(new TableColumn("Foreign ↓").RightAligned())
+            .AddColumn(new TableColumn("Grounded ↑").RightAligned()).AddColumn(new TableColumn("Mentions ↑").RightAligned());
+        foreach (var (name, f) in (ReadOnlySpan<(string, GroundingFigures)>)[("own model", own.Grounding.OwnModel),
+            ("nearest ticket's answer", own.Grounding.NearestAnswer), ("real answer", own.Grounding.RealAnswer)])
+        {
+            grounding.AddRow(name, F(f.RougeL), F(f.Foreign), F(f.Grounded), F(f.Mentions));
+        }
+        grounding.Caption("ticket-specific tokens (products, models, places) learnt from the train side; foreign: names one this ticket lacks; grounded: share of those named it has; mentions: names one it has");
+        AnsiConsole.Write(grounding);
     }
 }

@@ -53,7 +53,22 @@ public sealed class EvaluateCommandTests
         var (code, stdout, stderr) = await RunAsync("evaluate", "--csv", MultilangCsv, "--split", split, "--label", "type", "--json");
         Assert.True(code == 0, stderr);
         var lines = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        AssertReport(JsonNode.Parse(Assert.Single(lines))!.AsObject(), 400, 120);
+        var report = JsonNode.Parse(Assert.Single(lines))!.AsObject();
+        AssertReport(report, 400, 120);
+
+        // Grounding, computed in the same run: the real answers' figures are the Python baseline's on the same split.
+        var grounding = report["retrieval"]!["grounding"]!;
+        foreach (var system in (string[])["own_model", "nearest_answer", "real_answer"])
+        {
+            Assert.Equal(["rouge_l", "foreign", "grounded", "mentions"], grounding[system]!.AsObject().Select(kv => kv.Key));
+            Assert.InRange(grounding[system]!["foreign"]!.GetValue<double>(), 0, 1);
+        }
+        Assert.Null(grounding["real_answer"]!["rouge_l"]);
+        Assert.Equal(Math.Round(report["retrieval"]!["rouge_l"]!.GetValue<double>(), 4), grounding["own_model"]!["rouge_l"]!.GetValue<double>(), 4);
+        var python = GroundingBaseline.Summaries(MultilangCsv, split);
+        Assert.Equal(GroundingTests.Figures(python["real_answer"]!), GroundingTests.Figures(grounding["real_answer"]!));
+        // A copied answer names another ticket's products more often than the ticket's own answer does.
+        Assert.True(grounding["nearest_answer"]!["foreign"]!.GetValue<double>() > grounding["real_answer"]!["foreign"]!.GetValue<double>(), grounding.ToJsonString());
     }
 
     [Fact]

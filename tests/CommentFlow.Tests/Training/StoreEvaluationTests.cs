@@ -71,6 +71,39 @@ public sealed class StoreEvaluationTests
     }
 
     [Fact]
+    public async Task Run_TicketsNamingTheirProducts_GroundingOfTopNearestAndStoredComment()
+    {
+        // 45 products, four tickets each, whose comments repeat the product's name: with 180 contexts a name in at most
+        // four of them is ticket-specific wherever three of its tickets fall on the train side.
+        string[] syllables = ["ka", "lo", "mi", "ru", "te", "vo", "zu", "ne", "pa"];
+        var products = syllables.SelectMany(a => syllables.Take(5).Select(b => $"{a}{b}x")).ToList();
+        var samples = products.SelectMany((product, p) => Enumerable.Range(0, 4).Select(i =>
+        {
+            var context = new TicketContext { TicketKey = $"PR-{p}-{i}", Summary = $"The {product} display flickers", Description = $"case {p * 4 + i}", Language = "en" };
+            return TrainingSample.From(context, context.Hash(), [new Suggestion($"Please reset the {product} and update its firmware.", "action", 0.9)],
+                "llama3.2", "ollama", 900, DateTimeOffset.UnixEpoch);
+        })).ToList();
+        var dataDir = TempDir.Create();
+        var store = await Stores.OpenAsync(dataDir);
+        await store.WriteAsync(samples, null, CancellationToken.None);
+        var rules = new RulesEngine(RuleSet.Load(Path.Combine(AppContext.BaseDirectory, "rules.json")));
+
+        var report = await StoreEvaluation.RunAsync(store, new CleaningOptions(), new TrainingOptions { MinSamples = 50 }, rules,
+            Path.Combine(dataDir, "ml_models"), CancellationToken.None);
+
+        var g = report.Retrieval.Grounding;
+        Assert.Null(g.RealAnswer.RougeL);
+        Assert.Equal(0, g.RealAnswer.Foreign); // a stored comment names its own ticket's product
+        Assert.Equal(1, g.RealAnswer.Grounded);
+        Assert.True(g.RealAnswer.Mentions > 0, $"{g}");
+        Assert.Equal(Math.Round(report.Retrieval.RougeL, 4), g.OwnModel.RougeL!.Value, 4);
+        // The nearest ticket is another ticket about the same product: its comment names this ticket's product.
+        Assert.Equal(0, g.NearestAnswer.Foreign);
+        Assert.True(g.NearestAnswer.Mentions > 0, $"{g}");
+        Assert.Contains("| real answer | – |", StoreEvaluation.Markdown(report), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task EvaluationEndpoint_NoReportYet_404Problem()
     {
         await using var server = await TestServer.StartAsync();
