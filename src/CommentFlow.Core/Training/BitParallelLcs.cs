@@ -25,7 +25,7 @@ internal sealed class BitParallelLcs
     public int Length => _length;
 
     /// <summary>Prepares the match masks of <paramref name="pattern"/>, one row of words per distinct token.</summary>
-    public void Reset(int[] pattern)
+    public void Reset(ReadOnlySpan<int> pattern)
     {
         _length = pattern.Length;
         _words = (pattern.Length + 63) / 64;
@@ -49,7 +49,7 @@ internal sealed class BitParallelLcs
         }
     }
 
-    public int Lcs(int[] text)
+    public int Lcs(ReadOnlySpan<int> text)
     {
         if (_length == 0 || text.Length == 0)
         {
@@ -87,7 +87,7 @@ internal sealed class BitParallelLcs
     }
 
     /// <summary>ROUGE-L F1 against <paramref name="text"/>: 2 · LCS / (|pattern| + |text|).</summary>
-    public double RougeL(int[] text)
+    public double RougeL(ReadOnlySpan<int> text)
     {
         var lcs = Lcs(text);
         return lcs == 0 ? 0 : 2.0 * lcs / (_length + text.Length);

@@ -1,5 +1,6 @@
 using CommentFlow.Dataset;
 using System.Diagnostics;
+using CommentFlow.OwnModel;
 
 namespace CommentFlow.Training;
 
@@ -163,9 +164,13 @@ internal static class Evaluation
             new GroundingReport(own.Summary(), nearestScores.Summary(), real.Summary()));
     }
 
-    /// <summary>The own model's top suggestion for a test ticket: the one place a new composer replaces retrieval's answer.</summary>
-    private static string TopSuggestion(RetrievalIndex index, RetrievalSettings settings, LabelledTicket q) =>
-        index.Query(q.Text, q.Language, settings) is [var top, ..] ? top.Answer : "";
+    /// <summary>The own model's top suggestion for a test ticket, by the path the engine serves.</summary>
+    private static string TopSuggestion(RetrievalIndex index, RetrievalSettings settings, LabelledTicket q)
+    {
+        var body = q.Subject.Length > 0 && q.Text.StartsWith(q.Subject, StringComparison.Ordinal) ? q.Text[q.Subject.Length..].TrimStart() : q.Text;
+        var subject = body.Length < q.Text.Length ? q.Subject : "";
+        return OwnSuggestions.For(index, settings, subject, body, q.Language, 1) is [var top, ..] ? top.Text : "";
+    }
 
     /// <summary>
     /// Chooses the number of neighbours and the temperature by k-fold cross-validation on the training side (the

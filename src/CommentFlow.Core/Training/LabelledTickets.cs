@@ -1,7 +1,8 @@
 namespace CommentFlow.Training;
 
 /// <summary>A usable CSV ticket for training or evaluation: its text, label, reference answer and language.</summary>
-internal sealed record LabelledTicket(int Index, string Text, string Label, string Answer, string Language);
+/// <param name="Subject">The start of <paramref name="Text"/> that is the ticket's subject, when known: its key phrase is looked for there first.</param>
+internal sealed record LabelledTicket(int Index, string Text, string Label, string Answer, string Language, string Subject = "");
 
 internal static class LabelledTickets
 {
@@ -27,7 +28,7 @@ internal static class LabelledTickets
                 skipped++;
                 continue;
             }
-            tickets.Add(new LabelledTicket(r.Index, r.Get(subject) + " " + r.Get(body), r.Get(labelColumn), r.Get(answer), r.Get(language)));
+            tickets.Add(new LabelledTicket(r.Index, r.Get(subject) + " " + r.Get(body), r.Get(labelColumn), r.Get(answer), r.Get(language), r.Get(subject)));
         }
         return (tickets, skipped);
     }

@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Runtime.InteropServices;
+using CommentFlow.OwnModel;
 
 namespace CommentFlow.Training;
 
@@ -55,7 +56,7 @@ internal sealed class RetrievalIndex
     private static List<(int Term, float Weight)>? s_query;
 
     private RetrievalIndex(Dictionary<ulong, int> vocabulary, float[] idf, bool[] isChar, int[] documentFrequency, Document[] documents,
-        Answer[] answers, Dictionary<string, Dictionary<int, PostingList>> postings)
+        Answer[] answers, Dictionary<string, Dictionary<int, PostingList>> postings, Dictionary<string, int> words, Particulars particulars)
     {
         _vocabulary = vocabulary;
         _idf = idf;
@@ -64,7 +65,15 @@ internal sealed class RetrievalIndex
         _documents = documents;
         _answers = answers;
         _postings = postings;
+        Words = words.GetAlternateLookup<ReadOnlySpan<char>>();
+        Particulars = particulars;
     }
+
+    /// <summary>Every word of the training tickets and answers, lower-cased, by id: answers' tokens and tickets' word sets use these ids.</summary>
+    internal Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> Words { get; }
+
+    /// <summary>Which words are particular to their ticket, learnt from this index's (ticket, answer) pairs.</summary>
+    internal Particulars Particulars { get; }
 
     public int Count => _documents.Length;
 
@@ -79,10 +88,13 @@ internal sealed class RetrievalIndex
     /// A past ticket: which answer it had, its language, the start of its text, and its whole vector: ascending term ids as
     /// LEB128 varint deltas, each followed by its weight quantised to a byte of <see cref="Scale"/>.
     /// </summary>
-    private sealed record Document(int Answer, string Language, string Ticket, byte[] Vector, float Scale);
+    private sealed record Document(int Answer, string Language, string Ticket, byte[] Vector, float Scale, int[] TicketWords);
 
-    /// <summary>A distinct comment: its text, type, source confidence, and its tokens as interned ids in text order, for agreement.</summary>
-    private sealed record Answer(string Text, string Type, double Confidence, int[] Tokens);
+    /// <summary>
+    /// A distinct comment: its text, type, source confidence, its tokens as interned word ids in text order (for agreement),
+    /// and its sentences (for composition).
+    /// </summary>
+    private sealed record Answer(string Text, string Type, double Confidence, int[] Tokens, ReplySentence[] Sentences);
 
     /// <summary>
     /// The tickets posted under one term, with their weights as plain floats: scanning postings is the hot loop, and a
@@ -93,6 +105,20 @@ internal sealed class RetrievalIndex
     public sealed record Candidate(string Answer, string Type, double Similarity, double Score);
 
     internal string AnswerOf(int doc) => _answers[_documents[doc].Answer].Text;
+
+    internal string TypeOf(int doc) => _answers[_documents[doc].Answer].Type;
+
+    internal double ConfidenceOf(int doc) => _answers[_documents[doc].Answer].Confidence;
+
+    /// <summary>Which distinct answer a ticket had: tickets with the same reply share one.</summary>
+    internal int AnswerIdOf(int doc) => _documents[doc].Answer;
+
+    internal int[] AnswerTokensOf(int doc) => _answers[_documents[doc].Answer].Tokens;
+
+    internal ReplySentence[] SentencesOf(int doc) => _answers[_documents[doc].Answer].Sentences;
+
+    /// <summary>The distinct word ids of the ticket's whole text, ascending.</summary>
+    internal int[] TicketWordsOf(int doc) => _documents[doc].TicketWords;
 
     /// <summary>The start of the ticket's text (at most <see cref="TicketTextKept"/> characters), as trained on: masked by the store.</summary>
     internal string TicketOf(int doc) => _documents[doc].Ticket;
@@ -134,7 +160,7 @@ internal sealed class RetrievalIndex
 
         var answerIds = new Dictionary<(string, string), int>();
         var answers = new List<Answer>();
-        var tokenIds = new Dictionary<string, int>(StringComparer.Ordinal);
+        var words = new WordCounts();
         var documents = new Document[n];
         var building = new Dictionary<string, Dictionary<int, (List<int> Docs, List<float> Weights)>>();
         var weighted = new List<(int Term, float Weight)>();
@@ -145,26 +171,21 @@ internal sealed class RetrievalIndex
             if (!known)
             {
                 answer = answers.Count;
-                var tokens = TextMetrics.Tokens(item.Answer).Select(t =>
-                {
-                    ref var tid = ref CollectionsMarshal.GetValueRefOrAddDefault(tokenIds, t, out var seen);
-                    if (!seen)
-                    {
-                        tid = tokenIds.Count - 1;
-                    }
-                    return tid;
-                }).ToArray();
-                answers.Add(new Answer(item.Answer, item.Type, item.Confidence, tokens));
+                var (tokens, sentences) = ReplySentence.Split(item.Answer, words.Intern);
+                answers.Add(new Answer(item.Answer, item.Type, item.Confidence, tokens, sentences));
             }
 
             Vector(termCounts[d], idf, isChar, df, weighted);
             var vector = weighted.OrderBy(t => t.Term).ToArray();
             termCounts[d] = null!; // release as we go: the counts of 100,000 tickets are the build's largest cost
             var scale = vector.Length == 0 ? 1f : vector.Max(v => v.Weight);
-            // A ticket's comments are consecutive items with equal texts: they share one string.
-            var ticket = d > 0 && items[d - 1].Text == item.Text ? documents[d - 1].Ticket
+            // A ticket's comments are consecutive items with equal texts: they share one string and one word set.
+            var sameTicket = d > 0 && items[d - 1].Text == item.Text;
+            var ticket = sameTicket ? documents[d - 1].Ticket
                 : item.Text.Length <= TicketTextKept ? item.Text : item.Text[..TicketTextKept];
-            documents[d] = new Document(answer, item.Language, ticket, Encode(vector, scale), scale);
+            var ticketWords = sameTicket ? documents[d - 1].TicketWords : words.Ticket(item.Text);
+            words.Pair(ticketWords, answers[answer].Tokens);
+            documents[d] = new Document(answer, item.Language, ticket, Encode(vector, scale), scale, ticketWords);
             if (!building.TryGetValue(item.Language, out var language))
             {
                 building[item.Language] = language = [];
@@ -185,7 +206,7 @@ internal sealed class RetrievalIndex
             var order = Enumerable.Range(0, p.Value.Docs.Count).OrderByDescending(i => p.Value.Weights[i]).ToArray();
             return new PostingList(order.Select(i => p.Value.Docs[i]).ToArray(), order.Select(i => p.Value.Weights[i]).ToArray());
         }));
-        return new RetrievalIndex(vocabulary, idf, isChar, df, documents, [.. answers], postings);
+        return new RetrievalIndex(vocabulary, idf, isChar, df, documents, [.. answers], postings, words.Ids, words.Particulars());
     }
 
     /// <summary>Candidate answers for a ticket, best first, from tickets of the same language (all languages when none match).</summary>

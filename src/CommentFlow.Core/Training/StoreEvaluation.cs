@@ -3,6 +3,7 @@ using CommentFlow.Dataset;
 using CommentFlow.Domain;
 using CommentFlow.Engines;
 using CommentFlow.Engines.Local;
+using CommentFlow.OwnModel;
 using CommentFlow.Storage;
 
 namespace CommentFlow.Training;
@@ -53,6 +54,8 @@ internal static class StoreEvaluation
         var (bounds, values) = ModelTrainer.Calibrate(tuning.Observations);
         var index = RetrievalIndex.Build(trainItems.Select(Evaluation.Item).ToList());
         double Confidence(double similarity) => values[Math.Max(0, bounds.FindIndex(b => similarity <= b))];
+        // What the engine serves: the same path, so the figures are the served model's.
+        OwnSuggestion? Top(TicketContext context, string language) => OwnSuggestions.For(index, tuning.Settings, context, language, 1) is [var first, ..] ? first : null;
 
         var random = new Random(options.Seed);
         var answered = new List<(double Confidence, double RougeL)>();
@@ -63,14 +66,14 @@ internal static class StoreEvaluation
         foreach (var c in test)
         {
             var reference = c.Kept[0].Text;
-            var top = index.Query(c.Text, c.Language, tuning.Settings).FirstOrDefault();
-            own.Add(top?.Answer ?? "", c.Text, reference);
+            var top = Top(c.Sample.Context, c.Language);
+            own.Add(top?.Text ?? "", c.Text, reference);
             nearest.Add(index.Nearest(c.Text, c.Language, 1) is [var first, ..] ? index.AnswerOf(first.Doc) : "", c.Text, reference);
             real.Add(reference, c.Text, reference: null);
-            var r = top is null ? 0 : TextMetrics.RougeL(top.Answer, reference);
+            var r = top is null ? 0 : TextMetrics.RougeL(top.Text, reference);
             rouge += r;
-            f1 += top is null ? 0 : TextMetrics.TokenF1(top.Answer, reference);
-            answered.Add((top is null ? 0 : Confidence(top.Similarity), r));
+            f1 += top is null ? 0 : TextMetrics.TokenF1(top.Text, reference);
+            answered.Add((top is null ? 0 : Confidence(top.Similarity) * top.Fit, r));
             var other = index.RandomAnswer(c.Language, random);
             randomRouge += TextMetrics.RougeL(other, reference);
             randomF1 += TextMetrics.TokenF1(other, reference);
@@ -111,7 +114,7 @@ internal static class StoreEvaluation
         if (byOllama.Count > 0)
         {
             var predicted = classifier?.Predict(byOllama.Select(c => ModelTrainer.ClassifierText(c.Sample.Context)))
-                ?? byOllama.Select(c => index.Query(c.Text, c.Language, tuning.Settings).FirstOrDefault() is { } top ? LocalEngine.TypeOf(top) : "").ToList();
+                ?? byOllama.Select(c => Top(c.Sample.Context, c.Language)?.Type ?? "").ToList();
             var agree = byOllama.Select((c, i) => SuggestionTypes.Normalize(c.Sample.Suggestions[0].Type) == predicted[i]).Count(x => x);
             var accuracy = (double)agree / byOllama.Count;
             agreement = new OllamaAgreement(byOllama.Count, accuracy, OllamaAgreementGoal, accuracy > OllamaAgreementGoal);
@@ -123,9 +126,9 @@ internal static class StoreEvaluation
         var judged = test.Select(c => (Context: c, Kept: KeptByAgents(c.Sample))).Where(j => j.Kept.Count > 0).ToList();
         if (judged.Count > 0)
         {
-            var tops = judged.Select(j => index.Query(j.Context.Text, j.Context.Language, tuning.Settings).FirstOrDefault()).ToList();
-            var predictedTypes = classifier?.Predict(judged.Select(j => ModelTrainer.ClassifierText(j.Context.Sample.Context))) ?? tops.Select(t => t is null ? "" : LocalEngine.TypeOf(t)).ToList();
-            var best = judged.Select((j, i) => tops[i] is { } top ? j.Kept.Max(k => TextMetrics.RougeL(top.Answer, k.Text)) : 0).ToList();
+            var tops = judged.Select(j => Top(j.Context.Sample.Context, j.Context.Language)).ToList();
+            var predictedTypes = classifier?.Predict(judged.Select(j => ModelTrainer.ClassifierText(j.Context.Sample.Context))) ?? tops.Select(t => t?.Type ?? "").ToList();
+            var best = judged.Select((j, i) => tops[i] is { } top ? j.Kept.Max(k => TextMetrics.RougeL(top.Text, k.Text)) : 0).ToList();
             var typeHits = judged.Select((j, i) => j.Kept.Any(k => SuggestionTypes.Normalize(k.Type) == predictedTypes[i])).Count(x => x);
             agents = new AgentAgreement(judged.Count, best.Count(r => r >= ModelTrainer.GoodRougeL) / (double)judged.Count, best.Average(),
                 typeHits / (double)judged.Count);

@@ -1,0 +1,91 @@
+using CommentFlow.Domain;
+using CommentFlow.Engines;
+using CommentFlow.Training;
+
+namespace CommentFlow.OwnModel;
+
+/// <param name="Similarity">How close the ticket the suggestion draws on is (the nearest one for a composed reply).</param>
+/// <param name="Fit">How much of what was retrieved fits this ticket, in (0, 1]: the share of sentences that could be kept
+/// (adapted or as they were), halved when the ticket names particulars and the reply names none of them.</param>
+internal sealed record OwnSuggestion(string Text, string Type, double Similarity, double Fit);
+
+/// <summary>
+/// What the own model answers for a ticket, the one path the engine, <c>evaluate</c> and the bench all take: the nearest
+/// past tickets, a reply composed for this ticket from their answers (<see cref="ReplyComposer"/>), then alternatives of
+/// other kinds: the nearest past answer of each other type (a question, a step, a closing), adapted to this ticket.
+/// </summary>
+internal static class OwnSuggestions
+{
+    public static IReadOnlyList<OwnSuggestion> For(RetrievalIndex index, RetrievalSettings settings, string subject, string body,
+        string language, int max, string? expectedType = null)
+    {
+        var text = subject.Length == 0 ? body : subject + " " + body;
+        var neighbours = index.Nearest(text, language, Math.Max(settings.Neighbours, ReplyComposer.ReferenceNeighbours));
+        if (neighbours.Count == 0 || max <= 0)
+        {
+            return [];
+        }
+        var query = new QueryWords(index, subject, body);
+        var composed = ReplyComposer.Compose(index, neighbours, query);
+        var suggestions = new List<OwnSuggestion>(max);
+        if (composed.Sentences.Count > 0)
+        {
+            var fit = composed.Pooled / (double)(composed.Pooled + composed.Dropped);
+            if (composed.TicketHasParticulars && !composed.MentionsTicket)
+            {
+                fit /= 2;
+            }
+            suggestions.Add(new OwnSuggestion(composed.Text, expectedType ?? TypeOf(index.TypeOf(neighbours[0].Doc), composed.Text),
+                neighbours[0].Similarity, fit));
+        }
+
+        // One of each other kind, nearest first: an agent picks between asking, acting and closing, not between five
+        // variants of one letter.
+        var seenAnswers = new HashSet<int>();
+        foreach (var (doc, similarity) in neighbours)
+        {
+            if (suggestions.Count >= max)
+            {
+                break;
+            }
+            if (!seenAnswers.Add(index.AnswerIdOf(doc)))
+            {
+                continue;
+            }
+            if (ReplyComposer.AdaptWhole(index, doc, query) is not { } adapted)
+            {
+                continue;
+            }
+            var type = TypeOf(index.TypeOf(doc), adapted.Text);
+            if (suggestions.Any(s => s.Type == type || string.Equals(s.Text, adapted.Text, StringComparison.OrdinalIgnoreCase)))
+            {
+                continue;
+            }
+            suggestions.Add(new OwnSuggestion(adapted.Text, type, similarity, adapted.Kept));
+        }
+        return suggestions;
+    }
+
+    /// <summary>The same for a ticket as the service receives it: its summary is the subject, the rest of its text the body.</summary>
+    public static IReadOnlyList<OwnSuggestion> For(RetrievalIndex index, RetrievalSettings settings, TicketContext context, string language,
+        int max, string? expectedType = null)
+    {
+        var text = ModelTrainer.ContextText(context);
+        var body = text.Length > context.Summary.Length ? text[(context.Summary.Length + 1)..] : "";
+        return For(index, settings, context.Summary, body, language, max, expectedType);
+    }
+
+    /// <summary>The stored type, or for history replies (which have none) what the text itself says.</summary>
+    internal static string TypeOf(string storedType, string text) => SuggestionTypes.Normalize(storedType) ?? GuessType(text);
+
+    internal static string GuessType(string text)
+    {
+        var normalized = TextNormalizer.Normalize(text);
+        string[] closing = [" resolved ", " closing ", " close this ", " closed ", " cerramos ", " cerrado ", " resuelto ", " geschlossen ", " schliessen ", " behoben "];
+        if (closing.Any(c => normalized.Contains(c, StringComparison.Ordinal)))
+        {
+            return SuggestionTypes.Resolution;
+        }
+        return text.Contains('?', StringComparison.Ordinal) ? SuggestionTypes.Diagnostic : SuggestionTypes.Action;
+    }
+}

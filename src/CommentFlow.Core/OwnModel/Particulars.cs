@@ -1,0 +1,139 @@
+namespace CommentFlow.OwnModel;
+
+/// <summary>
+/// Which words are a ticket's particulars (its product, model, service, place, error code), learnt from the team's own
+/// (ticket, answer) pairs: a word is particular when answers that use it nearly always took it from their own ticket
+/// (echo propensity, smoothed: (echoed + 0.5) / (used + 1) ≥ <see cref="MinEcho"/>) and few tickets contain it
+/// (≤ <see cref="MaxTicketShare"/>). That is what makes a past answer wrong for another ticket: "your HP DeskJet 3755".
+/// Thresholds chosen by cross-validation on the train sides (bench/research/README.md).
+/// </summary>
+internal sealed class Particulars
+{
+    public const double MinEcho = 0.6;
+    public const double MaxTicketShare = 0.06;
+
+    /// <summary>Words in more tickets than this share are the team's vocabulary, never part of a ticket's particular phrase.</summary>
+    public const double CommonTicketShare = 0.15;
+
+    /// <summary>The echo a word never seen in an answer is given when it scores a ticket's key phrase.</summary>
+    private const double UnknownEcho = 0.6;
+
+    private readonly int[] _used;
+    private readonly int[] _echoed;
+    private readonly int[] _tickets;
+    private readonly bool[] _digits;
+    private readonly int _ticketCount;
+
+    public Particulars(int[] used, int[] echoed, int[] tickets, bool[] digits, int ticketCount)
+    {
+        (_used, _echoed, _tickets, _digits, _ticketCount) = (used, echoed, tickets, digits, ticketCount);
+    }
+
+    public int TicketCount => _ticketCount;
+
+    private double Echo(int token) => (_echoed[token] + 0.5) / (_used[token] + 1);
+
+    /// <summary>Whether a known word is particular to its ticket. Numbers are not: "3 days" is not a product.</summary>
+    public bool IsParticular(int token) =>
+        token >= 0 && !_digits[token] && Echo(token) >= MinEcho && _tickets[token] <= MaxTicketShare * _ticketCount;
+
+    public bool IsCommon(int token) => token >= 0 && _tickets[token] > CommonTicketShare * _ticketCount;
+
+    /// <summary>
+    /// How much a word says about its ticket, for finding the ticket's key phrase: rarity (idf) × echo propensity, zero
+    /// for numbers and for words in more than <see cref="MaxTicketShare"/> of tickets. A word never seen (negative id) is rare.
+    /// </summary>
+    public double Specificity(int token, bool digits)
+    {
+        if (digits)
+        {
+            return 0;
+        }
+        var tickets = token >= 0 ? _tickets[token] : 0;
+        if (tickets > MaxTicketShare * _ticketCount)
+        {
+            return 0;
+        }
+        var idf = Math.Log((_ticketCount + 1.0) / (tickets + 1.0));
+        return idf * (token >= 0 && _used[token] > 0 ? Echo(token) : UnknownEcho);
+    }
+}
+
+/// <summary>Interns the words of training tickets and answers and counts what <see cref="Particulars"/> is learnt from.</summary>
+internal sealed class WordCounts
+{
+    private readonly List<int> _used = [];
+    private readonly List<int> _echoed = [];
+    private readonly List<int> _tickets = [];
+    private readonly List<bool> _digits = [];
+    private readonly HashSet<int> _seen = [];
+    private int _ticketCount;
+
+    public Dictionary<string, int> Ids { get; } = new(StringComparer.Ordinal);
+
+    public int Intern(ReadOnlySpan<char> word)
+    {
+        var lookup = Ids.GetAlternateLookup<ReadOnlySpan<char>>();
+        if (!lookup.TryGetValue(word, out var id))
+        {
+            id = Ids.Count;
+            lookup[word] = id;
+            _used.Add(0);
+            _echoed.Add(0);
+            _tickets.Add(0);
+            _digits.Add(IsDigits(word));
+        }
+        return id;
+    }
+
+    /// <summary>A new ticket's distinct words, ascending; each counts one more ticket.</summary>
+    public int[] Ticket(string text)
+    {
+        _seen.Clear();
+        var lower = text.ToLowerInvariant();
+        foreach (var m in Training.TextMetrics.WordPattern.EnumerateMatches(lower))
+        {
+            _seen.Add(Intern(lower.AsSpan(m.Index, m.Length)));
+        }
+        var words = _seen.ToArray();
+        Array.Sort(words);
+        foreach (var w in words)
+        {
+            _tickets[w]++;
+        }
+        _ticketCount++;
+        return words;
+    }
+
+    /// <summary>One (ticket, answer) pair: which of the answer's distinct words it took from its ticket.</summary>
+    public void Pair(int[] ticketWords, int[] answerTokens)
+    {
+        _seen.Clear();
+        foreach (var t in answerTokens)
+        {
+            if (_seen.Add(t))
+            {
+                _used[t]++;
+                if (Array.BinarySearch(ticketWords, t) >= 0)
+                {
+                    _echoed[t]++;
+                }
+            }
+        }
+    }
+
+    public Particulars Particulars() => new([.. _used], [.. _echoed], [.. _tickets], [.. _digits], _ticketCount);
+
+    /// <summary>Python's <c>str.isdigit</c> on a word: every character a digit.</summary>
+    internal static bool IsDigits(ReadOnlySpan<char> word)
+    {
+        foreach (var c in word)
+        {
+            if (!char.IsDigit(c))
+            {
+                return false;
+            }
+        }
+        return word.Length > 0;
+    }
+}
