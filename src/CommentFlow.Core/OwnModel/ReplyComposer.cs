@@ -37,10 +37,7 @@ internal static class ReplyComposer
     private const int MaxAdaptedSpan = 8;
 
     [ThreadStatic]
-    private static BitParallelLcs[]? s_references;
-
-    [ThreadStatic]
-    private static List<int>? s_buffer;
+    private static BitParallelLcs[]? s_patterns;
 
     public static Composition Compose(RetrievalIndex index, IReadOnlyList<(int Doc, float Similarity)> neighbours, QueryWords query)
     {
@@ -71,54 +68,20 @@ internal static class ReplyComposer
             }
         }
 
-        var chosen = Choose(index, neighbours, query, pool);
+        var objective = new Objective(index, neighbours, query, pool);
+        var chosen = objective.Choose();
         var ownParticulars = query.HasOwnParticulars;
-        if (ownParticulars && !chosen.Any(c => c.Mentions))
+        if (ownParticulars && !chosen.Any(c => pool[c].Mentions))
         {
-            var naming = pool.Where(p => p.Mentions && !chosen.Contains(p)).ToList();
+            var naming = Enumerable.Range(0, pool.Count).Where(p => pool[p].Mentions && !chosen.Contains(p)).ToList();
             if (naming.Count > 0)
             {
-                var objective = new Objective(index, neighbours, query);
-                chosen.Add(naming.MaxBy(p => objective.Score(Ordered([.. chosen, p])))!);
+                objective.Insert(chosen, naming.MaxBy(p => objective.ScoreWith(chosen, p)));
             }
         }
-        var ordered = Ordered(chosen);
+        var ordered = chosen.Select(c => pool[c]).ToList();
         return new Composition(string.Join('\n', ordered.Select(c => c.Text)), ordered, ordered.Count(c => c.Adapted), dropped,
             pool.Count, ordered.Any(c => c.Mentions), ownParticulars);
-    }
-
-    private static List<ComposedSentence> Choose(RetrievalIndex index, IReadOnlyList<(int Doc, float Similarity)> neighbours,
-        QueryWords query, List<ComposedSentence> pool)
-    {
-        var objective = new Objective(index, neighbours, query);
-        var chosen = new List<ComposedSentence>();
-        var best = 0.0;
-        for (var step = 0; step < MaxSentences; step++)
-        {
-            ComposedSentence? pick = null;
-            var pickScore = best + 1e-9;
-            foreach (var candidate in pool)
-            {
-                if (chosen.Contains(candidate))
-                {
-                    continue;
-                }
-                chosen.Add(candidate);
-                var score = objective.Score(Ordered(chosen));
-                chosen.RemoveAt(chosen.Count - 1);
-                if (score > pickScore)
-                {
-                    (pick, pickScore) = (candidate, score);
-                }
-            }
-            if (pick is null)
-            {
-                break;
-            }
-            chosen.Add(pick);
-            best = pickScore;
-        }
-        return chosen;
     }
 
     /// <summary>Sentences with the same words are one: the same greeting in eight letters is offered once.</summary>
@@ -129,49 +92,177 @@ internal static class ReplyComposer
         return hash.ToHashCode();
     }
 
-    private static List<ComposedSentence> Ordered(List<ComposedSentence> sentences) =>
-        [.. sentences.OrderBy(s => s.Position).ThenBy(s => s.Source).ThenBy(s => s.Index)];
-
-    /// <summary>Expected ROUGE-L of a reply against the nearest answers, plus its ROUGE-L against the ticket's own words.</summary>
+    /// <summary>
+    /// Expected ROUGE-L of a reply against the nearest answers plus its ROUGE-L against the ticket's own words, by
+    /// bit-parallel LCS with each pattern's state kept after every prefix of the reply: trying a sentence costs its own
+    /// words and those after it, and each sentence's words are looked up in each pattern once per query.
+    /// </summary>
     private sealed class Objective
     {
-        private readonly BitParallelLcs[] _references;
+        private readonly List<ComposedSentence> _pool;
+        private readonly BitParallelLcs[] _patterns;
         private readonly double[] _weights;
-        private readonly double _weightSum;
-        private readonly QueryWords _query;
-        private readonly List<int> _buffer;
+        private readonly int[] _offsets;
+        private readonly int _stateWords;
+        private readonly int[][][] _rows;
 
-        public Objective(RetrievalIndex index, IReadOnlyList<(int Doc, float Similarity)> neighbours, QueryWords query)
+        public Objective(RetrievalIndex index, IReadOnlyList<(int Doc, float Similarity)> neighbours, QueryWords query, List<ComposedSentence> pool)
         {
-            var r = Math.Min(ReferenceNeighbours, neighbours.Count);
-            var pool = s_references ??= [.. Enumerable.Range(0, ReferenceNeighbours + 1).Select(_ => new BitParallelLcs())];
-            _references = pool;
-            _weights = new double[r];
-            for (var i = 0; i < r; i++)
+            _pool = pool;
+            var references = Math.Min(ReferenceNeighbours, neighbours.Count);
+            var patterns = s_patterns ??= [.. Enumerable.Range(0, ReferenceNeighbours + 1).Select(_ => new BitParallelLcs())];
+            _patterns = patterns[..(references + 1)];
+            _weights = new double[references + 1];
+            double sum = 0;
+            for (var i = 0; i < references; i++)
             {
                 _weights[i] = Math.Exp((neighbours[i].Similarity - neighbours[0].Similarity) / Temperature);
-                pool[i].Reset(index.AnswerTokensOf(neighbours[i].Doc));
-                _weightSum += _weights[i];
+                sum += _weights[i];
+                _patterns[i].Reset(index.AnswerTokensOf(neighbours[i].Doc));
             }
-            pool[ReferenceNeighbours].Reset(query.Tokens);
-            _query = query;
-            _buffer = s_buffer ??= new List<int>(1_024);
+            for (var i = 0; i < references; i++)
+            {
+                _weights[i] /= sum;
+            }
+            _weights[references] = TicketWeight;
+            _patterns[references].Reset(query.Tokens);
+            _offsets = new int[_patterns.Length];
+            for (var k = 0; k < _patterns.Length; k++)
+            {
+                _offsets[k] = _stateWords;
+                _stateWords += _patterns[k].Words;
+            }
+            _rows = new int[pool.Count][][];
+            for (var p = 0; p < pool.Count; p++)
+            {
+                var tokens = pool[p].Tokens;
+                _rows[p] = new int[_patterns.Length][];
+                for (var k = 0; k < _patterns.Length; k++)
+                {
+                    var rows = new List<int>(tokens.Length);
+                    foreach (var t in tokens)
+                    {
+                        if (_patterns[k].RowOf(t) is var row and >= 0)
+                        {
+                            rows.Add(row);
+                        }
+                    }
+                    _rows[p][k] = [.. rows];
+                }
+            }
         }
 
-        public double Score(List<ComposedSentence> ordered)
+        /// <summary>Greedy: the sentence that raises the objective most, until none does.</summary>
+        public List<int> Choose()
         {
-            _buffer.Clear();
-            foreach (var s in ordered)
+            var chosen = new List<int>();
+            var best = 0.0;
+            var prefixes = new ulong[(MaxSentences + 1) * _stateWords];
+            var state = new ulong[_stateWords];
+            for (var step = 0; step < MaxSentences; step++)
             {
-                _buffer.AddRange(s.Tokens);
+                // The patterns' states after each prefix of the reply as it stands.
+                var length = 0;
+                BitParallelLcs.Start(prefixes.AsSpan(0, _stateWords));
+                for (var c = 0; c < chosen.Count; c++)
+                {
+                    var from = prefixes.AsSpan(c * _stateWords, _stateWords);
+                    var to = prefixes.AsSpan((c + 1) * _stateWords, _stateWords);
+                    from.CopyTo(to);
+                    Read(to, chosen[c]);
+                    length += _pool[chosen[c]].Tokens.Length;
+                }
+                int pick = -1, pickAt = 0;
+                var pickScore = best + 1e-9;
+                for (var candidate = 0; candidate < _pool.Count; candidate++)
+                {
+                    if (chosen.Contains(candidate))
+                    {
+                        continue;
+                    }
+                    var at = InsertionPoint(chosen, candidate);
+                    prefixes.AsSpan(at * _stateWords, _stateWords).CopyTo(state);
+                    Read(state, candidate);
+                    for (var c = at; c < chosen.Count; c++)
+                    {
+                        Read(state, chosen[c]);
+                    }
+                    var score = Score(state, length + _pool[candidate].Tokens.Length);
+                    if (score > pickScore)
+                    {
+                        (pick, pickAt, pickScore) = (candidate, at, score);
+                    }
+                }
+                if (pick < 0 || chosen.Count == MaxSentences)
+                {
+                    break;
+                }
+                chosen.Insert(pickAt, pick);
+                best = pickScore;
             }
-            var text = CollectionsMarshal.AsSpan(_buffer);
-            var expected = 0.0;
-            for (var i = 0; i < _weights.Length; i++)
+            return chosen;
+        }
+
+        /// <summary>The objective of the reply with one more sentence, in letter order.</summary>
+        public double ScoreWith(List<int> chosen, int candidate)
+        {
+            var state = new ulong[_stateWords];
+            BitParallelLcs.Start(state);
+            var at = InsertionPoint(chosen, candidate);
+            var length = 0;
+            for (var c = 0; c <= chosen.Count; c++)
             {
-                expected += _weights[i] * _references[i].RougeL(text);
+                var s = c < at ? chosen[c] : c == at ? candidate : chosen[c - 1];
+                Read(state, s);
+                length += _pool[s].Tokens.Length;
             }
-            return (_weightSum > 0 ? expected / _weightSum : 0) + (TicketWeight * _references[ReferenceNeighbours].RougeL(text));
+            return Score(state, length);
+        }
+
+        public void Insert(List<int> chosen, int candidate) => chosen.Insert(InsertionPoint(chosen, candidate), candidate);
+
+        /// <summary>Where a sentence goes in the reply: by its relative place in its letter, then its letter's rank.</summary>
+        private int InsertionPoint(List<int> chosen, int candidate)
+        {
+            var at = 0;
+            while (at < chosen.Count && Before(chosen[at], candidate))
+            {
+                at++;
+            }
+            return at;
+        }
+
+        private bool Before(int a, int b)
+        {
+            var (x, y) = (_pool[a], _pool[b]);
+            return x.Position != y.Position ? x.Position < y.Position : x.Source != y.Source ? x.Source < y.Source : x.Index < y.Index;
+        }
+
+        private void Read(Span<ulong> state, int sentence)
+        {
+            var rows = _rows[sentence];
+            for (var k = 0; k < _patterns.Length; k++)
+            {
+                var part = state.Slice(_offsets[k], _patterns[k].Words);
+                foreach (var row in rows[k])
+                {
+                    _patterns[k].Advance(part, row);
+                }
+            }
+        }
+
+        private double Score(ReadOnlySpan<ulong> state, int length)
+        {
+            var score = 0.0;
+            for (var k = 0; k < _patterns.Length; k++)
+            {
+                var lcs = _patterns[k].LcsOf(state.Slice(_offsets[k], _patterns[k].Words));
+                if (lcs > 0)
+                {
+                    score += _weights[k] * 2.0 * lcs / (_patterns[k].Length + length);
+                }
+            }
+            return score;
         }
     }
 

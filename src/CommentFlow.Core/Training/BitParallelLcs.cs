@@ -86,6 +86,48 @@ internal sealed class BitParallelLcs
         return zeros;
     }
 
+    /// <summary>The number of 64-bit words of the state vector <see cref="Advance"/> keeps for this pattern.</summary>
+    public int Words => _words;
+
+    /// <summary>
+    /// The match-mask row of a token of the text, or -1 when the pattern does not have it (the state would not change):
+    /// looked up once per token, a text seen many times against one pattern is then advanced by rows alone.
+    /// </summary>
+    public int RowOf(int symbol) => _rows.TryGetValue(symbol, out var row) ? row : -1;
+
+    /// <summary>Sets a state to "nothing read yet".</summary>
+    public static void Start(Span<ulong> state) => state.Fill(ulong.MaxValue);
+
+    /// <summary>Reads one matching token of the text (its <see cref="RowOf"/> row) into the state.</summary>
+    public void Advance(Span<ulong> state, int row)
+    {
+        var m = _masks.AsSpan(row * _words, _words);
+        ulong carry = 0;
+        for (var w = 0; w < state.Length; w++)
+        {
+            var x = state[w];
+            var u = x & m[w];
+            var sum = x + u;
+            var c1 = sum < x ? 1UL : 0UL;
+            var total = sum + carry;
+            var c2 = total < sum ? 1UL : 0UL;
+            carry = c1 | c2;
+            state[w] = total | (x & ~m[w]);
+        }
+    }
+
+    /// <summary>The LCS length of the text read into the state so far.</summary>
+    public int LcsOf(ReadOnlySpan<ulong> state)
+    {
+        var zeros = 0;
+        for (var w = 0; w < _words; w++)
+        {
+            var bits = w == _words - 1 && (_length & 63) != 0 ? (1UL << (_length & 63)) - 1 : ulong.MaxValue;
+            zeros += BitOperations.PopCount(~state[w] & bits);
+        }
+        return zeros;
+    }
+
     /// <summary>ROUGE-L F1 against <paramref name="text"/>: 2 · LCS / (|pattern| + |text|).</summary>
     public double RougeL(ReadOnlySpan<int> text)
     {
