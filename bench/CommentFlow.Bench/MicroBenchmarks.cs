@@ -10,6 +10,7 @@ using CommentFlow.Privacy;
 using CommentFlow.Storage;
 using CommentFlow.Training;
 using Microsoft.Extensions.Options;
+using CommentFlow.OwnModel;
 
 namespace CommentFlow.Bench;
 
@@ -67,7 +68,7 @@ public class MicroBenchmarks
     public byte[] PayloadGzipOptimal() => SamplePayload.Of(_sample).Encode(CompressionLevel.Optimal);
 
     [Benchmark(Description = "classifier text (featurised input)")]
-    public string Featurise() => ModelTrainer.ClassifierText(_context);
+    public string Featurise() => TicketText.ForClassifier(_context);
 
     [Benchmark(Description = "retrieval query, 10k comments (nearest 40)")]
     public int Retrieve() => _index.Nearest(_query, _language, 40).Count;

@@ -48,7 +48,7 @@ try
     }
     if (Runs("local"))
     {
-        details["local"] = LocalModelScenario.Run(env.SharedData, samples ?? (quick ? 5_000 : 100_000), queries: quick ? 300 : 2_000);
+        rows.AddRange(await LocalModelScenario.RunAsync(env, samples ?? (quick ? 5_000 : 100_000), details));
     }
     if (Runs("training"))
     {

@@ -2,6 +2,7 @@ using CommentFlow.Domain;
 using CommentFlow.Engines;
 using CommentFlow.Storage;
 using CommentFlow.Training;
+using CommentFlow.OwnModel;
 
 namespace CommentFlow.Dataset;
 
@@ -46,7 +47,7 @@ internal sealed record DatasetReport
             Count("issue_type", s.Context.IssueType);
             Count("status", s.Context.Status);
             Count("priority", s.Context.Priority);
-            Count("language", s.Context.Language ?? LanguageDetector.Detect(ModelTrainer.ContextText(s.Context)));
+            Count("language", s.Context.Language ?? LanguageDetector.Detect(TicketText.Of(s.Context)));
             Count("model", s.Model);
             foreach (var g in s.Suggestions)
             {

@@ -1,6 +1,7 @@
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using CommentFlow.Domain;
+using CommentFlow.OwnModel;
 
 namespace CommentFlow.Export;
 
@@ -11,7 +12,6 @@ namespace CommentFlow.Export;
 /// </summary>
 internal static class TrainingDatasetWriter
 {
-    public const int LastComments = 10;
     private const int FlushBytes = 256 * 1024;
 
     public static async Task<(int Samples, int Rows)> WriteAsync(Stream output, IAsyncEnumerable<TrainingSample> samples, CancellationToken cancellationToken)
@@ -22,7 +22,7 @@ internal static class TrainingDatasetWriter
         await foreach (var s in samples.WithCancellation(cancellationToken))
         {
             sampleCount++;
-            var input = InputText(s.Context);
+            var input = TicketText.Of(s.Context);
             foreach (var suggestion in s.Suggestions)
             {
                 writer.WriteStartObject();
@@ -46,16 +46,5 @@ internal static class TrainingDatasetWriter
         writer.WriteEndArray();
         await writer.FlushAsync(cancellationToken);
         return (sampleCount, rows);
-    }
-
-    /// <summary><c>summary + " " + description</c>, then the last 10 comments joined by spaces, as the earlier export built it.</summary>
-    public static string InputText(TicketContext context)
-    {
-        var text = $"{context.Summary} {context.Description}";
-        if (context.Comments.Count > 0)
-        {
-            text += " " + string.Join(' ', context.Comments.Skip(Math.Max(0, context.Comments.Count - LastComments)));
-        }
-        return text;
     }
 }

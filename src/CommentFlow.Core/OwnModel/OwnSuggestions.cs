@@ -25,7 +25,17 @@ internal static class OwnSuggestions
         {
             return [];
         }
-        var query = new QueryWords(index, subject, body);
+        return From(index, neighbours, new QueryWords(index, subject, body), max, expectedType);
+    }
+
+    /// <summary>The suggestions once the nearest tickets are found: the composition and the alternatives (timed alone by the bench).</summary>
+    internal static IReadOnlyList<OwnSuggestion> From(RetrievalIndex index, List<(int Doc, float Similarity)> neighbours, QueryWords query,
+        int max, string? expectedType = null)
+    {
+        if (neighbours.Count == 0 || max <= 0)
+        {
+            return [];
+        }
         var composed = ReplyComposer.Compose(index, neighbours, query);
         var suggestions = new List<OwnSuggestion>(max);
         if (composed.Sentences.Count > 0)
@@ -70,7 +80,7 @@ internal static class OwnSuggestions
     public static IReadOnlyList<OwnSuggestion> For(RetrievalIndex index, RetrievalSettings settings, TicketContext context, string language,
         int max, string? expectedType = null)
     {
-        var text = ModelTrainer.ContextText(context);
+        var text = TicketText.Of(context);
         var body = text.Length > context.Summary.Length ? text[(context.Summary.Length + 1)..] : "";
         return For(index, settings, context.Summary, body, language, max, expectedType);
     }

@@ -1,3 +1,4 @@
+using CommentFlow.OwnModel;
 using System.IO.Compression;
 using System.Security.Cryptography;
 using System.Text;
@@ -61,10 +62,10 @@ internal static class ModelTrainer
         var hashes = new List<string>();
         await foreach (var sample in samples.WithCancellation(cancellationToken))
         {
-            var text = ContextText(sample.Context);
+            var text = TicketText.Of(sample.Context);
             var language = sample.Context.Language ?? LanguageDetector.Detect(text);
             items.AddRange(sample.Suggestions.Select(s => new RetrievalItem(text, s.Text, SuggestionTypes.Normalize(s.Type) ?? "", language, s.Confidence)));
-            var classifierText = ClassifierText(sample.Context);
+            var classifierText = TicketText.ForClassifier(sample.Context);
             typed.AddRange(sample.Suggestions.Select(s => SuggestionTypes.Normalize(s.Type)).OfType<string>().Select(type => (classifierText, type)));
             hashes.Add(sample.ContextHash);
         }
@@ -163,18 +164,6 @@ internal static class ModelTrainer
         await registry.RegisterAsync(manifest, activate: request.Promote, activateWhenNoneActive: true);
         return (gate, manifest);
     }
-
-    /// <summary>The text a context is matched on: summary, description and the last comments, as the export builds it.</summary>
-    public static string ContextText(TicketContext context) => TrainingDatasetWriter.InputText(context);
-
-    /// <summary>
-    /// What the type classifier reads: the context text and the ticket's issue type, status and priority as marker words
-    /// ("issuetypebug statusopen priorityhigh"), which the word n-grams turn into one feature each.
-    /// </summary>
-    public static string ClassifierText(TicketContext context) =>
-        $"{ContextText(context)} {Marker("issuetype", context.IssueType)} {Marker("status", context.Status)} {Marker("priority", context.Priority)}";
-
-    private static string Marker(string field, string value) => field + string.Concat(value.ToLowerInvariant().Where(char.IsLetterOrDigit));
 
     /// <summary>
     /// Equal-count bins of the held-out top similarities; each bin's value is the share of its answers that reached

@@ -29,7 +29,7 @@ internal static class StoreEvaluation
             var kept = cleaner.Clean(sample);
             if (kept.Count > 0)
             {
-                var text = ModelTrainer.ContextText(sample.Context);
+                var text = TicketText.Of(sample.Context);
                 contexts.Add((sample, kept, text, sample.Context.Language ?? LanguageDetector.Detect(text)));
             }
         }
@@ -89,7 +89,7 @@ internal static class StoreEvaluation
 
         // The type classifier, when both sides have typed comments.
         TypeReport? types = null;
-        var typedTrain = train.SelectMany(c => c.Kept.Take(1).Where(k => SuggestionTypes.Normalize(k.Type) is not null).Select(k => (Text: ModelTrainer.ClassifierText(c.Sample.Context), Type: SuggestionTypes.Normalize(k.Type)!))).ToList();
+        var typedTrain = train.SelectMany(c => c.Kept.Take(1).Where(k => SuggestionTypes.Normalize(k.Type) is not null).Select(k => (Text: TicketText.ForClassifier(c.Sample.Context), Type: SuggestionTypes.Normalize(k.Type)!))).ToList();
         var typedTest = test.Where(c => SuggestionTypes.Normalize(c.Kept[0].Type) is not null).ToList();
         TextClassifier? classifier = null;
         if (typedTrain.Select(t => t.Type).Distinct().Count() >= 2 && typedTest.Count > 0)
@@ -100,7 +100,7 @@ internal static class StoreEvaluation
                 : ClassifierTrainer.SdcaMaximumEntropy;
             classifier = TextClassifier.Train(typedTrain, trainer, options.Seed);
             var truth = typedTest.Select(c => SuggestionTypes.Normalize(c.Kept[0].Type)!).ToList();
-            var metrics = ClassificationMetrics.Compute(truth, classifier.Predict(typedTest.Select(c => ModelTrainer.ClassifierText(c.Sample.Context))));
+            var metrics = ClassificationMetrics.Compute(truth, classifier.Predict(typedTest.Select(c => TicketText.ForClassifier(c.Sample.Context))));
             var majorityLabel = typedTrain.GroupBy(t => t.Type).MaxBy(g => g.Count())!.Key;
             var majority = ClassificationMetrics.Compute(truth, truth.Select(_ => majorityLabel).ToList());
             var byRules = ClassificationMetrics.Compute(truth, typedTest.Select(c => rules.Suggest(c.Sample.Context, 1).Suggestions[0].Type).ToList());
@@ -113,7 +113,7 @@ internal static class StoreEvaluation
         var byOllama = test.Where(c => c.Sample.Engine == EngineNames.Ollama).ToList();
         if (byOllama.Count > 0)
         {
-            var predicted = classifier?.Predict(byOllama.Select(c => ModelTrainer.ClassifierText(c.Sample.Context)))
+            var predicted = classifier?.Predict(byOllama.Select(c => TicketText.ForClassifier(c.Sample.Context)))
                 ?? byOllama.Select(c => Top(c.Sample.Context, c.Language)?.Type ?? "").ToList();
             var agree = byOllama.Select((c, i) => SuggestionTypes.Normalize(c.Sample.Suggestions[0].Type) == predicted[i]).Count(x => x);
             var accuracy = (double)agree / byOllama.Count;
@@ -127,7 +127,7 @@ internal static class StoreEvaluation
         if (judged.Count > 0)
         {
             var tops = judged.Select(j => Top(j.Context.Sample.Context, j.Context.Language)).ToList();
-            var predictedTypes = classifier?.Predict(judged.Select(j => ModelTrainer.ClassifierText(j.Context.Sample.Context))) ?? tops.Select(t => t?.Type ?? "").ToList();
+            var predictedTypes = classifier?.Predict(judged.Select(j => TicketText.ForClassifier(j.Context.Sample.Context))) ?? tops.Select(t => t?.Type ?? "").ToList();
             var best = judged.Select((j, i) => tops[i] is { } top ? j.Kept.Max(k => TextMetrics.RougeL(top.Text, k.Text)) : 0).ToList();
             var typeHits = judged.Select((j, i) => j.Kept.Any(k => SuggestionTypes.Normalize(k.Type) == predictedTypes[i])).Count(x => x);
             agents = new AgentAgreement(judged.Count, best.Count(r => r >= ModelTrainer.GoodRougeL) / (double)judged.Count, best.Average(),

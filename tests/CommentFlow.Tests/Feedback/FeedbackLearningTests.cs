@@ -7,6 +7,7 @@ using CommentFlow.Privacy;
 using CommentFlow.Storage;
 using CommentFlow.Training;
 using Microsoft.Extensions.Options;
+using CommentFlow.OwnModel;
 
 namespace CommentFlow.Tests.Feedback;
 
@@ -36,7 +37,7 @@ public sealed class FeedbackLearningTests
         var items = new List<RetrievalItem>();
         await foreach (var sample in store.ReadAllAsync(CancellationToken.None))
         {
-            var text = ModelTrainer.ContextText(sample.Context);
+            var text = TicketText.Of(sample.Context);
             items.AddRange(cleaner.Clean(sample).Select(s => new RetrievalItem(text, s.Text, s.Type, "es", s.Confidence)));
         }
         return RetrievalIndex.Build(items);
@@ -54,7 +55,7 @@ public sealed class FeedbackLearningTests
         var other = Some.Context("No puedo entrar al correo", "Outlook pide la contraseña sin parar", []);
         await store.WriteAsync([sample, TrainingSample.From(other, other.Hash(), [new Suggestion("Borre las credenciales guardadas.", "action", 0.9)],
             "llama3.2", EngineNames.Ollama, 900, At)], null, CancellationToken.None);
-        var query = ModelTrainer.ContextText(context);
+        var query = TicketText.Of(context);
         var keepAll = new CleaningOptions { MinConfidence = 0 };
 
         // Before feedback the engine's more confident comment leads.

@@ -7,6 +7,7 @@ using CommentFlow.Tests.Api;
 using CommentFlow.Tests.Fakes;
 using CommentFlow.Training;
 using Microsoft.Extensions.Logging.Abstractions;
+using CommentFlow.OwnModel;
 
 namespace CommentFlow.Tests.Training;
 
@@ -306,7 +307,7 @@ public sealed class OwnModelTests
         foreach (var (status, type, _) in byStatus)
         {
             var ticket = new TicketContext { Summary = "Problem with the shared drive again", Description = "new ticket", Status = status };
-            Assert.Equal(type, model.Types!.PredictOne(ModelTrainer.ClassifierText(ticket)));
+            Assert.Equal(type, model.Types!.PredictOne(TicketText.ForClassifier(ticket)));
         }
         Assert.True(manifest.TypeMacroF1 > 0.9, $"cross-validated macro-F1 {manifest.TypeMacroF1}");
     }

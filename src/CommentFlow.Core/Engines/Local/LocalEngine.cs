@@ -26,10 +26,10 @@ internal sealed class LocalEngine(LocalModelHost host) : ISuggestionEngine
         {
             return EngineResult.Failed(Name, "none", NoModel);
         }
-        var text = ModelTrainer.ContextText(context);
+        var text = TicketText.Of(context);
         var language = context.Language ?? LanguageDetector.Detect(text);
         // The type the classifier expects now is the composed reply's; the alternatives are the other kinds.
-        var expected = model.Types?.PredictOne(ModelTrainer.ClassifierText(context));
+        var expected = model.Types?.PredictOne(TicketText.ForClassifier(context));
         var own = OwnSuggestions.For(model.Index, model.Settings, context, language, maxSuggestions, expected);
         var suggestions = own.Select(s => new Suggestion(s.Text, s.Type, Math.Round(model.Confidence(s.Similarity) * s.Fit, 4))).ToList();
         return suggestions.Count == 0

@@ -1,6 +1,7 @@
 using CommentFlow.Domain;
 using CommentFlow.Engines.Local;
 using CommentFlow.Training;
+using CommentFlow.OwnModel;
 
 namespace CommentFlow.Engines.Ollama;
 
@@ -25,7 +26,7 @@ internal static class OllamaExamples
         {
             return [];
         }
-        var text = ModelTrainer.ContextText(context);
+        var text = TicketText.Of(context);
         var language = context.Language ?? LanguageDetector.Detect(text);
 
         var seen = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
