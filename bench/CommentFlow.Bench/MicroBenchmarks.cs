@@ -6,11 +6,11 @@ using BenchmarkDotNet.Reports;
 using BenchmarkDotNet.Running;
 using BenchmarkDotNet.Toolchains.InProcess.Emit;
 using CommentFlow.Domain;
+using CommentFlow.OwnModel;
 using CommentFlow.Privacy;
 using CommentFlow.Storage;
 using CommentFlow.Training;
 using Microsoft.Extensions.Options;
-using CommentFlow.OwnModel;
 
 namespace CommentFlow.Bench;
 

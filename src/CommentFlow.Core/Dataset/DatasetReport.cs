@@ -1,8 +1,8 @@
 using CommentFlow.Domain;
 using CommentFlow.Engines;
+using CommentFlow.OwnModel;
 using CommentFlow.Storage;
 using CommentFlow.Training;
-using CommentFlow.OwnModel;
 
 namespace CommentFlow.Dataset;
 

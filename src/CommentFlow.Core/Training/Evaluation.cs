@@ -1,6 +1,6 @@
 using CommentFlow.Dataset;
-using System.Diagnostics;
 using CommentFlow.OwnModel;
+using System.Diagnostics;
 
 namespace CommentFlow.Training;
 

@@ -1,4 +1,3 @@
-using CommentFlow.OwnModel;
 using System.IO.Compression;
 using System.Security.Cryptography;
 using System.Text;
@@ -7,6 +6,7 @@ using CommentFlow.Dataset;
 using CommentFlow.Domain;
 using CommentFlow.Engines;
 using CommentFlow.Export;
+using CommentFlow.OwnModel;
 using CommentFlow.Storage;
 
 namespace CommentFlow.Training;

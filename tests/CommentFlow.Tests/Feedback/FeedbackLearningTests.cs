@@ -3,11 +3,11 @@ using CommentFlow.Dataset;
 using CommentFlow.Domain;
 using CommentFlow.Engines;
 using CommentFlow.Feedback;
+using CommentFlow.OwnModel;
 using CommentFlow.Privacy;
 using CommentFlow.Storage;
 using CommentFlow.Training;
 using Microsoft.Extensions.Options;
-using CommentFlow.OwnModel;
 
 namespace CommentFlow.Tests.Feedback;
 

@@ -2,12 +2,12 @@ using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using CommentFlow.Dataset;
 using CommentFlow.Domain;
+using CommentFlow.OwnModel;
 using CommentFlow.Storage;
 using CommentFlow.Tests.Api;
 using CommentFlow.Tests.Fakes;
 using CommentFlow.Training;
 using Microsoft.Extensions.Logging.Abstractions;
-using CommentFlow.OwnModel;
 
 namespace CommentFlow.Tests.Training;
 

@@ -1,7 +1,7 @@
 using CommentFlow.Domain;
 using CommentFlow.Engines.Local;
-using CommentFlow.Training;
 using CommentFlow.OwnModel;
+using CommentFlow.Training;
 
 namespace CommentFlow.Engines.Ollama;
 
