@@ -7,7 +7,11 @@ namespace CommentFlow.OwnModel;
 /// <param name="Similarity">How close the ticket the suggestion draws on is (the nearest one for a composed reply).</param>
 /// <param name="Fit">How much of what was retrieved fits this ticket, in (0, 1]: the share of sentences that could be kept
 /// (adapted or as they were), halved when the ticket names particulars and the reply names none of them.</param>
-internal sealed record OwnSuggestion(string Text, string Type, double Similarity, double Fit);
+internal sealed record OwnSuggestion(string Text, string Type, double Similarity, double Fit)
+{
+    /// <summary>What the confidence is calibrated on: far neighbours and what did not fit both lower it.</summary>
+    public double Score => Similarity * Fit;
+}
 
 /// <summary>
 /// What the own model answers for a ticket, the one path the engine, <c>evaluate</c> and the bench all take: the nearest

@@ -167,16 +167,16 @@ internal static class Evaluation
     /// <summary>The own model's top suggestion for a test ticket, by the path the engine serves.</summary>
     private static string TopSuggestion(RetrievalIndex index, RetrievalSettings settings, LabelledTicket q)
     {
-        var body = q.Subject.Length > 0 && q.Text.StartsWith(q.Subject, StringComparison.Ordinal) ? q.Text[q.Subject.Length..].TrimStart() : q.Text;
-        var subject = body.Length < q.Text.Length ? q.Subject : "";
-        return OwnSuggestions.For(index, settings, subject, body, q.Language, 1) is [var top, ..] ? top.Text : "";
+        var near = index.Nearest(q.Text, q.Language, Math.Max(settings.Neighbours, ReplyComposer.ReferenceNeighbours));
+        return OwnSuggestions.From(index, near, Query(index, q), 1) is [var top, ..] ? top.Text : "";
     }
 
     /// <summary>
     /// Chooses the number of neighbours and the temperature by k-fold cross-validation on the training side (the
-    /// test side is never looked at). One neighbour list and agreement matrix per query serve every setting.
-    /// Also returns, for the chosen setting, each held-out query's top similarity and the ROUGE-L its answer got,
-    /// from which the engine's confidence is calibrated.
+    /// test side is never looked at). One neighbour list and agreement matrix per query serve every setting; the number of
+    /// neighbours bounds the alternatives the engine offers. Also returns, on the same folds, what the served reply scored:
+    /// each held-out ticket's fit score (similarity × fit, see <see cref="OwnSuggestion"/>) and the ROUGE-L of the composed
+    /// reply, from which the engine's confidence is calibrated.
     /// </summary>
     internal static RetrievalTuning TuneRetrieval(IReadOnlyList<LabelledTicket> train, int seed, int folds = 3)
     {
@@ -197,19 +197,28 @@ internal static class Evaluation
                 observations[a, b] = [];
             }
         }
+        var composed = new List<(double Similarity, double RougeL)>();
         for (var f = 0; f < folds; f++)
         {
             var index = RetrievalIndex.Build(answered.Where((_, i) => fold[i] != f).Select(Item).ToList());
+            var heldOut = 0;
             foreach (var q in answered.Where((_, i) => fold[i] == f))
             {
-                var near = index.Nearest(q.Text, q.Language, neighbours.Max());
-                var agreement = index.AgreementMatrix(near);
+                // The confidence is calibrated on what is served, the composed reply, on up to CalibrationQueries held-out tickets.
+                if (heldOut++ < CalibrationQueries / folds)
+                {
+                    var near = index.Nearest(q.Text, q.Language, ReplyComposer.ReferenceNeighbours);
+                    var top = near.Count == 0 ? null : OwnSuggestions.From(index, near, Query(index, q), 1).FirstOrDefault();
+                    composed.Add(top is null ? (0, 0) : (top.Score, TextMetrics.RougeL(top.Text, q.Answer)));
+                }
+                var nearest = index.Nearest(q.Text, q.Language, neighbours.Max());
+                var agreement = index.AgreementMatrix(nearest);
                 var reference = TextMetrics.Tokens(q.Answer);
                 for (var a = 0; a < neighbours.Length; a++)
                 {
                     for (var b = 0; b < temperatures.Length; b++)
                     {
-                        var top = index.Rank(near, new RetrievalSettings(neighbours[a], temperatures[b]), agreement).FirstOrDefault();
+                        var top = index.Rank(nearest, new RetrievalSettings(neighbours[a], temperatures[b]), agreement).FirstOrDefault();
                         observations[a, b].Add(top is null ? (0, 0) : (top.Similarity, TextMetrics.RougeL(TextMetrics.Tokens(top.Answer), reference)));
                     }
                 }
@@ -226,8 +235,17 @@ internal static class Evaluation
                 }
             }
         }
-        var chosen = observations[best.A, best.B];
-        return new RetrievalTuning(new RetrievalSettings(neighbours[best.A], temperatures[best.B]), chosen, chosen.Average(o => o.RougeL));
+        return new RetrievalTuning(new RetrievalSettings(neighbours[best.A], temperatures[best.B]), composed, composed.Average(o => o.RougeL));
+    }
+
+    /// <summary>Held-out tickets the composed replies are calibrated on: enough for ten bins, bounded at any store size.</summary>
+    public const int CalibrationQueries = 3_000;
+
+    /// <summary>A ticket's words for the composer: the subject, when known, is where its key phrase is looked for first.</summary>
+    internal static QueryWords Query(RetrievalIndex index, LabelledTicket q)
+    {
+        var body = q.Subject.Length > 0 && q.Text.StartsWith(q.Subject, StringComparison.Ordinal) ? q.Text[q.Subject.Length..].TrimStart() : q.Text;
+        return new QueryWords(index, body.Length < q.Text.Length ? q.Subject : "", body);
     }
 
     internal static RetrievalItem Item(LabelledTicket t) => new(t.Text, t.Answer, t.Label, t.Language);

@@ -73,7 +73,7 @@ internal static class StoreEvaluation
             var r = top is null ? 0 : TextMetrics.RougeL(top.Text, reference);
             rouge += r;
             f1 += top is null ? 0 : TextMetrics.TokenF1(top.Text, reference);
-            answered.Add((top is null ? 0 : Confidence(top.Similarity) * top.Fit, r));
+            answered.Add((top is null ? 0 : Confidence(top.Score), r));
             var other = index.RandomAnswer(c.Language, random);
             randomRouge += TextMetrics.RougeL(other, reference);
             randomF1 += TextMetrics.TokenF1(other, reference);

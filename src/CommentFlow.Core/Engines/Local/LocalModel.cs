@@ -45,13 +45,16 @@ internal sealed class LocalModel
         return new LocalModel(manifest, RetrievalIndex.Build(items), File.Exists(classifier) ? TextClassifier.Load(classifier) : null);
     }
 
-    /// <summary>The calibrated chance that a suggestion of this similarity is close to what an agent would write.</summary>
-    public double Confidence(double similarity)
+    /// <summary>
+    /// The calibrated chance that a suggestion of this score (<see cref="OwnModel.OwnSuggestion.Score"/>: similarity × fit;
+    /// models trained before v2 were calibrated on similarity alone) is close to what an agent would write.
+    /// </summary>
+    public double Confidence(double score)
     {
         var bounds = Manifest.CalibrationBounds;
         for (var i = 0; i < bounds.Count; i++)
         {
-            if (similarity <= bounds[i])
+            if (score <= bounds[i])
             {
                 return Manifest.CalibrationValues[i];
             }
