@@ -4,8 +4,8 @@ namespace CommentFlow.OwnModel;
 
 /// <summary>
 /// A sentence of a past answer: its characters in the answer's text (trimmed) and its tokens in the answer's token ids.
-/// Sentences end at <c>.</c>, <c>!</c> or <c>?</c> before whitespace, and at each line's end, so a greeting line, a step
-/// and a closing are each one.
+/// Sentences end at <c>.</c>, <c>!</c> or <c>?</c> before whitespace (not after a list's "1."), and at each line's end,
+/// so a greeting line, a step and a closing are each one.
 /// </summary>
 internal readonly record struct ReplySentence(int Start, int End, int FirstToken, int TokenCount)
 {
@@ -49,7 +49,9 @@ internal readonly record struct ReplySentence(int Start, int End, int FirstToken
             var start = lineStart;
             for (var i = lineStart; i + 1 < lineEnd; i++)
             {
-                if (text[i] is '.' or '!' or '?' && char.IsWhiteSpace(text[i + 1]))
+                // A list's "1. " opens its step rather than ending a sentence: a step without its number reads as prose,
+                // a number without its step as nothing.
+                if (text[i] is '.' or '!' or '?' && char.IsWhiteSpace(text[i + 1]) && !IsListMarker(text.AsSpan(start, i - start)))
                 {
                     Add(start, i + 1);
                     start = i + 1;
@@ -63,5 +65,11 @@ internal readonly record struct ReplySentence(int Start, int End, int FirstToken
             lineStart = newline + 1;
         }
         return ([.. tokens], [.. sentences]);
+    }
+
+    private static bool IsListMarker(ReadOnlySpan<char> text)
+    {
+        text = text.Trim();
+        return text.Length is > 0 and <= 3 && WordCounts.IsDigits(text);
     }
 }
