@@ -164,6 +164,40 @@ internal static class Evaluation
             new GroundingReport(own.Summary(), nearestScores.Summary(), real.Summary()));
     }
 
+    /// <summary>
+    /// The served reply cross-validated on the train side only (the test side is never read): the figures every composer
+    /// setting is chosen by. Each fold's index and grounding yardstick are learnt on the other folds.
+    /// </summary>
+    public static CrossValidationReport CrossValidate(IReadOnlyList<LabelledTicket> train, int folds, int seed)
+    {
+        var answered = Answered(train).ToList();
+        var random = new Random(seed);
+        var fold = answered.Select(_ => random.Next(folds)).ToArray();
+        GroundingScores? own = null, nearest = null, real = null;
+        var lengths = new List<int>();
+        for (var f = 0; f < folds; f++)
+        {
+            var fit = answered.Where((_, i) => fold[i] != f).ToList();
+            var index = RetrievalIndex.Build(fit.Select(Item).ToList());
+            var grounding = Grounding.Learn(fit.Select(t => (t.Text, t.Answer)));
+            (own ??= new(grounding)).Against = grounding;
+            (nearest ??= new(grounding)).Against = grounding;
+            (real ??= new(grounding)).Against = grounding;
+            foreach (var q in answered.Where((_, i) => fold[i] == f))
+            {
+                var near = index.Nearest(q.Text, q.Language, RetrievalSettings.Default.Neighbours);
+                var top = OwnSuggestions.From(index, near, Query(index, q), 1) is [var first, ..] ? first.Text : "";
+                own.Add(top, q.Text, q.Answer);
+                nearest.Add(near.Count > 0 ? index.AnswerOf(near[0].Doc) : "", q.Text, q.Answer);
+                real.Add(q.Answer, q.Text, reference: null);
+                lengths.Add(TextMetrics.Tokens(top).Length);
+            }
+        }
+        lengths.Sort();
+        return new CrossValidationReport(folds, lengths.Count, lengths.Count == 0 ? 0 : lengths[lengths.Count / 2],
+            new GroundingReport(own!.Summary(), nearest!.Summary(), real!.Summary()));
+    }
+
     /// <summary>The own model's top suggestion for a test ticket, by the path the engine serves.</summary>
     private static string TopSuggestion(RetrievalIndex index, RetrievalSettings settings, LabelledTicket q)
     {
@@ -252,5 +286,8 @@ internal static class Evaluation
 
     private static IEnumerable<LabelledTicket> Answered(IEnumerable<LabelledTicket> tickets) => tickets.Where(t => !string.IsNullOrWhiteSpace(t.Answer));
 }
+
+/// <param name="MedianWords">The composed reply's length in words at the median: a short reply can score well and say little.</param>
+internal sealed record CrossValidationReport(int Folds, int NQueries, int MedianWords, GroundingReport Grounding);
 
 internal sealed record RetrievalTuning(RetrievalSettings Settings, IReadOnlyList<(double Similarity, double RougeL)> Observations, double MeanRougeL);

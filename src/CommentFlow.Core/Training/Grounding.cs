@@ -96,10 +96,13 @@ internal sealed class GroundingScores(Grounding grounding)
     private readonly List<double> _grounded = [];
     private readonly List<double> _mentions = [];
 
+    /// <summary>The specific tokens judged against; cross-validation learns them anew on each fold's fit side.</summary>
+    public Grounding Against { get; set; } = grounding;
+
     /// <param name="reference">The real answer ROUGE-L is measured against; null not to score ROUGE-L (the real answer itself).</param>
     public void Add(string suggestion, string ticketText, string? reference)
     {
-        var verdict = grounding.Judge(suggestion, ticketText);
+        var verdict = Against.Judge(suggestion, ticketText);
         _foreign.Add(verdict.Foreign ? 1 : 0);
         _mentions.Add(verdict.Mentions ? 1 : 0);
         if (verdict.Grounded is { } g)

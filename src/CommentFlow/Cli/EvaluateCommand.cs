@@ -22,9 +22,13 @@ internal static class EvaluateCommand
         var json = new Option<bool>("--json") { Description = "Print one JSON object (for scripts)." };
         var classifierOnly = new Option<bool>("--classifier-only") { Description = "Measure the classifier only, not retrieval (its tuning is most of the time on large sets)." };
         var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 42 };
+        var folds = new Option<int?>("--folds")
+        {
+            Description = "Cross-validate the own model's replies on the train side only, in N folds (the test side is not read): what its settings are chosen by.",
+        };
         var command = new Command("evaluate", "Train on the train side only and measure on the test side, against baselines. Without --csv/--train-csv: the store, on its saved split by context hash.")
         {
-            csv, split, trainCsv, testCsv, label, json, classifierOnly, seed,
+            csv, split, trainCsv, testCsv, label, json, classifierOnly, seed, folds,
         };
         command.Validators.Add(result =>
         {
@@ -34,6 +38,10 @@ internal static class EvaluateCommand
                 || (byFiles && (result.GetValue(trainCsv) is null || result.GetValue(testCsv) is null)))
             {
                 result.AddError("Give either --csv FILE --split SPLIT.json, or --train-csv A --test-csv B, or neither (the store).");
+            }
+            if (result.GetValue(folds) is { } n && (n < 2 || n > 10 || (!bySplit && !byFiles)))
+            {
+                result.AddError("--folds takes 2 to 10, with --csv/--split or --train-csv/--test-csv.");
             }
         });
         command.TreatUnmatchedTokensAsErrors = false;
@@ -74,6 +82,16 @@ internal static class EvaluateCommand
                 return 2;
             }
 
+            if (parse.GetValue(folds) is { } k)
+            {
+                var cv = await CliProgress.PhasesAsync(parse.GetValue(json), "Cross-validating", phase =>
+                {
+                    phase($"{train.Count:N0} train tickets in {k} folds; the test side is not read");
+                    return Task.Run(() => Evaluation.CrossValidate(train, k, parse.GetValue(seed)), ct);
+                });
+                Console.WriteLine(JsonSerializer.Serialize(cv, CliJson.Compact));
+                return 0;
+            }
             var report = await CliProgress.PhasesAsync(parse.GetValue(json), "Evaluating", phase =>
             {
                 phase($"{column}: {train.Count:N0} train, {test.Count:N0} test tickets");
