@@ -321,7 +321,7 @@ public sealed class OwnModelTests
         Assert.Equal("no_model", answer["fallback"]!["reason"]!.GetValue<string>());
     }
 
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition)
+    internal static async Task WaitUntilAsync(Func<Task<bool>> condition)
     {
         var deadline = DateTime.UtcNow.AddSeconds(15);
         while (!await condition())
