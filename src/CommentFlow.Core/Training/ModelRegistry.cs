@@ -227,9 +227,15 @@ internal sealed record ModelManifest
     public required int Neighbours { get; init; }
     public required double Temperature { get; init; }
 
-    /// <summary>Upper bounds of similarity bins and, per bin, the share of cross-validated answers with ROUGE-L ≥ the target.</summary>
+    /// <summary>Upper bounds of score bins (see <see cref="OwnModel.Calibration"/>) and, per bin, the share of cross-validated answers with ROUGE-L ≥ the target.</summary>
     public required IReadOnlyList<double> CalibrationBounds { get; init; }
     public required IReadOnlyList<double> CalibrationValues { get; init; }
+
+    /// <summary>The lowest score seen when calibrating; 0 in models trained before it was kept (no extrapolation).</summary>
+    public double CalibrationFloor { get; init; }
+
+    [System.Text.Json.Serialization.JsonIgnore]
+    public OwnModel.Calibration Calibration => new(CalibrationBounds, CalibrationValues, CalibrationFloor);
     public required double CrossValidatedRougeL { get; init; }
     public IReadOnlyList<string> TypeLabels { get; init; } = [];
 

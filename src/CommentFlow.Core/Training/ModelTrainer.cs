@@ -79,7 +79,7 @@ internal static class ModelTrainer
         progress?.Report($"tuning retrieval on {items.Count:N0} comments");
         var tickets = items.Select((it, i) => new LabelledTicket(i, it.Text, it.Type, it.Answer, it.Language)).ToList();
         var tuning = Evaluation.TuneRetrieval(tickets, options.Seed);
-        var (bounds, values) = Calibrate(tuning.Observations);
+        var calibration = Calibrate(tuning.Observations);
 
         TextClassifier? classifier = null;
         double? typeF1 = null;
@@ -128,8 +128,9 @@ internal static class ModelTrainer
                 RetrievalItems = items.Count,
                 Neighbours = tuning.Settings.Neighbours,
                 Temperature = tuning.Settings.Temperature,
-                CalibrationBounds = bounds,
-                CalibrationValues = values,
+                CalibrationBounds = calibration.Bounds,
+                CalibrationValues = calibration.Values,
+                CalibrationFloor = calibration.Floor,
                 CrossValidatedRougeL = tuning.MeanRougeL,
                 TypeLabels = classifier?.Labels ?? [],
                 TypeMacroF1 = typeF1,
@@ -169,13 +170,13 @@ internal static class ModelTrainer
     /// Equal-count bins of the held-out top similarities; each bin's value is the share of its answers that reached
     /// <see cref="GoodRougeL"/>, made non-decreasing so a higher similarity never means a lower confidence.
     /// </summary>
-    internal static (List<double> Bounds, List<double> Values) Calibrate(IReadOnlyList<(double Similarity, double RougeL)> observations)
+    internal static Calibration Calibrate(IReadOnlyList<(double Score, double RougeL)> observations)
     {
         if (observations.Count == 0)
         {
-            return ([double.MaxValue], [0.5]);
+            return new Calibration([double.MaxValue], [0.5], 0);
         }
-        var sorted = observations.OrderBy(o => o.Similarity).ToList();
+        var sorted = observations.OrderBy(o => o.Score).ToList();
         var bins = Math.Min(CalibrationBins, sorted.Count);
         var bounds = new List<double>(bins);
         var values = new List<double>(bins);
@@ -184,10 +185,10 @@ internal static class ModelTrainer
         {
             var slice = sorted.Skip(b * sorted.Count / bins).Take((b + 1) * sorted.Count / bins - b * sorted.Count / bins).ToList();
             running = Math.Max(running, slice.Count(o => o.RougeL >= GoodRougeL) / (double)slice.Count);
-            bounds.Add(b == bins - 1 ? double.MaxValue : slice[^1].Similarity);
+            bounds.Add(b == bins - 1 ? double.MaxValue : slice[^1].Score);
             values.Add(Math.Round(running, 4));
         }
-        return (bounds, values);
+        return new Calibration(bounds, values, sorted[0].Score);
     }
 
     private static string Fingerprint(IEnumerable<string> hashes)

@@ -51,9 +51,8 @@ internal static class StoreEvaluation
         // Retrieval, tuned and calibrated on the train side as training does.
         var trainItems = train.SelectMany(c => c.Kept.Select(k => new LabelledTicket(0, c.Text, SuggestionTypes.Normalize(k.Type) ?? "", k.Text, c.Language))).ToList();
         var tuning = Evaluation.TuneRetrieval(trainItems, options.Seed);
-        var (bounds, values) = ModelTrainer.Calibrate(tuning.Observations);
+        var calibration = ModelTrainer.Calibrate(tuning.Observations);
         var index = RetrievalIndex.Build(trainItems.Select(Evaluation.Item).ToList());
-        double Confidence(double similarity) => values[Math.Max(0, bounds.FindIndex(b => similarity <= b))];
         // What the engine serves: the same path, so the figures are the served model's.
         OwnSuggestion? Top(TicketContext context, string language) => OwnSuggestions.For(index, tuning.Settings, context, language, 1) is [var first, ..] ? first : null;
 
@@ -73,7 +72,7 @@ internal static class StoreEvaluation
             var r = top is null ? 0 : TextMetrics.RougeL(top.Text, reference);
             rouge += r;
             f1 += top is null ? 0 : TextMetrics.TokenF1(top.Text, reference);
-            answered.Add((top is null ? 0 : Confidence(top.Score), r));
+            answered.Add((top is null ? 0 : calibration.Confidence(top.Score), r));
             var other = index.RandomAnswer(c.Language, random);
             randomRouge += TextMetrics.RougeL(other, reference);
             randomF1 += TextMetrics.TokenF1(other, reference);

@@ -1,5 +1,6 @@
 using System.IO.Compression;
 using System.Text.Json;
+using CommentFlow.OwnModel;
 using CommentFlow.Training;
 
 namespace CommentFlow.Engines.Local;
@@ -13,7 +14,10 @@ internal sealed class LocalModel
         Index = index;
         Types = types;
         Settings = new RetrievalSettings(manifest.Neighbours, manifest.Temperature);
+        _calibration = manifest.Calibration;
     }
+
+    private readonly Calibration _calibration;
 
     public ModelManifest Manifest { get; }
     public RetrievalIndex Index { get; }
@@ -46,19 +50,8 @@ internal sealed class LocalModel
     }
 
     /// <summary>
-    /// The calibrated chance that a suggestion of this score (<see cref="OwnModel.OwnSuggestion.Score"/>: similarity × fit;
-    /// models trained before v2 were calibrated on similarity alone) is close to what an agent would write.
+    /// The calibrated chance that a suggestion of this score (<see cref="OwnSuggestion.Score"/>: similarity × fit; models
+    /// trained before v2 were calibrated on similarity alone) is close to what an agent would write.
     /// </summary>
-    public double Confidence(double score)
-    {
-        var bounds = Manifest.CalibrationBounds;
-        for (var i = 0; i < bounds.Count; i++)
-        {
-            if (score <= bounds[i])
-            {
-                return Manifest.CalibrationValues[i];
-            }
-        }
-        return Manifest.CalibrationValues[^1];
-    }
+    public double Confidence(double score) => _calibration.Confidence(score);
 }
