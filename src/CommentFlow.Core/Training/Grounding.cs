@@ -27,19 +27,28 @@ internal sealed class Grounding
     public IReadOnlySet<string> Specific => _specific;
 
     /// <summary>Learns the ticket-specific tokens; each pair counts as one training ticket, as a CSV record does for the Python.</summary>
-    public static Grounding Learn(IEnumerable<(string TicketText, string Answer)> train)
+    public static Grounding Learn(IEnumerable<(string TicketText, string Answer)> train) =>
+        Learn(train.Select(t => (t.TicketText, t.Answer, "")), MaxTicketShare);
+
+    /// <summary>
+    /// The same rule with the ticket share counted within each language (the largest share in any language counts) and
+    /// a limit of <paramref name="maxTicketShare"/>: a wider list, closer to what a team would call another customer's
+    /// detail (a router in a tenth of the tickets still is one), without a minority language's own words ("und", "merci")
+    /// counting as details because few tickets are in that language.
+    /// </summary>
+    public static Grounding Learn(IEnumerable<(string TicketText, string Answer, string Language)> train, double maxTicketShare)
     {
         var seen = new Dictionary<string, int>(StringComparer.Ordinal);
         var echoed = new Dictionary<string, int>(StringComparer.Ordinal);
-        var inTickets = new Dictionary<string, int>(StringComparer.Ordinal);
-        var n = 0;
-        foreach (var (ticketText, answer) in train)
+        var inTickets = new Dictionary<(string Language, string Token), int>();
+        var perLanguage = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var (ticketText, answer, language) in train)
         {
-            n++;
+            perLanguage[language] = perLanguage.GetValueOrDefault(language) + 1;
             var ticket = PythonText.Words(ticketText);
             foreach (var t in ticket)
             {
-                inTickets[t] = inTickets.GetValueOrDefault(t) + 1;
+                inTickets[(language, t)] = inTickets.GetValueOrDefault((language, t)) + 1;
             }
             foreach (var t in PythonText.Words(answer))
             {
@@ -52,9 +61,10 @@ internal sealed class Grounding
         }
         // The comparisons are written as the Python writes them (a double product on the right), so a count on the
         // boundary falls on the same side.
+        bool Rare(string token) => perLanguage.All(l => inTickets.GetValueOrDefault((l.Key, token)) <= maxTicketShare * l.Value);
         return new Grounding(seen
             .Where(kv => kv.Value >= MinAnswers && echoed.GetValueOrDefault(kv.Key) >= MinEchoed * kv.Value
-                && inTickets.GetValueOrDefault(kv.Key) <= MaxTicketShare * n && !PythonText.IsDigit(kv.Key))
+                && Rare(kv.Key) && !PythonText.IsDigit(kv.Key))
             .Select(kv => kv.Key)
             .ToHashSet(StringComparer.Ordinal));
     }
