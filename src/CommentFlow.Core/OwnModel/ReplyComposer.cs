@@ -35,6 +35,7 @@ internal static class ReplyComposer
     public const double TicketWeight = 1.0;
     private const int MaxSentences = 16;
     private const int MaxAdaptedSpan = 8;
+    private const int OpeningWords = 4;
 
     [ThreadStatic]
     private static BitParallelLcs[]? s_patterns;
@@ -53,7 +54,7 @@ internal static class ReplyComposer
             var sentences = index.SentencesOf(doc);
             for (var k = 0; k < sentences.Length; k++)
             {
-                var adapted = Adapt(index, doc, answer, tokens, sentences[k], query, phrase);
+                var adapted = Adapt(index, doc, answer, tokens, sentences[k], k == 0, query, phrase);
                 if (adapted is not { } a)
                 {
                     dropped++;
@@ -273,9 +274,9 @@ internal static class ReplyComposer
         var sentences = index.SentencesOf(doc);
         var kept = new List<string>(sentences.Length);
         var adapted = false;
-        foreach (var sentence in sentences)
+        for (var k = 0; k < sentences.Length; k++)
         {
-            if (Adapt(index, doc, answer, index.AnswerTokensOf(doc), sentence, query, query.KeyPhrase) is { } a)
+            if (Adapt(index, doc, answer, index.AnswerTokensOf(doc), sentences[k], k == 0, query, query.KeyPhrase) is { } a)
             {
                 kept.Add(a.Text);
                 adapted |= a.Adapted;
@@ -295,7 +296,7 @@ internal static class ReplyComposer
     /// be adapted (no key phrase, a span over <see cref="MaxAdaptedSpan"/> words or across a clause).
     /// </summary>
     internal static (string Text, int[] Tokens, bool Adapted)? Adapt(RetrievalIndex index, int doc, string answer, int[] answerTokens,
-        ReplySentence sentence, QueryWords query, KeyPhrase? phrase)
+        ReplySentence sentence, bool first, QueryWords query, KeyPhrase? phrase)
     {
         var particulars = index.Particulars;
         var tokens = answerTokens.AsSpan(sentence.FirstToken, sentence.TokenCount);
@@ -309,9 +310,16 @@ internal static class ReplyComposer
             }
         }
         var text = answer[sentence.Start..sentence.End];
+        // A letter's opening line with a particular mirrors another customer's greeting or names them: it goes (another
+        // neighbour's opening can take its place). A key phrase never greets anyone.
+        var opening = first && tokens.Length <= OpeningWords;
         if (lo < 0)
         {
             return (text, tokens.ToArray(), false);
+        }
+        if (opening)
+        {
+            return null;
         }
         if (phrase is null)
         {
