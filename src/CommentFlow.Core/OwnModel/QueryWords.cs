@@ -58,8 +58,9 @@ internal sealed class QueryWords
     public bool IsOwnParticular(int word) => _known.Contains(word) && _particulars.IsParticular(word);
 
     /// <summary>
-    /// The ticket's key phrase, what a past sentence's particulars are replaced with: the window of up to 6 words within one clause with the most specificity (rarity × echo,
-    /// <see cref="Particulars.Specificity"/>), shorter windows preferred, the subject's counted 1.3×. Placeholders of the
+    /// The ticket's key phrase, what a past sentence's particulars are replaced with: the window of up to 6 words within
+    /// one clause with the most specificity (rarity × echo, <see cref="Particulars.Specificity"/>, of its particulars and
+    /// of words the team never saw), shorter windows preferred, the subject's counted 1.3×. Placeholders of the
     /// masking (<c>&lt;name&gt;</c>) are never part of it. Null when no word is specific.
     /// </summary>
     public KeyPhrase? KeyPhrase { get; }
@@ -74,7 +75,9 @@ internal sealed class QueryWords
         {
             var (start, length, id) = _words[i];
             var placeholder = start > 0 && _text[start - 1] == '<' && start + length < _text.Length && _text[start + length] == '>';
-            scores[i] = placeholder ? 0 : particulars.Specificity(id, WordCounts.IsDigits(_text.AsSpan(start, length)));
+            // Only particulars (and words the team never saw) make the phrase: "QLED Q80T", not "shows no picture".
+            scores[i] = placeholder || (id >= 0 && !particulars.IsParticular(id)) ? 0
+                : particulars.Specificity(id, WordCounts.IsDigits(_text.AsSpan(start, length)));
             var previousEnd = i == 0 ? 0 : _words[i - 1].Start + _words[i - 1].Length;
             var crossesSubject = i > 0 && previousEnd <= _subjectLength && start > _subjectLength;
             clause[i] = i == 0 ? 0 : clause[i - 1] + (crossesSubject || _text.AsSpan(previousEnd, start - previousEnd).IndexOfAny(ClauseBreaks) >= 0 ? 1 : 0);
