@@ -108,6 +108,12 @@ internal sealed class QueryWords
         {
             return null;
         }
+        // A model number's digits belong to it: "ET-2720", not "ET".
+        while (best.To + 1 < _words.Length && _words[best.To + 1].Start == _words[best.To].Start + _words[best.To].Length + 1
+            && _text[_words[best.To + 1].Start - 1] == '-')
+        {
+            best.To++;
+        }
         var from = _words[best.From].Start;
         var to = _words[best.To].Start + _words[best.To].Length;
         return new KeyPhrase(_text[from..to], [.. _words[best.From..(best.To + 1)].Select(w => w.Id)]);
