@@ -27,7 +27,7 @@ internal sealed record ComposedSentence(string Text, int[] Tokens, double Positi
 /// <item>When nothing chosen names this ticket's particulars, the best sentence that does is added.</item>
 /// </list>
 /// </summary>
-internal static class ReplyComposer
+internal static partial class ReplyComposer
 {
     public const int PoolNeighbours = 8;
     public const int ReferenceNeighbours = 10;
@@ -35,7 +35,7 @@ internal static class ReplyComposer
     public const double TicketWeight = 1.0;
     private const int MaxSentences = 16;
     private const int MaxAdaptedSpan = 8;
-    private const int OpeningWords = 4;
+    private const int OpeningWords = 5;
 
     [ThreadStatic]
     private static BitParallelLcs[]? s_patterns;
@@ -54,7 +54,7 @@ internal static class ReplyComposer
             var sentences = index.SentencesOf(doc);
             for (var k = 0; k < sentences.Length; k++)
             {
-                var adapted = Adapt(index, doc, answer, tokens, sentences[k], k == 0, query, phrase);
+                var adapted = Adapt(index, doc, answer, tokens, sentences[k], k == 0, k == sentences.Length - 1, query, phrase);
                 if (adapted is not { } a)
                 {
                     dropped++;
@@ -81,9 +81,26 @@ internal static class ReplyComposer
             }
         }
         var ordered = chosen.Select(c => pool[c]).ToList();
-        return new Composition(string.Join('\n', ordered.Select(c => c.Text)), ordered, ordered.Count(c => c.Adapted), dropped,
+        return new Composition(Layout(ordered), ordered, ordered.Count(c => c.Adapted), dropped,
             pool.Count, ordered.Any(c => c.Mentions), ownParticulars);
     }
+
+    /// <summary>One sentence a line; a list's steps taken from several letters are numbered again, 1, 2, 3.</summary>
+    private static string Layout(List<ComposedSentence> sentences)
+    {
+        var text = new System.Text.StringBuilder();
+        var step = 0;
+        foreach (var s in sentences)
+        {
+            var marker = ListMarker().Match(s.Text);
+            step = marker.Success ? step + 1 : 0;
+            text.Append(text.Length > 0 ? "\n" : "").Append(marker.Success ? $"{step}. {s.Text[marker.Length..]}" : s.Text);
+        }
+        return text.ToString();
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^\d{1,3}\.\s+")]
+    private static partial System.Text.RegularExpressions.Regex ListMarker();
 
     /// <summary>Sentences with the same words are one: the same greeting in eight letters is offered once.</summary>
     private static int Key(int[] tokens)
@@ -276,7 +293,7 @@ internal static class ReplyComposer
         var adapted = false;
         for (var k = 0; k < sentences.Length; k++)
         {
-            if (Adapt(index, doc, answer, index.AnswerTokensOf(doc), sentences[k], k == 0, query, query.KeyPhrase) is { } a)
+            if (Adapt(index, doc, answer, index.AnswerTokensOf(doc), sentences[k], k == 0, k == sentences.Length - 1, query, query.KeyPhrase) is { } a)
             {
                 kept.Add(a.Text);
                 adapted |= a.Adapted;
@@ -296,7 +313,7 @@ internal static class ReplyComposer
     /// be adapted (no key phrase, a span over <see cref="MaxAdaptedSpan"/> words or across a clause).
     /// </summary>
     internal static (string Text, int[] Tokens, bool Adapted)? Adapt(RetrievalIndex index, int doc, string answer, int[] answerTokens,
-        ReplySentence sentence, bool first, QueryWords query, KeyPhrase? phrase)
+        ReplySentence sentence, bool first, bool last, QueryWords query, KeyPhrase? phrase)
     {
         var particulars = index.Particulars;
         var tokens = answerTokens.AsSpan(sentence.FirstToken, sentence.TokenCount);
@@ -310,9 +327,9 @@ internal static class ReplyComposer
             }
         }
         var text = answer[sentence.Start..sentence.End];
-        // A letter's opening line with a particular mirrors another customer's greeting or names them: it goes (another
-        // neighbour's opening can take its place). A key phrase never greets anyone.
-        var opening = first && tokens.Length <= OpeningWords;
+        // A letter's opening or signature line with a particular mirrors another customer's greeting, names them or
+        // another team: it goes (another neighbour's can take its place). A key phrase never greets or signs.
+        var opening = (first || last) && tokens.Length <= OpeningWords;
         if (lo < 0)
         {
             return (text, tokens.ToArray(), false);
@@ -332,6 +349,16 @@ internal static class ReplyComposer
             lo--;
         }
         while (hi + 1 < tokens.Length && FromItsTicket(tokens[hi + 1]))
+        {
+            hi++;
+        }
+        // The phrase's own words beside the span are part of it: "your Samsung QLED Q90T" becomes "your Samsung QLED
+        // Q80T", not "your Samsung QLED Samsung QLED Q80T".
+        while (lo > 0 && phrase.Tokens.Contains(tokens[lo - 1]))
+        {
+            lo--;
+        }
+        while (hi + 1 < tokens.Length && phrase.Tokens.Contains(tokens[hi + 1]))
         {
             hi++;
         }
