@@ -31,9 +31,11 @@ internal sealed record EvaluationReport
 internal sealed record BaselineReport(string Label, double Accuracy, double MacroF1);
 
 /// <param name="Grounding">Whether the suggestions name this ticket's products or another's, beside the nearest and the real answers.</param>
+/// <param name="OwnModelWider">The same by the wider yardstick (<see cref="Evaluation.WiderTicketShare"/> of each language's tickets).</param>
 internal sealed record RetrievalReport(int NQueries, double RougeL, double TokenF1, double NearestRougeL,
     double RandomSameLanguageRougeL, double RandomSameLanguageTokenF1, int Neighbours, double Temperature,
-    double TuningSeconds, double BuildSeconds, double QueryMillisecondsMean, GroundingReport Grounding);
+    double TuningSeconds, double BuildSeconds, double QueryMillisecondsMean, GroundingReport Grounding,
+    GroundingFigures OwnModelWider, GroundingFigures NearestAnswerWider);
 
 internal static class Evaluation
 {
@@ -145,6 +147,8 @@ internal static class Evaluation
 
         var grounding = Grounding.Learn(Answered(train).Select(t => (t.Text, t.Answer)));
         GroundingScores own = new(grounding), nearestScores = new(grounding), real = new(grounding);
+        var wider = Grounding.Learn(Answered(train).Select(t => (t.Text, t.Answer, t.Language)), WiderTicketShare);
+        GroundingScores ownWider = new(wider), nearestWider = new(wider);
         for (var i = 0; i < queries.Count; i++)
         {
             var q = queries[i];
@@ -154,6 +158,8 @@ internal static class Evaluation
             own.Add(tops[i], q.Text, q.Answer);
             nearestScores.Add(near, q.Text, q.Answer);
             real.Add(q.Answer, q.Text, reference: null);
+            ownWider.Add(tops[i], q.Text, reference: null);
+            nearestWider.Add(near, q.Text, reference: null);
             var other = index.RandomAnswer(q.Language, random);
             randomRouge += TextMetrics.RougeL(other, q.Answer);
             randomF1 += TextMetrics.TokenF1(other, q.Answer);
@@ -161,7 +167,7 @@ internal static class Evaluation
         var n = Math.Max(1, queries.Count);
         return new RetrievalReport(queries.Count, rouge / n, f1 / n, nearest / n, randomRouge / n, randomF1 / n,
             settings.Neighbours, settings.Temperature, tuning, build, queryMs,
-            new GroundingReport(own.Summary(), nearestScores.Summary(), real.Summary()));
+            new GroundingReport(own.Summary(), nearestScores.Summary(), real.Summary()), ownWider.Summary(), nearestWider.Summary());
     }
 
     /// <summary>
