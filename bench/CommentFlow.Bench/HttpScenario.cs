@@ -47,12 +47,19 @@ internal static class HttpScenario
         }
         await env.RunAsync("dotnet", ["exec", env.ServiceDll, "train", $"--CommentFlow:DataDir={localDir}"]);
 
+        // Realistic requests: the held-out shared tickets (never imported into the own model's store here: a fifth of
+        // them, as RealisticTickets holds them out), each made new by a nonce in its summary.
+        var realistic = Path.Combine(env.NewDir("http-tickets"), "tickets.lua");
+        await File.WriteAllTextAsync(realistic, TicketsLua(RealisticTickets.Load(env.SharedData).Held));
+        WrkResult? rulesRealistic = null;
+
         foreach (var (name, engine, contexts, fullMode) in new[]
         {
             ("rules, new tickets", "rules", "new", "drop"),
             ("rules, new tickets, full mode wait", "rules", "new", "wait"),
             ("rules, repeated ticket", "rules", "repeat", "drop"),
-            ("local model, new tickets", "local", "new", "drop"),
+            ("rules, realistic new tickets", "rules", "realistic", "drop"),
+            ("local model, realistic new tickets", "local", "realistic", "drop"),
         })
         {
             using var server = await Server.StartServiceAsync(env, engine == "local" ? localDir : env.NewDir("http"),
@@ -64,9 +71,9 @@ internal static class HttpScenario
             }
             // Warm-up first (the JIT tiers the hot paths up over the first seconds), on tickets of their own; its samples
             // are written before the measured run starts, and only the measured run's counts are reported.
-            await WrkAsync(server, contexts, warmup);
+            await WrkAsync(server, contexts, warmup, realistic);
             var before = await server.SnapshotAsync();
-            var result = await WrkAsync(server, contexts, seconds);
+            var result = await WrkAsync(server, contexts, seconds, realistic);
             var measured = (await server.SnapshotAsync()).Since(before);
             var (capture, engines, enqueue) = (measured.Capture, measured.Engines, measured.Enqueue());
             runs[name] = new { wrk = result, capture, enqueue, engines };
@@ -77,10 +84,17 @@ internal static class HttpScenario
             {
                 // Every answer must have come from the own model, or the figure would be the rules engine's.
                 var answered = engines.GetValueOrDefault("local");
-                rows.Add(new ResultRow("http", name, "requests/s", result.RequestsPerSecond, "trivial handler parsing the same body", trivial.RequestsPerSecond,
-                    "≥ 5,000/s, all by the own model", result.RequestsPerSecond >= 5_000 && answered >= result.Requests - result.Errors));
-                rows.Add(new ResultRow("http", $"{name}: p99", "ms", result.P99Ms, "trivial handler parsing the same body", trivial.P99Ms,
+                var reference = rulesRealistic!;
+                rows.Add(new ResultRow("http", name, "requests/s", result.RequestsPerSecond, "rules engine, the same tickets", reference.RequestsPerSecond,
+                    "≥ 0.5× the rules engine, all by the own model", result.RequestsPerSecond >= 0.5 * reference.RequestsPerSecond && answered >= result.Requests - result.Errors));
+                rows.Add(new ResultRow("http", $"{name}: p99", "ms", result.P99Ms, "rules engine, the same tickets", reference.P99Ms,
                     "p99 < 20 ms", result.P99Ms < 20, HigherIsBetter: false));
+                continue;
+            }
+            if (contexts == "realistic")
+            {
+                rulesRealistic = result;
+                rows.Add(new ResultRow("http", name, "requests/s", result.RequestsPerSecond, "trivial handler parsing the synthetic body", trivial.RequestsPerSecond, "report", null));
                 continue;
             }
             var target = contexts == "new" ? 10_000 : 30_000;
@@ -121,14 +135,14 @@ internal static class HttpScenario
             $"{Count:N0} enqueues, p50 {P50Micros:0.###} µs, p99 {P99Micros:0.###} µs, p99.9 {P999Micros:0.###} µs, {ShareUnder1Micro:P2} ≤ 1 µs, {ShareUnder5Micros:P3} ≤ 5 µs");
     }
 
-    private static async Task<WrkResult> WrkAsync(Server server, string contexts, int seconds)
+    private static async Task<WrkResult> WrkAsync(Server server, string contexts, int seconds, string? tickets = null)
     {
         var script = Path.Combine(Path.GetTempPath(), $"commentflow-wrk-{Guid.NewGuid():N}.lua");
         await File.WriteAllTextAsync(script, WrkScript);
         var serverCpuBefore = server.CpuSeconds();
         var nonce = Guid.NewGuid().ToString("N")[..8];
         // `times` prints the CPU the shell's children used: wrk's own, measured by the kernel.
-        var command = $"wrk -t1 -c{Connections} -d{seconds}s --timeout 10s -s {script} {server.Url}{server.Path} -- {contexts} {nonce} >&2; times";
+        var command = $"wrk -t1 -c{Connections} -d{seconds}s --timeout 10s -s {script} {server.Url}{server.Path} -- {contexts} {nonce} {tickets ?? ""} >&2; times";
         var info = new ProcessStartInfo("bash", ["-c", command]) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         using var process = Process.Start(info)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
@@ -159,15 +173,23 @@ internal static class HttpScenario
         local mode = "new"
         local nonce = "x"
         local errors = 0
+        local tickets = {}
         function init(args)
           mode = args[1] or "new"
           nonce = args[2] or "x"
+          if args[3] then tickets = dofile(args[3]) end
         end
         function request()
           counter = counter + 1
           local n = counter
           if mode == "repeat" then n = 0 end
-          local body = string.format('{"ticket_key":"B-%s-%d","summary":"Printer %d on floor %d jams (%s)","description":"User reports the printer jams on every print job since the driver update %d","issue_type":"Incident","priority":"High","all_comments":["Checked the queue"]}', nonce, n, n, n % 9, nonce, n)
+          local body
+          if mode == "realistic" then
+            local t = tickets[(n % #tickets) + 1]
+            body = string.format('{"ticket_key":"R-%s-%d","summary":"%s (%s %d)","description":"%s","issue_type":"%s","priority":"%s"}', nonce, n, t[1], nonce, n, t[2], t[3], t[4])
+          else
+            body = string.format('{"ticket_key":"B-%s-%d","summary":"Printer %d on floor %d jams (%s)","description":"User reports the printer jams on every print job since the driver update %d","issue_type":"Incident","priority":"High","all_comments":["Checked the queue"]}', nonce, n, n, n % 9, nonce, n)
+          end
           return wrk.format("POST", nil, {["Content-Type"] = "application/json"}, body)
         end
         function response(status, headers, body)
@@ -180,6 +202,18 @@ internal static class HttpScenario
             latency:percentile(50), latency:percentile(99), latency:percentile(99.9)))
         end
         """;
+
+    /// <summary>The tickets as a Lua table of JSON-escaped {summary, description, type, priority}, in long brackets.</summary>
+    private static string TicketsLua(IEnumerable<SharedTicket> tickets)
+    {
+        static string Field(string value) => $"[==[{JsonEncodedText.Encode(value, System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping)}]==]";
+        var lua = new System.Text.StringBuilder("return {\n");
+        foreach (var t in tickets)
+        {
+            lua.Append($"{{{Field(t.Subject)},{Field(t.Body)},{Field(t.Type)},{Field(t.Priority)}}},\n");
+        }
+        return lua.Append("}\n").ToString();
+    }
 
     private static async Task EnsureWrkAsync(BenchEnvironment env)
     {

@@ -49,6 +49,14 @@ internal sealed class Particulars
     public bool IsParticular(int token) =>
         token >= 0 && !_digits[token] && ((Echo(token) >= MinEcho && Share(token) <= MaxTicketShare) || (Echo(token) >= HighEcho && _languageShare[token] <= HighEchoLanguageShare));
 
+    /// <summary>
+    /// Particular by the first rule, rare as well as echoed: what a key phrase must be made of. A word particular only
+    /// because answers always repeat it ("printer" where printers are a quarter of the tickets) would make "your HP
+    /// DeskJet 3755" into "your printer".
+    /// </summary>
+    public bool IsRareParticular(int token) =>
+        token >= 0 && !_digits[token] && Echo(token) >= MinEcho && Share(token) <= MaxTicketShare;
+
     public bool IsCommon(int token) => token >= 0 && Share(token) > CommonTicketShare;
 
     /// <summary>

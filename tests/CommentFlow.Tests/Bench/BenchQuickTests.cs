@@ -70,12 +70,17 @@ public sealed class BenchQuickTests
         Assert.True(process.ExitCode == 0, await stderr);
 
         var output = await stdout;
-        Assert.Contains("local model, 2,000 comments", output, StringComparison.Ordinal);
+        Assert.Contains("local model, 2,000 indexed tickets", output, StringComparison.Ordinal);
         var file = output.Split('\n').Single(l => l.StartsWith("results: ", StringComparison.Ordinal))["results: ".Length..].Trim();
         var local = JsonNode.Parse(await File.ReadAllTextAsync(file))!["details"]!["local"]!;
         Assert.Equal(2000, local["samples"]!.GetValue<int>());
         Assert.True(local["queries"]!.GetValue<int>() > 0);
         Assert.True(local["bytes_per_sample"]!.GetValue<long>() > 0);
         Assert.True(local["p99_ms"]!.GetValue<double>() >= local["p50_ms"]!.GetValue<double>());
+        // The served path answered by the own model, with each stage timed on the same requests.
+        Assert.Equal(local["queries"]!.GetValue<int>() / 3, local["answered_by_model"]!.GetValue<int>());
+        Assert.True(local["composition_p50_ms"]!.GetValue<double>() > 0);
+        Assert.True(local["nearest_p50_ms"]!.GetValue<double>() > 0);
+        Assert.True(local["reply_words_p50"]!.GetValue<int>() > 0);
     }
 }
