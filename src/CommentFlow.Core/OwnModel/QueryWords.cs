@@ -59,7 +59,7 @@ internal sealed class QueryWords
 
     /// <summary>
     /// The ticket's key phrase, what a past sentence's particulars are replaced with: the window of up to 6 words within
-    /// one clause with the most specificity (rarity × echo, <see cref="Particulars.Specificity"/>, of its rare particulars and
+    /// one clause with the most specificity (rarity × echo, <see cref="Particulars.Specificity"/>, of its particulars and
     /// of words the team never saw), shorter windows preferred, the subject's counted 1.3×. Placeholders of the
     /// masking (<c>&lt;name&gt;</c>) are never part of it. Null when no word is specific.
     /// </summary>
@@ -75,8 +75,8 @@ internal sealed class QueryWords
         {
             var (start, length, id) = _words[i];
             var placeholder = start > 0 && _text[start - 1] == '<' && start + length < _text.Length && _text[start + length] == '>';
-            // Only rare particulars (and words the team never saw) make the phrase: "QLED Q80T", not "shows no picture".
-            scores[i] = placeholder || (id >= 0 && !particulars.IsRareParticular(id)) ? 0
+            // Only particulars (and words the team never saw) make the phrase: "QLED Q80T", not "shows no picture".
+            scores[i] = placeholder || (id >= 0 && !particulars.IsParticular(id)) ? 0
                 : particulars.Specificity(id, WordCounts.IsDigits(_text.AsSpan(start, length)));
             var previousEnd = i == 0 ? 0 : _words[i - 1].Start + _words[i - 1].Length;
             var crossesSubject = i > 0 && previousEnd <= _subjectLength && start > _subjectLength;
