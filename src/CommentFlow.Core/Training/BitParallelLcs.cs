@@ -63,27 +63,9 @@ internal sealed class BitParallelLcs
             {
                 continue; // no match in the pattern: V is unchanged
             }
-            var m = _masks.AsSpan(row * _words, _words);
-            ulong carry = 0;
-            for (var w = 0; w < _words; w++)
-            {
-                var x = v[w];
-                var u = x & m[w];
-                var sum = x + u;
-                var c1 = sum < x ? 1UL : 0UL;
-                var total = sum + carry;
-                var c2 = total < sum ? 1UL : 0UL;
-                carry = c1 | c2;
-                v[w] = total | (x & ~m[w]);
-            }
+            Advance(v, row);
         }
-        var zeros = 0;
-        for (var w = 0; w < _words; w++)
-        {
-            var bits = w == _words - 1 && (_length & 63) != 0 ? (1UL << (_length & 63)) - 1 : ulong.MaxValue;
-            zeros += BitOperations.PopCount(~v[w] & bits);
-        }
-        return zeros;
+        return LcsOf(v);
     }
 
     /// <summary>The number of 64-bit words of the state vector <see cref="Advance"/> keeps for this pattern.</summary>
