@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Runtime.InteropServices;
+using System.Text;
 using CommentFlow.OwnModel;
 
 namespace CommentFlow.Training;
@@ -88,23 +89,24 @@ internal sealed class RetrievalIndex
     /// A past ticket: which answer it had, its language, the start of its text, and its whole vector: ascending term ids as
     /// LEB128 varint deltas, each followed by its weight quantised to a byte of <see cref="Scale"/>.
     /// </summary>
-    private sealed record Document(int Answer, string Language, string Ticket, byte[] Vector, float Scale, int[] TicketWords);
+    private sealed record Document(int Answer, string Language, byte[] Ticket, byte[] Vector, float Scale, int[] TicketWords);
 
     /// <summary>
     /// A distinct comment: its text, type, source confidence, its tokens as interned word ids in text order (for agreement),
-    /// and its sentences (for composition).
+    /// and its sentences (for composition). Texts are kept as UTF-8, half the bytes of a string, and decoded for the few
+    /// neighbours a request reads.
     /// </summary>
-    private sealed record Answer(string Text, string Type, double Confidence, int[] Tokens, ReplySentence[] Sentences);
+    private sealed record Answer(byte[] Text, string Type, double Confidence, int[] Tokens, ReplySentence[] Sentences);
 
     /// <summary>
-    /// The tickets posted under one term, with their weights as plain floats: scanning postings is the hot loop, and a
-    /// quantised weight would need each ticket's scale, a cache miss per posting.
+    /// The tickets posted under one term, heaviest first, each weight quantised to a byte of the list's own
+    /// <see cref="Scale"/> (its heaviest weight / 255): the hot loop reads no ticket's scale.
     /// </summary>
-    private sealed record PostingList(int[] Documents, float[] Weights);
+    private sealed record PostingList(int[] Documents, byte[] Weights, float Scale);
 
     public sealed record Candidate(string Answer, string Type, double Similarity, double Score);
 
-    internal string AnswerOf(int doc) => _answers[_documents[doc].Answer].Text;
+    internal string AnswerOf(int doc) => Encoding.UTF8.GetString(_answers[_documents[doc].Answer].Text);
 
     internal string TypeOf(int doc) => _answers[_documents[doc].Answer].Type;
 
@@ -121,7 +123,7 @@ internal sealed class RetrievalIndex
     internal int[] TicketWordsOf(int doc) => _documents[doc].TicketWords;
 
     /// <summary>The start of the ticket's text (at most <see cref="TicketTextKept"/> characters), as trained on: masked by the store.</summary>
-    internal string TicketOf(int doc) => _documents[doc].Ticket;
+    internal string TicketOf(int doc) => Encoding.UTF8.GetString(_documents[doc].Ticket);
 
     public static RetrievalIndex Build(IReadOnlyList<RetrievalItem> items)
     {
@@ -157,6 +159,14 @@ internal sealed class RetrievalIndex
         var df = documentFrequency.ToArray();
         var idf = df.Select(d => (float)(Math.Log((1.0 + n) / (1.0 + d)) + 1)).ToArray();
         var isChar = charTerm.ToArray();
+        // Terms are numbered by falling document frequency: the terms most tickets share get the low ids, which a query
+        // looks up in a dense array (see QueryTable), and a ticket's vector steps through them in one-byte deltas.
+        var byFrequency = Enumerable.Range(0, df.Length).OrderByDescending(t => df[t]).ToArray();
+        var rank = new int[df.Length];
+        for (var i = 0; i < byFrequency.Length; i++)
+        {
+            rank[byFrequency[i]] = i;
+        }
 
         var answerIds = new Dictionary<(string, string), int>();
         var answers = new List<Answer>();
@@ -172,17 +182,17 @@ internal sealed class RetrievalIndex
             {
                 answer = answers.Count;
                 var (tokens, sentences) = ReplySentence.Split(item.Answer, words.Intern);
-                answers.Add(new Answer(item.Answer, item.Type, item.Confidence, tokens, sentences));
+                answers.Add(new Answer(Encoding.UTF8.GetBytes(item.Answer), item.Type, item.Confidence, tokens, sentences));
             }
 
             Vector(termCounts[d], idf, isChar, df, weighted);
-            var vector = weighted.OrderBy(t => t.Term).ToArray();
+            var vector = weighted.Select(t => (Term: rank[t.Term], t.Weight)).OrderBy(t => t.Term).ToArray();
             termCounts[d] = null!; // release as we go: the counts of 100,000 tickets are the build's largest cost
             var scale = vector.Length == 0 ? 1f : vector.Max(v => v.Weight);
             // A ticket's comments are consecutive items with equal texts: they share one string and one word set.
             var sameTicket = d > 0 && items[d - 1].Text == item.Text;
             var ticket = sameTicket ? documents[d - 1].Ticket
-                : item.Text.Length <= TicketTextKept ? item.Text : item.Text[..TicketTextKept];
+                : Encoding.UTF8.GetBytes(item.Text.Length <= TicketTextKept ? item.Text : item.Text[..TicketTextKept]);
             var ticketWords = sameTicket ? documents[d - 1].TicketWords : words.Ticket(item.Text);
             words.Pair(ticketWords, answers[answer].Tokens);
             documents[d] = new Document(answer, item.Language, ticket, Encode(vector, scale), scale, ticketWords);
@@ -204,9 +214,16 @@ internal sealed class RetrievalIndex
         var postings = building.ToDictionary(l => l.Key, l => l.Value.ToDictionary(p => p.Key, p =>
         {
             var order = Enumerable.Range(0, p.Value.Docs.Count).OrderByDescending(i => p.Value.Weights[i]).ToArray();
-            return new PostingList(order.Select(i => p.Value.Docs[i]).ToArray(), order.Select(i => p.Value.Weights[i]).ToArray());
+            var scale = p.Value.Weights[order[0]] / 255f;
+            return new PostingList([.. order.Select(i => p.Value.Docs[i])], [.. order.Select(i => Quantise(p.Value.Weights[i], scale * 255f))], scale);
         }));
-        return new RetrievalIndex(vocabulary, idf, isChar, df, documents, [.. answers], postings, words.Ids, words.Particulars());
+        foreach (var term in vocabulary.Keys.ToArray())
+        {
+            ref var id = ref CollectionsMarshal.GetValueRefOrNullRef(vocabulary, term);
+            id = rank[id];
+        }
+        return new RetrievalIndex(vocabulary, [.. byFrequency.Select(t => idf[t])], [.. byFrequency.Select(t => isChar[t])],
+            [.. byFrequency.Select(t => df[t])], documents, [.. answers], postings, words.Ids, words.Particulars());
     }
 
     /// <summary>Candidate answers for a ticket, best first, from tickets of the same language (all languages when none match).</summary>
@@ -235,6 +252,7 @@ internal sealed class RetrievalIndex
             {
                 if (postings.TryGetValue(term, out var list))
                 {
+                    var scaled = weight * list.Scale;
                     for (int i = 0, end = Math.Min(list.Documents.Length, PostingsScanned); i < end; i++)
                     {
                         var doc = list.Documents[i];
@@ -242,7 +260,7 @@ internal sealed class RetrievalIndex
                         {
                             touched.Add(doc);
                         }
-                        scores[doc] += weight * list.Weights[i];
+                        scores[doc] += scaled * list.Weights[i];
                     }
                 }
             }
@@ -305,6 +323,19 @@ internal sealed class RetrievalIndex
         var (bytes, scale) = (document.Vector, document.Scale);
         var dot = 0f;
         int position = 0, term = 0;
+        // The frequent terms (most of a ticket's) by a plain load, without a branch that misses on every other term.
+        var dense = query.Dense;
+        while (position < bytes.Length)
+        {
+            var next = term + ReadVarint(bytes, ref position);
+            if (next >= QueryTable.DenseTerms)
+            {
+                position -= VarintLength(next - term);
+                break;
+            }
+            term = next;
+            dot += bytes[position++] * dense[term];
+        }
         var (keys, weights, mask, shift) = (query.Keys, query.Weights, query.Mask, query.Shift);
         while (position < bytes.Length)
         {
@@ -341,10 +372,31 @@ internal sealed class RetrievalIndex
         /// <summary>Fibonacci hashing: the top bits of the product, so neighbouring ids spread out.</summary>
         public static int Slot(int term, int shift) => (int)(((uint)term * 2654435769u) >> shift);
 
+        /// <summary>Terms with lower ids (the most frequent) are looked up in <see cref="Dense"/>: 256 KB, kept in cache.</summary>
+        public const int DenseTerms = 1 << 16;
+
+        /// <summary>The query's weight of each frequent term, zero for the others; the next query clears what this one set.</summary>
+        public float[] Dense { get; } = new float[DenseTerms];
+
+        private readonly List<int> _set = [];
+
         public static QueryTable For(List<(int Term, float Weight)> query)
         {
             var table = s_table ??= new QueryTable();
-            var size = (int)BitOperations.RoundUpToPowerOf2((uint)Math.Max(64, query.Count * 2));
+            foreach (var term in table._set)
+            {
+                table.Dense[term] = 0;
+            }
+            table._set.Clear();
+            foreach (var (term, weight) in query)
+            {
+                if (term < DenseTerms)
+                {
+                    table.Dense[term] = weight;
+                    table._set.Add(term);
+                }
+            }
+            var size = (int)BitOperations.RoundUpToPowerOf2((uint)Math.Max(64, (query.Count - table._set.Count) * 2));
             if (table.Keys.Length != size)
             {
                 (table.Keys, table.Weights, table.Mask) = (new int[size], new float[size], size - 1);
@@ -353,6 +405,10 @@ internal sealed class RetrievalIndex
             Array.Fill(table.Keys, -1);
             foreach (var (term, weight) in query)
             {
+                if (term < DenseTerms)
+                {
+                    continue;
+                }
                 var slot = Slot(term, table.Shift);
                 while (table.Keys[slot] >= 0)
                 {
@@ -412,7 +468,7 @@ internal sealed class RetrievalIndex
             }
             var answer = _answers[_documents[neighbours[i].Doc].Answer];
             // What the source vouched for counts: an engine's 0.7 comment weighs less than an agent's own words.
-            ranked.Add(new Candidate(answer.Text, answer.Type, neighbours[i].Similarity, expected * answer.Confidence));
+            ranked.Add(new Candidate(Encoding.UTF8.GetString(answer.Text), answer.Type, neighbours[i].Similarity, expected * answer.Confidence));
         }
         return ranked.OrderByDescending(c => c.Score);
     }
@@ -422,7 +478,7 @@ internal sealed class RetrievalIndex
     {
         var same = _documents.Where(d => d.Language == language).ToList();
         var pool = same.Count > 0 ? same : [.. _documents];
-        return _answers[pool[random.Next(pool.Count)].Answer].Text;
+        return Encoding.UTF8.GetString(_answers[pool[random.Next(pool.Count)].Answer].Text);
     }
 
     private static byte[] Encode((int Term, float Weight)[] ascending, float scale)
@@ -445,6 +501,8 @@ internal sealed class RetrievalIndex
         }
         return [.. buffer];
     }
+
+    private static int VarintLength(int value) => value < 0x80 ? 1 : value < 0x4000 ? 2 : value < 0x200000 ? 3 : value < 0x10000000 ? 4 : 5;
 
     private static int ReadVarint(byte[] bytes, ref int position)
     {
@@ -510,18 +568,19 @@ internal sealed class RetrievalIndex
             if (end > start)
             {
                 // The word padded with a space on each side, as char_wb sees it: position p of the padded word.
+                // Each n-gram's hash extends the one a character shorter from the same position.
                 var word = span[start..end];
                 var padded = word.Length + 2;
-                for (var len = 3; len <= 5; len++)
+                for (var from = 0; from + 3 <= padded; from++)
                 {
-                    for (var from = 0; from + len <= padded; from++)
+                    var hash = Fnv(FnvStart, CharPrefix);
+                    for (var p = from; p < Math.Min(from + 5, padded); p++)
                     {
-                        var hash = Fnv(FnvStart, CharPrefix);
-                        for (var p = from; p < from + len; p++)
+                        hash = Fnv(hash, p == 0 || p == padded - 1 ? ' ' : word[p - 1]);
+                        if (p - from >= 2)
                         {
-                            hash = Fnv(hash, p == 0 || p == padded - 1 ? ' ' : word[p - 1]);
+                            terms.Add(hash | 1UL);
                         }
-                        terms.Add(hash | 1UL);
                     }
                 }
             }

@@ -20,6 +20,12 @@ internal sealed class ClassifierPrediction
     public float[] Score { get; set; } = [];
 }
 
+/// <summary>Every member's scores end to end, from one pass of the shared featurizer (<see cref="TextClassifier.Served"/>).</summary>
+internal sealed class MemberScores
+{
+    public float[] Scores { get; set; } = [];
+}
+
 internal enum ClassifierTrainer
 {
     SdcaMaximumEntropy,
@@ -42,7 +48,7 @@ internal sealed partial class TextClassifier
     private readonly MLContext _ml;
     private readonly ITransformer[] _members;
     private readonly DataViewSchema _schema;
-    private readonly ObjectPool<PredictionEngine<ClassifierRow, ClassifierPrediction>[]> _engines;
+    private readonly ObjectPool<PredictionEngine<ClassifierRow, MemberScores>> _engines;
 
     private TextClassifier(MLContext ml, ITransformer[] members, DataViewSchema schema)
     {
@@ -54,19 +60,45 @@ internal sealed partial class TextClassifier
         probe.Schema["Score"].GetSlotNames(ref names);
         Slots = [.. names.DenseValues().Select(n => n.ToString())];
         Labels = [.. Slots.Order(StringComparer.Ordinal)];
-        _engines = new DefaultObjectPool<PredictionEngine<ClassifierRow, ClassifierPrediction>[]>(new EnginePolicy(ml, members), Environment.ProcessorCount * 2);
+        _engines = new DefaultObjectPool<PredictionEngine<ClassifierRow, MemberScores>>(new EnginePolicy(ml, Served(ml, members)), MaxEngines);
     }
 
     /// <summary>
-    /// A <see cref="PredictionEngine{TSrc,TDst}"/> is not thread-safe: a request rents one engine per member and
-    /// returns them together; a burst creates at most one set per concurrent request.
+    /// A <see cref="PredictionEngine{TSrc,TDst}"/> is not thread-safe: a request rents one. Requests run on thread-pool
+    /// threads, whose number grows past the cores under load; an engine returned to a full pool would be dropped and the
+    /// next request would build one again (milliseconds each), so every engine a burst built is kept.
     /// </summary>
-    private sealed class EnginePolicy(MLContext ml, ITransformer[] members) : PooledObjectPolicy<PredictionEngine<ClassifierRow, ClassifierPrediction>[]>
-    {
-        public override PredictionEngine<ClassifierRow, ClassifierPrediction>[] Create() =>
-            [.. members.Select(m => ml.Model.CreatePredictionEngine<ClassifierRow, ClassifierPrediction>(m))];
+    private const int MaxEngines = 256;
 
-        public override bool Return(PredictionEngine<ClassifierRow, ClassifierPrediction>[] obj) => true;
+    private sealed class EnginePolicy(MLContext ml, ITransformer served) : PooledObjectPolicy<PredictionEngine<ClassifierRow, MemberScores>>
+    {
+        public override PredictionEngine<ClassifierRow, MemberScores> Create() => ml.Model.CreatePredictionEngine<ClassifierRow, MemberScores>(served);
+
+        public override bool Return(PredictionEngine<ClassifierRow, MemberScores> obj) => true;
+    }
+
+    /// <summary>
+    /// The members as one chain for the request path: the featurizer once (the members were fitted on the same features
+    /// and saved each with a copy of it; it is most of a prediction's time), then each member's model, its scores kept
+    /// under a name of their own and concatenated.
+    /// </summary>
+    internal static ITransformer Served(MLContext ml, ITransformer[] members)
+    {
+        var chains = members.Select(m => ((IEnumerable<ITransformer>)m).ToArray()).ToArray();
+        var parts = new List<ITransformer>(chains[0][..^1]);
+        var view = parts.Aggregate(ml.Data.LoadFromEnumerable(Array.Empty<ClassifierRow>()), (data, t) => t.Transform(data));
+        var names = new string[members.Length];
+        for (var i = 0; i < chains.Length; i++)
+        {
+            names[i] = $"Score{i}";
+            foreach (var step in (ITransformer[])[chains[i][^1], ml.Transforms.CopyColumns(names[i], "Score").Fit(chains[i][^1].Transform(view))])
+            {
+                parts.Add(step);
+                view = step.Transform(view);
+            }
+        }
+        parts.Add(ml.Transforms.Concatenate(nameof(MemberScores.Scores), names).Fit(view));
+        return new TransformerChain<ITransformer>([.. parts]);
     }
 
     public IReadOnlyList<string> Labels { get; }
@@ -215,14 +247,13 @@ internal sealed partial class TextClassifier
         var engines = _engines.Get();
         try
         {
-            var row = new ClassifierRow { Text = Clean(text) };
-            var sum = engines[0].Predict(row).Score;
-            for (var m = 1; m < engines.Length; m++)
+            var scores = engines.Predict(new ClassifierRow { Text = Clean(text) }).Scores;
+            var sum = scores[..Slots.Length];
+            for (var from = Slots.Length; from < scores.Length; from += Slots.Length)
             {
-                var scores = engines[m].Predict(row).Score;
                 for (var j = 0; j < sum.Length; j++)
                 {
-                    sum[j] += scores[j];
+                    sum[j] += scores[from + j];
                 }
             }
             return Best(sum);
