@@ -52,7 +52,7 @@ internal sealed class FeedbackService(ITrainingStore store, SuggestionCache cach
             {
                 FeedbackTarget.ById => "No suggestion with this id was given: its context hash is neither stored nor cached, or the answer had fewer suggestions.",
                 FeedbackTarget.ByText => "No suggestion with this text was given for this context hash.",
-                _ => "No suggestion with this text was given for this ticket.",
+                _ => "No recent answer suggested this text: not this ticket's, not a cached one, not one of the newest stored.",
             });
         }
 
@@ -97,10 +97,10 @@ internal sealed class FeedbackService(ITrainingStore store, SuggestionCache cach
     }
 
     /// <summary>
-    /// The earlier front end asks for suggestions without a key and names the ticket (or "unknown") only when saving, so the
-    /// text is searched for among the ticket's samples, then the cached answers (newest first, the ticket's and keyless
-    /// ones before others), then the newest samples whatever their key. Feedback on a keyless answer takes the key the save named, so
-    /// erasing that ticket erases it too.
+    /// The earlier front end asks for suggestions without a key and names the ticket (or "unknown") only when saving, so
+    /// the text is searched for among the ticket's samples, then the cached answers (newest first, the ticket's and
+    /// keyless ones before others), then the newest samples whatever their key. Feedback on a keyless answer takes the
+    /// key the save named, so erasing that ticket erases it too.
     /// </summary>
     private async Task<(string Hash, int Position, Suggestion Suggestion, string Engine, string Model, string? TicketKey)?> FindByTicketAsync(
         FeedbackTarget.ByTicket target, CancellationToken cancellationToken)
