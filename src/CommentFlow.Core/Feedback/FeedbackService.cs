@@ -34,6 +34,15 @@ internal sealed class FeedbackService(ITrainingStore store, SuggestionCache cach
     /// <summary>How many of a ticket's samples the legacy save call searches for the text, newest first.</summary>
     private const int TicketSamplesSearched = 50;
 
+    /// <summary>
+    /// How many of the newest samples, whatever their key, the legacy save call searches when neither the ticket's samples
+    /// nor the cache hold the text: its front end asks without a key, and an agent clicks within minutes of the answer.
+    /// </summary>
+    private const int RecentSamplesSearched = 500;
+
+    /// <summary>The key the earlier front end sends when it does not know the ticket: it names no ticket.</summary>
+    public const string UnknownTicketKey = "unknown";
+
     public async Task<FeedbackOutcome> RecordAsync(FeedbackTarget target, string action, string? finalText, string agent, CancellationToken cancellationToken)
     {
         var found = await FindAsync(target, cancellationToken);
@@ -43,7 +52,7 @@ internal sealed class FeedbackService(ITrainingStore store, SuggestionCache cach
             {
                 FeedbackTarget.ById => "No suggestion with this id was given: its context hash is neither stored nor cached, or the answer had fewer suggestions.",
                 FeedbackTarget.ByText => "No suggestion with this text was given for this context hash.",
-                _ => "No suggestion with this text was given for this ticket.",
+                _ => "No recent answer suggested this text: not this ticket's, not a cached one, not one of the newest stored.",
             });
         }
 
@@ -70,14 +79,7 @@ internal sealed class FeedbackService(ITrainingStore store, SuggestionCache cach
     {
         if (target is FeedbackTarget.ByTicket byTicket)
         {
-            foreach (var sample in await store.FindByTicketKeyAsync(byTicket.TicketKey, TicketSamplesSearched, cancellationToken))
-            {
-                if (IndexOf(sample.Suggestions, byTicket.Text) is >= 0 and var i)
-                {
-                    return (sample.ContextHash, i, sample.Suggestions[i], sample.Engine, sample.Model, sample.Context.TicketKey);
-                }
-            }
-            return null;
+            return await FindByTicketAsync(byTicket, cancellationToken);
         }
 
         var hash = target is FeedbackTarget.ById id ? id.ContextHash : ((FeedbackTarget.ByText)target).ContextHash;
@@ -90,23 +92,59 @@ internal sealed class FeedbackService(ITrainingStore store, SuggestionCache cach
         {
             return null;
         }
-        var position = target is FeedbackTarget.ById byId ? byId.Position : IndexOf(suggestions, ((FeedbackTarget.ByText)target).Text);
+        var position = target is FeedbackTarget.ById byId ? byId.Position : Match(((FeedbackTarget.ByText)target).Text).IndexIn(suggestions);
         return position >= 0 && position < suggestions.Count ? (hash, position, suggestions[position], engineName, modelName, key) : null;
     }
 
-    /// <summary>Stored texts are masked: a client's text matches as given or once masked the same way.</summary>
-    private int IndexOf(IReadOnlyList<Suggestion> suggestions, string text)
+    /// <summary>
+    /// The earlier front end asks for suggestions without a key and names the ticket (or "unknown") only when saving, so
+    /// the text is searched for among the ticket's samples, then the cached answers (newest first, the ticket's and
+    /// keyless ones before others), then the newest samples whatever their key. Feedback on a keyless answer takes the
+    /// key the save named, so erasing that ticket erases it too.
+    /// </summary>
+    private async Task<(string Hash, int Position, Suggestion Suggestion, string Engine, string Model, string? TicketKey)?> FindByTicketAsync(
+        FeedbackTarget.ByTicket target, CancellationToken cancellationToken)
+    {
+        var match = Match(target.Text);
+        var named = target.TicketKey == UnknownTicketKey ? null : target.TicketKey;
+        (string Hash, int Position, Suggestion Suggestion, string Engine, string Model, string? TicketKey)? Found(
+            string hash, IReadOnlyList<Suggestion> suggestions, string engine, string model, string? key) =>
+            match.IndexIn(suggestions) is >= 0 and var i ? (hash, i, suggestions[i], engine, model, key ?? named) : null;
+
+        var found = named is null ? null : await FirstInAsync(named, TicketSamplesSearched);
+        found ??= cache.Recent()
+            .Select(c => Found(c.ContextHash, c.Answer.Suggestions, c.Answer.Engine, c.Answer.Model, c.Answer.TicketKey))
+            .Where(f => f is not null)
+            .OrderByDescending(f => named is not null && f!.Value.TicketKey == named) // stable: newest first within each
+            .FirstOrDefault();
+        return found ?? await FirstInAsync(null, RecentSamplesSearched);
+
+        async Task<(string, int, Suggestion, string, string, string?)?> FirstInAsync(string? ticketKey, int limit) =>
+            (await store.FindRecentAsync(ticketKey, limit, cancellationToken))
+                .Select(s => Found(s.ContextHash, s.Suggestions, s.Engine, s.Model, s.Context.TicketKey))
+                .FirstOrDefault(f => f is not null);
+    }
+
+    private TextMatch Match(string text)
     {
         text = text.Trim();
-        var masked = masker.MaskField(text).Text;
-        for (var i = 0; i < suggestions.Count; i++)
+        return new TextMatch(text, masker.MaskField(text).Text);
+    }
+
+    /// <summary>Stored texts are masked: a client's text matches as given or once masked the same way.</summary>
+    private readonly record struct TextMatch(string Text, string Masked)
+    {
+        public int IndexIn(IReadOnlyList<Suggestion> suggestions)
         {
-            var candidate = suggestions[i].Text.Trim();
-            if (candidate == text || candidate == masked)
+            for (var i = 0; i < suggestions.Count; i++)
             {
-                return i;
+                var candidate = suggestions[i].Text.Trim();
+                if (candidate == Text || candidate == Masked)
+                {
+                    return i;
+                }
             }
+            return -1;
         }
-        return -1;
     }
 }

@@ -39,8 +39,11 @@ internal interface ITrainingStore
     /// <summary>The stored sample with this context hash, without its feedback; null when it is not (yet) stored.</summary>
     Task<TrainingSample?> FindSampleAsync(string contextHash, CancellationToken cancellationToken);
 
-    /// <summary>A ticket's samples, newest first: the legacy save call names a ticket and a text, not a suggestion.</summary>
-    Task<IReadOnlyList<TrainingSample>> FindByTicketKeyAsync(string ticketKey, int limit, CancellationToken cancellationToken);
+    /// <summary>
+    /// The newest samples by creation time (imported history keeps its old times), a ticket's or, with a null key, any:
+    /// the legacy save call names a text, and a ticket key its front end did not send with the suggestions.
+    /// </summary>
+    Task<IReadOnlyList<TrainingSample>> FindRecentAsync(string? ticketKey, int limit, CancellationToken cancellationToken);
 
     /// <summary>Stores feedback (its final text masked), replacing the same agent's earlier feedback on that suggestion; true when it replaced one.</summary>
     Task<bool> WriteFeedbackAsync(SuggestionFeedback feedback, CancellationToken cancellationToken);

@@ -16,12 +16,16 @@ internal sealed partial class PostgresTrainingStore
         return await reader.ReadAsync(cancellationToken) ? ReadSample(reader) : null;
     }
 
-    public async Task<IReadOnlyList<TrainingSample>> FindByTicketKeyAsync(string ticketKey, int limit, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<TrainingSample>> FindRecentAsync(string? ticketKey, int limit, CancellationToken cancellationToken)
     {
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
-        await using var command = new NpgsqlCommand($"SELECT {SampleColumns} FROM samples WHERE ticket_key = $1 ORDER BY id DESC LIMIT $2", connection);
-        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = Text(ticketKey) });
+        var where = ticketKey is null ? "" : "WHERE ticket_key = $2";
+        await using var command = new NpgsqlCommand($"SELECT {SampleColumns} FROM samples {where} ORDER BY created_at DESC, id DESC LIMIT $1", connection);
         command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = limit });
+        if (ticketKey is not null)
+        {
+            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = Text(ticketKey) });
+        }
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var samples = new List<TrainingSample>();
         while (await reader.ReadAsync(cancellationToken))

@@ -17,12 +17,16 @@ internal sealed partial class SqliteTrainingStore
         return await reader.ReadAsync(cancellationToken) ? ReadSample(reader) : null;
     }
 
-    public async Task<IReadOnlyList<TrainingSample>> FindByTicketKeyAsync(string ticketKey, int limit, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<TrainingSample>> FindRecentAsync(string? ticketKey, int limit, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT {SampleColumns} FROM samples WHERE ticket_key = $key ORDER BY id DESC LIMIT $limit";
-        command.Parameters.AddWithValue("$key", ticketKey);
+        var where = ticketKey is null ? "" : "WHERE ticket_key = $key";
+        command.CommandText = $"SELECT {SampleColumns} FROM samples {where} ORDER BY created_at DESC, id DESC LIMIT $limit";
+        if (ticketKey is not null)
+        {
+            command.Parameters.AddWithValue("$key", ticketKey);
+        }
         command.Parameters.AddWithValue("$limit", limit);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var samples = new List<TrainingSample>();

@@ -119,7 +119,11 @@ internal sealed record ExportResponse(string Path, int Samples, int Rows)
 
 internal sealed record CacheStatsDto(bool Enabled, long Entries, long Hits, long Misses, double HitRate, int TtlSeconds, int MaxEntries);
 
-internal sealed record CacheStatsResponse(CacheStatsDto Cache)
+/// <summary>The earlier service's cache figures: entries held (expired ones until the cache's next scan), unexpired, expired.</summary>
+internal sealed record LegacyCacheStatsDto(long TotalEntries, long ValidEntries, long ExpiredEntries, int TtlSeconds);
+
+/// <param name="CacheStats">The earlier front end reads this shape; <paramref name="Cache"/> is today's.</param>
+internal sealed record CacheStatsResponse(CacheStatsDto Cache, LegacyCacheStatsDto CacheStats)
 {
     public bool Success => true;
 }

@@ -30,7 +30,8 @@ internal static class ServiceEndpoints
     private static Ok<CacheStatsResponse> CacheStats(SuggestionCache cache)
     {
         var s = cache.Statistics();
-        return TypedResults.Ok(new CacheStatsResponse(new CacheStatsDto(cache.Enabled, s.Entries, s.Hits, s.Misses, s.HitRate, s.TtlSeconds, s.MaxEntries)));
+        return TypedResults.Ok(new CacheStatsResponse(new CacheStatsDto(cache.Enabled, s.Entries, s.Hits, s.Misses, s.HitRate, s.TtlSeconds, s.MaxEntries),
+            new LegacyCacheStatsDto(s.Held, s.Valid, s.Expired, s.TtlSeconds)));
     }
 
     private static Ok<CacheClearResponse> ClearCache(SuggestionCache cache) => TypedResults.Ok(new CacheClearResponse(cache.Clear()));

@@ -31,7 +31,7 @@ public sealed class CaptureWriterTests
         public IAsyncEnumerable<TrainingSample> ReadAllAsync(CancellationToken cancellationToken) => throw new NotSupportedException();
         public Task PingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
         public Task<TrainingSample?> FindSampleAsync(string contextHash, CancellationToken cancellationToken) => throw new NotSupportedException();
-        public Task<IReadOnlyList<TrainingSample>> FindByTicketKeyAsync(string ticketKey, int limit, CancellationToken cancellationToken) => throw new NotSupportedException();
+        public Task<IReadOnlyList<TrainingSample>> FindRecentAsync(string? ticketKey, int limit, CancellationToken cancellationToken) => throw new NotSupportedException();
         public Task<bool> WriteFeedbackAsync(SuggestionFeedback feedback, CancellationToken cancellationToken) => throw new NotSupportedException();
         public Task<ErasureResult> ForgetTicketAsync(string ticketKey, CancellationToken cancellationToken) => throw new NotSupportedException();
         public Task<ErasureResult> DeleteOlderThanAsync(DateTimeOffset cutoff, CancellationToken cancellationToken) => throw new NotSupportedException();

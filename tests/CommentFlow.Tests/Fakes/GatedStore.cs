@@ -31,7 +31,7 @@ internal sealed class GatedStore(ITrainingStore inner) : ITrainingStore
     public Task<SamplePage> ListSamplesAsync(int page, int size, string? query, CancellationToken cancellationToken) => inner.ListSamplesAsync(page, size, query, cancellationToken);
     public Task<IReadOnlyList<DailyCount>> CountSamplesPerDayAsync(CancellationToken cancellationToken) => inner.CountSamplesPerDayAsync(cancellationToken);
     public Task<TrainingSample?> FindSampleAsync(string contextHash, CancellationToken cancellationToken) => inner.FindSampleAsync(contextHash, cancellationToken);
-    public Task<IReadOnlyList<TrainingSample>> FindByTicketKeyAsync(string ticketKey, int limit, CancellationToken cancellationToken) => inner.FindByTicketKeyAsync(ticketKey, limit, cancellationToken);
+    public Task<IReadOnlyList<TrainingSample>> FindRecentAsync(string? ticketKey, int limit, CancellationToken cancellationToken) => inner.FindRecentAsync(ticketKey, limit, cancellationToken);
     public Task<bool> WriteFeedbackAsync(SuggestionFeedback feedback, CancellationToken cancellationToken) => inner.WriteFeedbackAsync(feedback, cancellationToken);
     public Task<string?> ReadMetaAsync(string key, CancellationToken cancellationToken) => inner.ReadMetaAsync(key, cancellationToken);
     public Task WriteMetaAsync(string key, string value, IReadOnlyDictionary<string, long> addMasked, CancellationToken cancellationToken) => inner.WriteMetaAsync(key, value, addMasked, cancellationToken);

@@ -411,16 +411,22 @@ public abstract class StoreContractTests
     }
 
     [Fact]
-    public async Task FindByTicketKeyAsync_SeveralSamples_NewestFirstUpToTheLimit()
+    public async Task FindRecentAsync_SeveralSamples_NewestFirstByCreationUpToTheLimit()
     {
         var t = await NewAsync();
-        var ticket = Enumerable.Range(0, 3).Select(i => Some.Sample(Some.Context(key: "FIND-1", summary: $"Step {i}"))).ToList();
-        await t.Store.WriteAsync([.. ticket, Some.Sample()], null, None);
+        var day = new DateTimeOffset(2026, 11, 20, 8, 0, 0, TimeSpan.Zero);
+        var ticket = Enumerable.Range(0, 3).Select(i => Some.Sample(Some.Context(key: "FIND-1", summary: $"Step {i}"), at: day.AddMinutes(i))).ToList();
+        var keyless = Some.Sample(Some.Context(summary: "Asked without a key") with { TicketKey = null }, at: day.AddMinutes(10));
+        var imported = Some.Sample(Some.Context(key: "OLD-1", summary: "History imported last"), at: day.AddYears(-1)); // written last, created long ago
+        await t.Store.WriteAsync([.. ticket, keyless, imported], null, None);
 
-        var found = await t.Store.FindByTicketKeyAsync("FIND-1", 2, None);
+        var found = await t.Store.FindRecentAsync("FIND-1", 2, None);
         Assert.Equal([ticket[2].ContextHash, ticket[1].ContextHash], found.Select(s => s.ContextHash));
+        var any = await t.Store.FindRecentAsync(null, 3, None);
+        Assert.Equal([keyless.ContextHash, ticket[2].ContextHash, ticket[1].ContextHash], any.Select(s => s.ContextHash));
+        Assert.Equal(keyless.Suggestions.Select(s => s.Text), any[0].Suggestions.Select(s => s.Text));
         Assert.Null(await t.Store.FindSampleAsync("0123456789abcdef0123456789abcdef", None));
-        Assert.Empty(await t.Store.FindByTicketKeyAsync("NONE-1", 5, None));
+        Assert.Empty(await t.Store.FindRecentAsync("NONE-1", 5, None));
     }
 
     [Fact]
@@ -496,7 +502,7 @@ public abstract class StoreContractTests
         Assert.Equal(2, result.Feedback);
         Assert.True(result.Scrubbed);
         Assert.Equal(ticket.Select(s => s.ContextHash).Order(), result.ContextHashes.Order());
-        Assert.Empty(await t.Store.FindByTicketKeyAsync("GONE-7", 10, None));
+        Assert.Empty(await t.Store.FindRecentAsync("GONE-7", 10, None));
         Assert.Equal(0, await t.ScalarAsync("SELECT COUNT(*) FROM samples WHERE ticket_key = 'GONE-7'"));
         Assert.Equal(1, await t.ScalarAsync("SELECT COUNT(*) FROM feedback"));
         var stats = await t.Store.GetStatsAsync(None);
