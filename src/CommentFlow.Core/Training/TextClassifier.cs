@@ -82,22 +82,20 @@ internal sealed partial class TextClassifier
     /// and saved each with a copy of it; it is most of a prediction's time), then each member's model, its scores kept
     /// under a name of their own and concatenated.
     /// </summary>
-    internal static ITransformer Served(MLContext ml, ITransformer[] members)
+    private static ITransformer Served(MLContext ml, ITransformer[] members)
     {
         var chains = members.Select(m => ((IEnumerable<ITransformer>)m).ToArray()).ToArray();
         var parts = new List<ITransformer>(chains[0][..^1]);
         var view = parts.Aggregate(ml.Data.LoadFromEnumerable(Array.Empty<ClassifierRow>()), (data, t) => t.Transform(data));
-        var names = new string[members.Length];
         for (var i = 0; i < chains.Length; i++)
         {
-            names[i] = $"Score{i}";
-            foreach (var step in (ITransformer[])[chains[i][^1], ml.Transforms.CopyColumns(names[i], "Score").Fit(chains[i][^1].Transform(view))])
-            {
-                parts.Add(step);
-                view = step.Transform(view);
-            }
+            var model = chains[i][^1];
+            view = model.Transform(view);
+            var copy = ml.Transforms.CopyColumns($"Score{i}", "Score").Fit(view);
+            view = copy.Transform(view);
+            parts.AddRange([model, copy]);
         }
-        parts.Add(ml.Transforms.Concatenate(nameof(MemberScores.Scores), names).Fit(view));
+        parts.Add(ml.Transforms.Concatenate(nameof(MemberScores.Scores), [.. chains.Select((_, i) => $"Score{i}")]).Fit(view));
         return new TransformerChain<ITransformer>([.. parts]);
     }
 
@@ -244,10 +242,10 @@ internal sealed partial class TextClassifier
     /// <summary>One prediction on the request path.</summary>
     public string PredictOne(string text)
     {
-        var engines = _engines.Get();
+        var engine = _engines.Get();
         try
         {
-            var scores = engines.Predict(new ClassifierRow { Text = Clean(text) }).Scores;
+            var scores = engine.Predict(new ClassifierRow { Text = Clean(text) }).Scores;
             var sum = scores[..Slots.Length];
             for (var from = Slots.Length; from < scores.Length; from += Slots.Length)
             {
@@ -260,7 +258,7 @@ internal sealed partial class TextClassifier
         }
         finally
         {
-            _engines.Return(engines);
+            _engines.Return(engine);
         }
     }
 
