@@ -15,6 +15,8 @@ internal abstract record FeedbackTarget
     public sealed record ByTicket(string TicketKey, string Text) : FeedbackTarget;
 }
 
+internal sealed record FoundSuggestion(string ContextHash, int Position, Suggestion Suggestion, string Engine, string Model, string? TicketKey);
+
 internal sealed record FeedbackOutcome(SuggestionFeedback? Stored, bool Replaced, string? Error)
 {
     public static FeedbackOutcome Unknown(string error) => new(null, false, error);
@@ -36,8 +38,7 @@ internal sealed class FeedbackService(ITrainingStore store, SuggestionCache cach
 
     public async Task<FeedbackOutcome> RecordAsync(FeedbackTarget target, string action, string? finalText, string agent, CancellationToken cancellationToken)
     {
-        var found = await FindAsync(target, cancellationToken);
-        if (found is not var (hash, position, suggestion, engine, model, ticketKey))
+        if (await FindAsync(target, cancellationToken) is not var (hash, position, suggestion, engine, model, ticketKey))
         {
             return FeedbackOutcome.Unknown(target switch
             {
@@ -65,7 +66,8 @@ internal sealed class FeedbackService(ITrainingStore store, SuggestionCache cach
         return new FeedbackOutcome(feedback, replaced, null);
     }
 
-    private async Task<(string Hash, int Position, Suggestion Suggestion, string Engine, string Model, string? TicketKey)?> FindAsync(
+    /// <summary>The suggestion a target names, from the store or, not yet written, the cache; null when none was given.</summary>
+    public async Task<FoundSuggestion?> FindAsync(
         FeedbackTarget target, CancellationToken cancellationToken)
     {
         if (target is FeedbackTarget.ByTicket byTicket)
@@ -74,7 +76,7 @@ internal sealed class FeedbackService(ITrainingStore store, SuggestionCache cach
             {
                 if (IndexOf(sample.Suggestions, byTicket.Text) is >= 0 and var i)
                 {
-                    return (sample.ContextHash, i, sample.Suggestions[i], sample.Engine, sample.Model, sample.Context.TicketKey);
+                    return new(sample.ContextHash, i, sample.Suggestions[i], sample.Engine, sample.Model, sample.Context.TicketKey);
                 }
             }
             return null;
@@ -91,7 +93,7 @@ internal sealed class FeedbackService(ITrainingStore store, SuggestionCache cach
             return null;
         }
         var position = target is FeedbackTarget.ById byId ? byId.Position : IndexOf(suggestions, ((FeedbackTarget.ByText)target).Text);
-        return position >= 0 && position < suggestions.Count ? (hash, position, suggestions[position], engineName, modelName, key) : null;
+        return position >= 0 && position < suggestions.Count ? new(hash, position, suggestions[position], engineName, modelName, key) : null;
     }
 
     /// <summary>Stored texts are masked: a client's text matches as given or once masked the same way.</summary>
