@@ -137,6 +137,7 @@ internal static class CommentFlowHostingExtensions
     public static IHostApplicationBuilder AddJira(this IHostApplicationBuilder builder)
     {
         builder.AddValidatedOptions<JiraOptions>(JiraOptions.Section);
+        builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddHttpClient<JiraClient>((sp, http) =>
             {
                 var jira = sp.GetRequiredService<IOptions<JiraOptions>>().Value;
