@@ -141,31 +141,20 @@ public sealed class JiraClientTests : IAsyncLifetime
         Assert.True(clock.Elapsed >= TimeSpan.FromSeconds(0.9), $"retried after {clock.Elapsed}, before Retry-After");
     }
 
-    [Fact]
-    public async Task RateLimited_RetryAfterBeyondBound_FailsAtOnceWith429AndTheWait()
+    [Theory]
+    [InlineData(120, 1)] // beyond the bound: reported at once, with the wait
+    [InlineData(0, JiraClient.MaxRetries + 1)] // always limited: given up after the bounded retries
+    public async Task RateLimited_BeyondTheBoundOrForever_429WithTheWait(int retryAfterSeconds, int requests)
     {
         _jira.RateLimitedRequests = 100;
-        _jira.RetryAfterSeconds = 120;
+        _jira.RetryAfterSeconds = retryAfterSeconds;
         using var host = Host(_jira.CloudSettings());
 
         var ex = await Assert.ThrowsAsync<JiraException>(() => Client(host).GetMyselfAsync(CancellationToken.None));
 
-        Assert.Equal((429, TimeSpan.FromSeconds(120)), (ex.Status, ex.RetryAfter));
+        Assert.Equal((429, TimeSpan.FromSeconds(retryAfterSeconds)), (ex.Status, ex.RetryAfter));
         Assert.True(ex.IsUnavailable);
-        Assert.Equal(1, _jira.Requests);
-    }
-
-    [Fact]
-    public async Task RateLimited_Always_GivesUpAfterTheBoundedRetries()
-    {
-        _jira.RateLimitedRequests = 100;
-        _jira.RetryAfterSeconds = 0;
-        using var host = Host(_jira.CloudSettings());
-
-        var ex = await Assert.ThrowsAsync<JiraException>(() => Client(host).GetMyselfAsync(CancellationToken.None));
-
-        Assert.Equal(429, ex.Status);
-        Assert.Equal(JiraClient.MaxRetries + 1, _jira.Requests);
+        Assert.Equal(requests, _jira.Requests);
     }
 
     [Fact]
