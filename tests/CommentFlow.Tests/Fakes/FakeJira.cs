@@ -3,12 +3,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 
 namespace CommentFlow.Tests.Fakes;
 
@@ -45,12 +40,10 @@ public sealed class FakeJira : IAsyncDisposable
     public const string AccountId = "5b10ac8d82e05b22cc7d4ef5";
     public const string DisplayName = "CommentFlow Bot";
 
-    private readonly WebApplication _app;
+    private WebApplication _app = null!;
     private int _nextCommentId = 10_000;
     private int _requests;
     private int _rateLimitedLeft;
-
-    private FakeJira(WebApplication app) => _app = app;
 
     public string Url { get; private set; } = "";
     public JiraFault Fault { get; set; }
@@ -72,20 +65,17 @@ public sealed class FakeJira : IAsyncDisposable
 
     public static async Task<FakeJira> StartAsync()
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Logging.ClearProviders();
-        var app = builder.Build();
-        var fake = new FakeJira(app);
-        app.Use(fake.GateAsync);
-        app.MapGet("/rest/api/{v}/myself", fake.Myself);
-        app.MapGet("/rest/api/{v}/issue/{key}", fake.Issue);
-        app.MapGet("/rest/api/{v}/issue/{key}/comment", fake.Comments);
-        app.MapPost("/rest/api/{v}/issue/{key}/comment", fake.PostCommentAsync);
-        app.MapPost("/rest/api/{v}/search/jql", fake.SearchAsync);
-        app.Map("/rest/api/{v}/search", fake.OldSearch);
-        await app.StartAsync();
-        fake.Url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        var fake = new FakeJira();
+        (fake._app, fake.Url) = await LoopbackApp.StartAsync(app =>
+        {
+            app.Use(fake.GateAsync);
+            app.MapGet("/rest/api/{v}/myself", fake.Myself);
+            app.MapGet("/rest/api/{v}/issue/{key}", fake.Issue);
+            app.MapGet("/rest/api/{v}/issue/{key}/comment", fake.Comments);
+            app.MapPost("/rest/api/{v}/issue/{key}/comment", fake.PostCommentAsync);
+            app.MapPost("/rest/api/{v}/search/jql", fake.SearchAsync);
+            app.Map("/rest/api/{v}/search", fake.OldSearch);
+        });
         return fake;
     }
 
