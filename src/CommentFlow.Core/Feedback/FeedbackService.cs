@@ -15,6 +15,8 @@ internal abstract record FeedbackTarget
     public sealed record ByTicket(string TicketKey, string Text) : FeedbackTarget;
 }
 
+internal sealed record FoundSuggestion(string ContextHash, int Position, Suggestion Suggestion, string Engine, string Model, string? TicketKey);
+
 internal sealed record FeedbackOutcome(SuggestionFeedback? Stored, bool Replaced, string? Error)
 {
     public static FeedbackOutcome Unknown(string error) => new(null, false, error);
@@ -45,8 +47,7 @@ internal sealed class FeedbackService(ITrainingStore store, SuggestionCache cach
 
     public async Task<FeedbackOutcome> RecordAsync(FeedbackTarget target, string action, string? finalText, string agent, CancellationToken cancellationToken)
     {
-        var found = await FindAsync(target, cancellationToken);
-        if (found is not var (hash, position, suggestion, engine, model, ticketKey))
+        if (await FindAsync(target, cancellationToken) is not var (hash, position, suggestion, engine, model, ticketKey))
         {
             return FeedbackOutcome.Unknown(target switch
             {
@@ -74,7 +75,8 @@ internal sealed class FeedbackService(ITrainingStore store, SuggestionCache cach
         return new FeedbackOutcome(feedback, replaced, null);
     }
 
-    private async Task<(string Hash, int Position, Suggestion Suggestion, string Engine, string Model, string? TicketKey)?> FindAsync(
+    /// <summary>The suggestion a target names, from the store or, not yet written, the cache; null when none was given.</summary>
+    public async Task<FoundSuggestion?> FindAsync(
         FeedbackTarget target, CancellationToken cancellationToken)
     {
         if (target is FeedbackTarget.ByTicket byTicket)
@@ -93,7 +95,7 @@ internal sealed class FeedbackService(ITrainingStore store, SuggestionCache cach
             return null;
         }
         var position = target is FeedbackTarget.ById byId ? byId.Position : Match(((FeedbackTarget.ByText)target).Text).IndexIn(suggestions);
-        return position >= 0 && position < suggestions.Count ? (hash, position, suggestions[position], engineName, modelName, key) : null;
+        return position >= 0 && position < suggestions.Count ? new(hash, position, suggestions[position], engineName, modelName, key) : null;
     }
 
     /// <summary>
@@ -102,24 +104,23 @@ internal sealed class FeedbackService(ITrainingStore store, SuggestionCache cach
     /// keyless ones before others), then the newest samples whatever their key. Feedback on a keyless answer takes the
     /// key the save named, so erasing that ticket erases it too.
     /// </summary>
-    private async Task<(string Hash, int Position, Suggestion Suggestion, string Engine, string Model, string? TicketKey)?> FindByTicketAsync(
+    private async Task<FoundSuggestion?> FindByTicketAsync(
         FeedbackTarget.ByTicket target, CancellationToken cancellationToken)
     {
         var match = Match(target.Text);
         var named = target.TicketKey == UnknownTicketKey ? null : target.TicketKey;
-        (string Hash, int Position, Suggestion Suggestion, string Engine, string Model, string? TicketKey)? Found(
-            string hash, IReadOnlyList<Suggestion> suggestions, string engine, string model, string? key) =>
-            match.IndexIn(suggestions) is >= 0 and var i ? (hash, i, suggestions[i], engine, model, key ?? named) : null;
+        FoundSuggestion? Found(string hash, IReadOnlyList<Suggestion> suggestions, string engine, string model, string? key) =>
+            match.IndexIn(suggestions) is >= 0 and var i ? new(hash, i, suggestions[i], engine, model, key ?? named) : null;
 
         var found = named is null ? null : await FirstInAsync(named, TicketSamplesSearched);
         found ??= cache.Recent()
             .Select(c => Found(c.ContextHash, c.Answer.Suggestions, c.Answer.Engine, c.Answer.Model, c.Answer.TicketKey))
             .Where(f => f is not null)
-            .OrderByDescending(f => named is not null && f!.Value.TicketKey == named) // stable: newest first within each
+            .OrderByDescending(f => named is not null && f!.TicketKey == named) // stable: newest first within each
             .FirstOrDefault();
         return found ?? await FirstInAsync(null, RecentSamplesSearched);
 
-        async Task<(string, int, Suggestion, string, string, string?)?> FirstInAsync(string? ticketKey, int limit) =>
+        async Task<FoundSuggestion?> FirstInAsync(string? ticketKey, int limit) =>
             (await store.FindRecentAsync(ticketKey, limit, cancellationToken))
                 .Select(s => Found(s.ContextHash, s.Suggestions, s.Engine, s.Model, s.Context.TicketKey))
                 .FirstOrDefault(f => f is not null);

@@ -8,6 +8,7 @@ using CommentFlow.Engines.Ollama;
 using CommentFlow.Feedback;
 using CommentFlow.Training;
 using CommentFlow.Import;
+using CommentFlow.Jira;
 using CommentFlow.Privacy;
 using CommentFlow.Storage;
 using Microsoft.Extensions.AI;
@@ -126,6 +127,35 @@ internal static class CommentFlowHostingExtensions
         builder.Services.AddSingleton<ActivitySeries>();
         builder.Services.AddSingleton<SuggestionService>();
         builder.Services.AddSingleton<FeedbackService>();
+        return builder;
+    }
+
+    /// <summary>
+    /// Jira's options and client (a typed HttpClient). Registered even when Jira is off, so callers ask
+    /// <see cref="JiraClient.IsConfigured"/> rather than whether it exists.
+    /// </summary>
+    public static IHostApplicationBuilder AddJira(this IHostApplicationBuilder builder)
+    {
+        builder.AddValidatedOptions<JiraOptions>(JiraOptions.Section);
+        builder.Services.TryAddSingleton(TimeProvider.System);
+        builder.Services.AddHttpClient<JiraClient>((sp, http) =>
+            {
+                var jira = sp.GetRequiredService<IOptions<JiraOptions>>().Value;
+                // The client bounds each attempt itself (Jira:TimeoutSeconds), around retries of 429 the HttpClient cannot see.
+                http.Timeout = Timeout.InfiniteTimeSpan;
+                if (!jira.IsConfigured)
+                {
+                    return;
+                }
+                http.BaseAddress = new Uri(jira.BaseUrl.TrimEnd('/') + "/");
+                http.DefaultRequestHeaders.Accept.Add(new System.Net.Http.Headers.MediaTypeWithQualityHeaderValue("application/json"));
+                http.DefaultRequestHeaders.Authorization = jira.UsesPersonalAccessToken
+                    ? new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", jira.PersonalAccessToken)
+                    : new System.Net.Http.Headers.AuthenticationHeaderValue("Basic",
+                        Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes($"{jira.Email}:{jira.ApiToken}")));
+            })
+            // Its request lines name ticket keys, which CommentFlow never logs.
+            .RemoveAllLoggers();
         return builder;
     }
 

@@ -137,40 +137,8 @@ internal static class HistoryImport
         comment.TryGetProperty("created", out var c) && c.ValueKind == JsonValueKind.String && DateTimeOffset.TryParse(c.GetString(),
             System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var at) ? at : null;
 
-    /// <summary>Plain text of a string, or of an Atlassian Document Format node (its "text" leaves, paragraphs on new lines).</summary>
-    internal static string Text(JsonElement element)
-    {
-        switch (element.ValueKind)
-        {
-            case JsonValueKind.String:
-                return element.GetString()!;
-            case JsonValueKind.Object:
-                var builder = new StringBuilder();
-                AppendAdf(element, builder);
-                return builder.ToString().Trim();
-            default:
-                return "";
-        }
-    }
-
-    private static void AppendAdf(JsonElement node, StringBuilder builder)
-    {
-        if (node.TryGetProperty("text", out var text) && text.ValueKind == JsonValueKind.String)
-        {
-            builder.Append(text.GetString());
-        }
-        if (node.TryGetProperty("content", out var content) && content.ValueKind == JsonValueKind.Array)
-        {
-            foreach (var child in content.EnumerateArray())
-            {
-                AppendAdf(child, builder);
-            }
-        }
-        if (node.TryGetProperty("type", out var type) && type.GetString() is "paragraph" or "heading" or "listItem" or "hardBreak")
-        {
-            builder.Append('\n');
-        }
-    }
+    /// <summary>Plain text of a string, or of an Atlassian Document Format node (read as the Jira client reads it).</summary>
+    internal static string Text(JsonElement element) => CommentFlow.Jira.Adf.ToText(element);
 
     private static bool IsGzip(string path)
     {

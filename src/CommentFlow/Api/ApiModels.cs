@@ -41,6 +41,10 @@ internal sealed record SuggestionsResponse
     /// <summary>Present when an engine was tried and could not answer.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public FallbackDto? Fallback { get; init; }
+
+    /// <summary>"jira" when the ticket was read from Jira by its key; absent when the request carried the ticket.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Source { get; init; }
 }
 
 internal sealed record StatsDto
@@ -72,6 +76,24 @@ internal sealed record FeedbackRequest
     public string? Action { get; init; }
     public string? FinalText { get; init; }
     public string? Agent { get; init; }
+}
+
+/// <summary>A comment to post on a Jira ticket: a suggestion by id (its text, or <c>Text</c> when the agent edited it), or a text.</summary>
+internal sealed record JiraCommentRequest
+{
+    public string? TicketKey { get; init; }
+    public string? SuggestionId { get; init; }
+    public string? Text { get; init; }
+
+    /// <summary>Default true: an internal note, never a reply the customer sees by accident.</summary>
+    public bool? Internal { get; init; }
+    public string? Agent { get; init; }
+}
+
+/// <param name="Feedback">What was recorded about the suggestion posted; null when the text matched no suggestion of the ticket.</param>
+internal sealed record JiraCommentResponse(string TicketKey, string CommentId, bool Internal, FeedbackResponse? Feedback)
+{
+    public bool Success => true;
 }
 
 /// <summary>The earlier service's save call.</summary>
@@ -170,6 +192,8 @@ internal sealed record TrainingJobDto(string Id, string State, DateTimeOffset St
 [JsonSerializable(typeof(FeedbackRequest))]
 [JsonSerializable(typeof(LegacySaveRequest))]
 [JsonSerializable(typeof(FeedbackResponse))]
+[JsonSerializable(typeof(JiraCommentRequest))]
+[JsonSerializable(typeof(JiraCommentResponse))]
 [JsonSerializable(typeof(StatsResponse))]
 [JsonSerializable(typeof(ExportResponse))]
 [JsonSerializable(typeof(CacheStatsResponse))]

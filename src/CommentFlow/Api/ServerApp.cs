@@ -41,6 +41,7 @@ internal static class ServerApp
         builder.AddCapture();
         builder.AddRetention();
         builder.AddEngines();
+        builder.AddJira();
         builder.AddTraining();
         builder.AddCommentFlowHealthChecks();
         builder.AddCommentFlowAccess();
@@ -61,6 +62,7 @@ internal static class ServerApp
         var admin = api.MapGroup("").RequireAuthorization(AccessPolicies.Admin);
         agent.MapSuggestions();
         agent.MapFeedback();
+        agent.MapJira();
         api.MapDataset();
         api.MapServiceEndpoints();
         api.MapDashboard();

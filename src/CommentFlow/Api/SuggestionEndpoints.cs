@@ -1,5 +1,6 @@
 using CommentFlow.Domain;
 using CommentFlow.Engines;
+using CommentFlow.Jira;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace CommentFlow.Api;
@@ -10,23 +11,48 @@ internal static class SuggestionEndpoints
     {
         group.MapPost("/suggestions", SuggestAsync)
             .WithName("Suggest")
-            .WithSummary("Suggest the next comments for a ticket; the answer is captured as a training sample.")
+            .WithSummary("Suggest the next comments for a ticket; the answer is captured as a training sample. A ticket_key alone reads the ticket from Jira.")
             .Accepts<SuggestionRequest>("application/json");
         return group;
     }
 
-    private static async Task<Results<Ok<SuggestionsResponse>, ValidationProblem>> SuggestAsync(
+    private const string Invalid = "The suggestion request is invalid.";
+
+    private static async Task<Results<Ok<SuggestionsResponse>, ValidationProblem, ProblemHttpResult>> SuggestAsync(
         HttpRequest request, SuggestionService service, CancellationToken cancellationToken)
     {
         var (body, errors) = await JsonBody.ReadAsync(request, ApiJsonContext.Default.SuggestionRequest, cancellationToken);
         if (errors is not null)
         {
-            return TypedResults.ValidationProblem(errors, title: "The suggestion request is invalid.");
+            return TypedResults.ValidationProblem(errors, title: Invalid);
         }
-        var (context, max, invalid) = SuggestionValidation.Validate(body!);
+        string? source = null;
+        if (!string.IsNullOrWhiteSpace(body!.TicketKey) && string.IsNullOrWhiteSpace(body.Summary) && string.IsNullOrWhiteSpace(body.Description))
+        {
+            // Resolved only here: requests that carry their ticket never touch Jira, however it is doing.
+            var jira = request.HttpContext.RequestServices.GetRequiredService<JiraClient>();
+            if (!jira.IsConfigured)
+            {
+                return TypedResults.ValidationProblem(JsonBody.Error("summary", "A summary or a description is required. " + JiraEndpoints.NotConfigured("A ticket_key alone")), title: Invalid);
+            }
+            if (!JiraClient.IsIssueKey(body.TicketKey))
+            {
+                return TypedResults.ValidationProblem(JsonBody.Error("ticket_key", JiraEndpoints.InvalidKey), title: Invalid);
+            }
+            try
+            {
+                body = JiraEndpoints.WithTicket(body, await jira.GetIssueWithLastCommentsAsync(body.TicketKey, JiraEndpoints.LastComments, cancellationToken));
+            }
+            catch (JiraException ex)
+            {
+                return JiraEndpoints.Problem(request.HttpContext, ex);
+            }
+            source = JiraEndpoints.SourceJira;
+        }
+        var (context, max, invalid) = SuggestionValidation.Validate(body);
         if (invalid is not null)
         {
-            return TypedResults.ValidationProblem(invalid, title: "The suggestion request is invalid.");
+            return TypedResults.ValidationProblem(invalid, title: Invalid);
         }
 
         var outcome = await service.SuggestAsync(context!, max, cancellationToken);
@@ -40,6 +66,7 @@ internal static class SuggestionEndpoints
             Engine = outcome.Engine,
             Model = outcome.Model,
             Fallback = outcome.Fallback is { } f ? new FallbackDto(f.From, f.Reason) : null,
+            Source = source,
         });
     }
 }

@@ -24,6 +24,7 @@ internal static class CliHost
         builder.AddCommentFlowStorage();
         builder.AddHistoryImport();
         builder.AddTraining();
+        builder.AddJira();
         if (engines)
         {
             builder.AddCapture();

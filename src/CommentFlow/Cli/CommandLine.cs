@@ -30,6 +30,7 @@ internal static class CommandLine
         root.Subcommands.Add(ModelCommands.Models());
         root.Subcommands.Add(DatasetCommand.Create());
         root.Subcommands.Add(KeysCommand.Create());
+        root.Subcommands.Add(JiraCommand.Create());
         return root;
     }
 

@@ -81,6 +81,7 @@ public sealed class FuzzTests(Xunit.Abstractions.ITestOutputHelper output)
         (HttpMethod.Get, $"{Api}/train/QUERY"), (HttpMethod.Delete, $"{Api}/samples?ticket_key=erase-QUERY"), (HttpMethod.Get, "/health/ready"),
         (HttpMethod.Get, $"{Api}/samples?q=QUERY"), (HttpMethod.Get, $"{Api}/samples?page=QUERY&size=QUERY"), (HttpMethod.Get, $"{Api}/export?format=QUERY"),
         (HttpMethod.Get, $"{Api}/samples/daily"), (HttpMethod.Get, $"{Api}/activity"), (HttpMethod.Post, $"{Api}/models/QUERY/promote"),
+        (HttpMethod.Post, $"{Api}/jira/comment"),
     ];
 
     [Fact]

@@ -3,12 +3,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 
 namespace CommentFlow.Tests.Fakes;
 
@@ -32,9 +27,7 @@ public enum OllamaFault
 /// </summary>
 public sealed class FakeOllama : IAsyncDisposable
 {
-    private readonly WebApplication _app;
-
-    private FakeOllama(WebApplication app) => _app = app;
+    private WebApplication _app = null!;
 
     public string Url { get; private set; } = "";
     public OllamaFault Fault { get; set; }
@@ -51,15 +44,12 @@ public sealed class FakeOllama : IAsyncDisposable
 
     public static async Task<FakeOllama> StartAsync()
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Logging.ClearProviders();
-        var app = builder.Build();
-        var fake = new FakeOllama(app);
-        app.MapGet("/api/tags", fake.TagsAsync);
-        app.MapPost("/api/chat", fake.ChatAsync);
-        await app.StartAsync();
-        fake.Url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        var fake = new FakeOllama();
+        (fake._app, fake.Url) = await LoopbackApp.StartAsync(app =>
+        {
+            app.MapGet("/api/tags", fake.TagsAsync);
+            app.MapPost("/api/chat", fake.ChatAsync);
+        });
         return fake;
     }
 
