@@ -169,6 +169,20 @@ public sealed class JiraApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task PostComment_TextSuggestedForAnotherTicket_PostedWithoutFeedback()
+    {
+        var answer = await _server.SuggestAsync(new { ticket_key = "SD-1" });
+        _jira.AddIssue("SD-2", "Otro", "Otro ticket");
+        var text = answer["suggestions"]![0]!["text"]!.GetValue<string>();
+
+        var (status, body, _) = await PostAsync("/jira/comment", new { ticket_key = "SD-2", text });
+
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Null(body["feedback"]);
+        Assert.Equal(0, await FeedbackCountAsync("accepted") + await FeedbackCountAsync("edited"));
+    }
+
+    [Fact]
     public async Task PostComment_UnknownSuggestionOrOtherTicket_400NothingPosted()
     {
         var (unknown, body, _) = await PostAsync("/jira/comment", new { ticket_key = "SD-1", suggestion_id = new string('0', 32) + ":0" });
