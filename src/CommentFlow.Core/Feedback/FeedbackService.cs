@@ -12,7 +12,9 @@ internal abstract record FeedbackTarget
 
     public sealed record ByText(string ContextHash, string Text) : FeedbackTarget;
 
-    public sealed record ByTicket(string TicketKey, string Text) : FeedbackTarget;
+    /// <param name="OtherTickets">Whether another ticket's answer may match: the earlier front end's save names a ticket
+    /// its suggestions were never asked for under; a comment posted to Jira is this ticket's only.</param>
+    public sealed record ByTicket(string TicketKey, string Text, bool OtherTickets = true) : FeedbackTarget;
 }
 
 internal sealed record FoundSuggestion(string ContextHash, int Position, Suggestion Suggestion, string Engine, string Model, string? TicketKey);
@@ -115,10 +117,10 @@ internal sealed class FeedbackService(ITrainingStore store, SuggestionCache cach
         var found = named is null ? null : await FirstInAsync(named, TicketSamplesSearched);
         found ??= cache.Recent()
             .Select(c => Found(c.ContextHash, c.Answer.Suggestions, c.Answer.Engine, c.Answer.Model, c.Answer.TicketKey))
-            .Where(f => f is not null)
+            .Where(f => f is not null && (target.OtherTickets || string.Equals(f.TicketKey, named, StringComparison.OrdinalIgnoreCase)))
             .OrderByDescending(f => named is not null && f!.TicketKey == named) // stable: newest first within each
             .FirstOrDefault();
-        return found ?? await FirstInAsync(null, RecentSamplesSearched);
+        return found ?? (target.OtherTickets ? await FirstInAsync(null, RecentSamplesSearched) : null);
 
         async Task<FoundSuggestion?> FirstInAsync(string? ticketKey, int limit) =>
             (await store.FindRecentAsync(ticketKey, limit, cancellationToken))

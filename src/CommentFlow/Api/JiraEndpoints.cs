@@ -94,12 +94,7 @@ internal static class JiraEndpoints
         else
         {
             text = body.Text!;
-            // The lookup by text also searches other tickets' answers (for the earlier front end); only this ticket's count here.
-            found = await feedback.FindAsync(new FeedbackTarget.ByTicket(key, text), cancellationToken);
-            if (found?.TicketKey is { } given && !string.Equals(given, key, StringComparison.OrdinalIgnoreCase))
-            {
-                found = null;
-            }
+            found = await feedback.FindAsync(new FeedbackTarget.ByTicket(key, text, OtherTickets: false), cancellationToken);
         }
 
         var internalNote = body.Internal ?? true;
