@@ -46,8 +46,8 @@ internal static class LocalModelScenario
         // The index grown to N tickets: the version's items file rewritten, as a store of N samples would have written it.
         var directory = host.Registry.PathOf(version.Version);
         var items = corpus.Items(samples);
-        await WriteItemsAsync(Path.Combine(directory, ModelTrainer.ItemsFile), items);
-        await using (var stream = File.Create(Path.Combine(directory, ModelTrainer.ManifestFile)))
+        await WriteItemsAsync(Path.Combine(directory, ModelFiles.Items), items);
+        await using (var stream = File.Create(Path.Combine(directory, ModelFiles.Manifest)))
         {
             await JsonSerializer.SerializeAsync(stream, version with { RetrievalItems = items.Count }, RegistryJsonContext.Default.ModelManifest);
         }
@@ -55,7 +55,7 @@ internal static class LocalModelScenario
         items = null;
 
         // Memory per indexed ticket: the heap's growth over the load, less the classifier's (loaded alone first).
-        var classifierBytes = Growth(() => TextClassifier.Load(Path.Combine(directory, ModelTrainer.ClassifierFile)));
+        var classifierBytes = Growth(() => TextClassifier.Load(Path.Combine(directory, ModelFiles.Classifier)));
         clock.Restart();
         var loaded = Growth(host.Refresh);
         var loadSeconds = clock.Elapsed.TotalSeconds;

@@ -1,3 +1,5 @@
+using CommentFlow.Storage;
+using CommentFlow.OwnModel;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using CommentFlow.Export;

@@ -1,3 +1,4 @@
+using CommentFlow.OwnModel;
 using CommentFlow.Caching;
 using CommentFlow.Capture;
 using CommentFlow.Configuration;

@@ -1,6 +1,5 @@
 using CommentFlow.Domain;
 using CommentFlow.Engines;
-using CommentFlow.Training;
 
 namespace CommentFlow.OwnModel;
 

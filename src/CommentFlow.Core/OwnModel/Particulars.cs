@@ -93,7 +93,7 @@ internal sealed class WordCounts
     {
         _seen.Clear();
         var lower = text.ToLowerInvariant();
-        foreach (var m in Training.TextMetrics.WordPattern.EnumerateMatches(lower))
+        foreach (var m in TicketText.WordPattern.EnumerateMatches(lower))
         {
             _seen.Add(Intern(lower.AsSpan(m.Index, m.Length)));
         }

@@ -1,4 +1,3 @@
-using CommentFlow.Training;
 
 namespace CommentFlow.OwnModel;
 
@@ -23,7 +22,7 @@ internal sealed class QueryWords
         var words = new List<(int, int, int)>();
         Dictionary<string, int>? unknown = null;
         _known = [];
-        foreach (var m in TextMetrics.WordPattern.EnumerateMatches(lower))
+        foreach (var m in TicketText.WordPattern.EnumerateMatches(lower))
         {
             var word = lower.AsSpan(m.Index, m.Length);
             if (index.Words.TryGetValue(word, out var id))

@@ -1,5 +1,4 @@
 using System.Runtime.InteropServices;
-using CommentFlow.Training;
 
 namespace CommentFlow.OwnModel;
 
@@ -368,7 +367,7 @@ internal static partial class ReplyComposer
         }
         // Where the words are in the sentence's text: the same \w+ matches the answer's tokens came from.
         int from = 0, to = 0, k2 = 0;
-        foreach (var m in TextMetrics.WordPattern.EnumerateMatches(text.ToLowerInvariant()))
+        foreach (var m in TicketText.WordPattern.EnumerateMatches(text.ToLowerInvariant()))
         {
             if (k2 == lo)
             {

@@ -1,4 +1,3 @@
-using CommentFlow.Training;
 
 namespace CommentFlow.OwnModel;
 
@@ -15,7 +14,7 @@ internal readonly record struct ReplySentence(int Start, int End, int FirstToken
         var lower = text.ToLowerInvariant();
         var tokens = new List<int>();
         var starts = new List<int>();
-        foreach (var m in TextMetrics.WordPattern.EnumerateMatches(lower))
+        foreach (var m in TicketText.WordPattern.EnumerateMatches(lower))
         {
             tokens.Add(intern(lower.AsSpan(m.Index, m.Length)));
             starts.Add(m.Index);

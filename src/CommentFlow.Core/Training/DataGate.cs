@@ -1,3 +1,4 @@
+using CommentFlow.OwnModel;
 namespace CommentFlow.Training;
 
 /// <summary>

@@ -19,10 +19,6 @@ namespace CommentFlow.Training;
 /// </summary>
 internal static class ModelTrainer
 {
-    public const string ManifestFile = "manifest.json";
-    public const string ItemsFile = "retrieval.jsonl.gz";
-    public const string ClassifierFile = "type-classifier.zip";
-
     /// <summary>ROUGE-L from which a suggestion counts as "what an agent would have written"; the confidence is the calibrated chance of that.</summary>
     public const double GoodRougeL = 0.3;
     private const int CalibrationBins = 10;
@@ -105,7 +101,7 @@ internal static class ModelTrainer
         ModelManifest manifest;
         try
         {
-            await AtomicFile.WriteAsync(Path.Combine(dir, ItemsFile), async stream =>
+            await AtomicFile.WriteAsync(Path.Combine(dir, ModelFiles.Items), async stream =>
             {
                 await using var gzip = new GZipStream(stream, CompressionLevel.Optimal, leaveOpen: true);
                 await using var writer = new StreamWriter(gzip, new UTF8Encoding(false));
@@ -115,7 +111,7 @@ internal static class ModelTrainer
                 }
                 return items.Count;
             });
-            classifier?.Save(Path.Combine(dir, ClassifierFile));
+            classifier?.Save(Path.Combine(dir, ModelFiles.Classifier));
 
             manifest = new ModelManifest
             {
@@ -141,7 +137,7 @@ internal static class ModelTrainer
                 if (!Directory.Exists(registry.PathOf(manifest.Version)))
                 {
                     var staged = manifest;
-                    await AtomicFile.WriteAsync(Path.Combine(dir, ManifestFile), async stream =>
+                    await AtomicFile.WriteAsync(Path.Combine(dir, ModelFiles.Manifest), async stream =>
                     {
                         await JsonSerializer.SerializeAsync(stream, staged, RegistryJsonContext.Default.ModelManifest, cancellationToken);
                         return true;

@@ -1,3 +1,4 @@
+using CommentFlow.OwnModel;
 using System.Collections.Concurrent;
 using CommentFlow.Dataset;
 using CommentFlow.Engines.Local;

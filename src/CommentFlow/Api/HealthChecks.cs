@@ -1,3 +1,4 @@
+using CommentFlow.OwnModel;
 using System.Text.Json;
 using CommentFlow.Engines.Local;
 using CommentFlow.Engines.Ollama;

@@ -1,3 +1,4 @@
+using CommentFlow.OwnModel;
 using CommentFlow.Dataset;
 using CommentFlow.Engines.Local;
 using CommentFlow.Training;

@@ -1,3 +1,4 @@
+using CommentFlow.OwnModel;
 using CommentFlow.Capture;
 using CommentFlow.Engines;
 using CommentFlow.Engines.Local;

@@ -1,3 +1,4 @@
+using CommentFlow.Storage;
 using System.CommandLine;
 using System.Text.Json;
 using CommentFlow.Configuration;

@@ -1,3 +1,4 @@
+using CommentFlow.OwnModel;
 using System.CommandLine;
 using System.Diagnostics;
 using System.Text.Json;

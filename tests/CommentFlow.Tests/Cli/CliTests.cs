@@ -1,3 +1,4 @@
+using CommentFlow.OwnModel;
 using CommentFlow.Cli;
 using CommentFlow.Storage;
 using CommentFlow.Tests.Legacy;
@@ -73,7 +74,7 @@ public sealed class CliTests
         Assert.Equal(0, await RunAsync("train", data, "--CommentFlow:Training:MinSamples=20", "--CommentFlow:Training:MinSamplesPerClass=10"));
         Assert.Equal(0, await RunAsync("models", "list", data));
 
-        var versions = new CommentFlow.Training.ModelRegistry(Path.Combine(dataDir, "ml_models")).Read().Versions;
+        var versions = new ModelRegistry(Path.Combine(dataDir, "ml_models")).Read().Versions;
         Assert.Equal(2, versions.Count);
         Assert.All(versions, v => Assert.Equal(snapshot.Id, v.SnapshotId));
         Assert.Equal([true, false], versions.Select(v => v.GateOverridden));

@@ -1,3 +1,4 @@
+using CommentFlow.OwnModel;
 using System.Text.Json.Nodes;
 using CommentFlow.Configuration;
 using CommentFlow.Domain;

@@ -1,3 +1,4 @@
+using CommentFlow.OwnModel;
 using System.Diagnostics;
 using System.Text.Json.Nodes;
 using CommentFlow.Cli;
@@ -59,7 +60,7 @@ public sealed class MigrateCommandTests
         var registry = new ModelRegistry(modelsDir).Read();
         Assert.Equal(second.Version, registry.Active);
         Assert.Equal([first.Version], registry.Previous);
-        Assert.All(registry.Versions, v => Assert.True(File.Exists(Path.Combine(modelsDir, v.Version, ModelTrainer.ManifestFile))));
+        Assert.All(registry.Versions, v => Assert.True(File.Exists(Path.Combine(modelsDir, v.Version, ModelFiles.Manifest))));
         await MigrationTests.AssertSameStoreAsync(source, MigrationTests.Postgres(connectionString));
 
         // A server on the destination serves the migrated active version and sees the migrated samples.

@@ -82,8 +82,8 @@ public sealed class OwnModelTests
         Assert.Equal(manifest.Version, registry.Read().Active);
         Assert.Equal(75, manifest.RetrievalItems);
         Assert.Equal(32, manifest.DataFingerprint.Length);
-        Assert.True(File.Exists(Path.Combine(registry.PathOf(manifest.Version), ModelTrainer.ManifestFile)));
-        Assert.True(File.Exists(Path.Combine(registry.PathOf(manifest.Version), ModelTrainer.ItemsFile)));
+        Assert.True(File.Exists(Path.Combine(registry.PathOf(manifest.Version), ModelFiles.Manifest)));
+        Assert.True(File.Exists(Path.Combine(registry.PathOf(manifest.Version), ModelFiles.Items)));
         Assert.True(manifest.CrossValidatedRougeL > 0.5, $"cv rouge {manifest.CrossValidatedRougeL}"); // each topic has one answer
         for (var i = 1; i < manifest.CalibrationValues.Count; i++)
         {
@@ -275,10 +275,10 @@ public sealed class OwnModelTests
         var manifest = await TrainAsync(store, registry);
         Assert.Equal(["action", "diagnostic", "resolution"], manifest.TypeLabels);
         // Chosen by cross-validation, as `commentflow evaluate` chooses; each topic has its own words, so every fold is right.
-        Assert.Contains(manifest.TypeTrainer, Enum.GetNames<CommentFlow.Training.ClassifierTrainer>());
+        Assert.Contains(manifest.TypeTrainer, Enum.GetNames<ClassifierTrainer>());
         Assert.Equal(1.0, manifest.TypeMacroF1);
 
-        var model = CommentFlow.Engines.Local.LocalModel.Load(registry.PathOf(manifest.Version));
+        var model = LocalModel.Load(registry.PathOf(manifest.Version));
         Assert.NotNull(model.Types);
         Assert.Equal(["action", "diagnostic", "resolution"], model.Types!.Labels);
         var predictions = await Task.WhenAll(Enumerable.Range(0, 64).Select(i => Task.Run(() =>
@@ -305,7 +305,7 @@ public sealed class OwnModelTests
         }).ToList();
         var (store, registry) = await StoreWithAsync(TempDir.Create(), samples);
         var manifest = await TrainAsync(store, registry);
-        var model = CommentFlow.Engines.Local.LocalModel.Load(registry.PathOf(manifest.Version));
+        var model = LocalModel.Load(registry.PathOf(manifest.Version));
 
         foreach (var (status, type, _) in byStatus)
         {

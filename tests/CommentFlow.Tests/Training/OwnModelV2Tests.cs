@@ -1,3 +1,4 @@
+using CommentFlow.OwnModel;
 using System.Globalization;
 using System.Text.Json.Nodes;
 using CommentFlow.Domain;

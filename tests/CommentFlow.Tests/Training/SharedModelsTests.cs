@@ -1,3 +1,4 @@
+using CommentFlow.OwnModel;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
@@ -156,6 +157,6 @@ public sealed class SharedModelsTests(ITestOutputHelper output)
 
         Assert.NotEqual(one.Version, two.Version);
         Assert.Equal(new[] { one.Version, two.Version }, Directory.GetDirectories(registry.ModelsDir).Select(d => Path.GetFileName(d)).Order(StringComparer.Ordinal));
-        Assert.All(registry.Read().Versions, v => Assert.True(File.Exists(Path.Combine(registry.PathOf(v.Version), ModelTrainer.ManifestFile))));
+        Assert.All(registry.Read().Versions, v => Assert.True(File.Exists(Path.Combine(registry.PathOf(v.Version), ModelFiles.Manifest))));
     }
 }

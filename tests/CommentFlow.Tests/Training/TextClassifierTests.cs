@@ -1,3 +1,4 @@
+using CommentFlow.OwnModel;
 using CommentFlow.Training;
 
 namespace CommentFlow.Tests.Training;

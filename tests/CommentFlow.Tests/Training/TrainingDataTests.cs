@@ -1,3 +1,4 @@
+using CommentFlow.OwnModel;
 using System.Text.Json;
 using CommentFlow.Dataset;
 using CommentFlow.Domain;
@@ -125,8 +126,8 @@ public sealed class TrainingDataTests
         Assert.NotEqual(a.Version, b.Version);
         Assert.Equal(a.SnapshotId, b.SnapshotId);
         Assert.Equal(
-            await File.ReadAllBytesAsync(Path.Combine(setup.Registry.PathOf(a.Version), ModelTrainer.ItemsFile)),
-            await File.ReadAllBytesAsync(Path.Combine(setup.Registry.PathOf(b.Version), ModelTrainer.ItemsFile)));
+            await File.ReadAllBytesAsync(Path.Combine(setup.Registry.PathOf(a.Version), ModelFiles.Items)),
+            await File.ReadAllBytesAsync(Path.Combine(setup.Registry.PathOf(b.Version), ModelFiles.Items)));
         Assert.Equal(ManifestJson(a), ManifestJson(b with { Version = a.Version, CreatedAt = a.CreatedAt }));
         Assert.NotEmpty(a.TypeLabels); // the classifier's score is part of what is compared
 

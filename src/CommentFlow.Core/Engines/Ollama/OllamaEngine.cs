@@ -1,3 +1,4 @@
+using CommentFlow.OwnModel;
 using System.Net;
 using System.Text.Json;
 using CommentFlow.Domain;

@@ -1,9 +1,8 @@
 using System.Numerics;
 using System.Runtime.InteropServices;
 using System.Text;
-using CommentFlow.OwnModel;
 
-namespace CommentFlow.Training;
+namespace CommentFlow.OwnModel;
 
 /// <summary>
 /// The own generator: past tickets indexed by TF-IDF over word 1–2-grams and character 3–5-grams (sublinear tf, smoothed
@@ -536,7 +535,7 @@ internal sealed class RetrievalIndex
 
         var words = s_words ??= new List<(int Start, int Length)>(512);
         words.Clear();
-        foreach (var m in TextMetrics.WordPattern.EnumerateMatches(span))
+        foreach (var m in TicketText.WordPattern.EnumerateMatches(span))
         {
             if (m.Length >= 2)
             {

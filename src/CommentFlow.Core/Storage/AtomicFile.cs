@@ -1,4 +1,4 @@
-namespace CommentFlow.Export;
+namespace CommentFlow.Storage;
 
 /// <summary>Writes a file through a temporary sibling and a rename, so readers never see half a file.</summary>
 internal static class AtomicFile

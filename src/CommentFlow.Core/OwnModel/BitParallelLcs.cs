@@ -1,11 +1,11 @@
 using System.Numerics;
 
-namespace CommentFlow.Training;
+namespace CommentFlow.OwnModel;
 
 /// <summary>
 /// Length of the longest common subsequence of two token-id sequences, 64 positions of the first at a time
 /// (Hyyrö's bit-vector algorithm): for two agent answers of ~100 tokens, ~200 word operations instead of the
-/// 10,000 cells of the dynamic programme. Exact; <see cref="TextMetrics.RougeL{T}"/> stays the reference.
+/// 10,000 cells of the dynamic programme. Exact; <c>TextMetrics.RougeL</c> stays the reference.
 /// One instance is reset for each pattern and keeps its buffers: a query compares dozens of answers.
 /// </summary>
 internal sealed class BitParallelLcs

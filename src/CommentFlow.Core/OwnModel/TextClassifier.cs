@@ -5,7 +5,7 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Transforms.Text;
 
-namespace CommentFlow.Training;
+namespace CommentFlow.OwnModel;
 
 /// <summary>A labelled example: the ticket's text and, optionally, the short fields that describe it.</summary>
 internal sealed class ClassifierRow

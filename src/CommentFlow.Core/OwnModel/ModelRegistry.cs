@@ -1,8 +1,9 @@
+using CommentFlow.Storage;
+using CommentFlow.OwnModel;
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using CommentFlow.Export;
 
-namespace CommentFlow.Training;
+namespace CommentFlow.OwnModel;
 
 /// <summary>
 /// The versions under the models folder (<c>Models:Dir</c>, default <c>DataDir/ml_models</c>) and which one is active, in
@@ -201,6 +202,14 @@ internal sealed class ModelRegistry(string modelsDir)
             }
         }
     }
+}
+
+/// <summary>The files of a trained version, in its folder under the registry.</summary>
+internal static class ModelFiles
+{
+    public const string Manifest = "manifest.json";
+    public const string Items = "retrieval.jsonl.gz";
+    public const string Classifier = "type-classifier.zip";
 }
 
 /// <summary>What importing another models folder did: versions copied, versions already here, versions its registry named but its folder lacked.</summary>

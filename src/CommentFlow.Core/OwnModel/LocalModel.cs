@@ -1,9 +1,7 @@
 using System.IO.Compression;
 using System.Text.Json;
-using CommentFlow.OwnModel;
-using CommentFlow.Training;
 
-namespace CommentFlow.Engines.Local;
+namespace CommentFlow.OwnModel;
 
 /// <summary>A trained version, loaded and ready to answer: the retrieval index with its settings and calibration, and the type classifier when there is one.</summary>
 internal sealed class LocalModel
@@ -30,13 +28,13 @@ internal sealed class LocalModel
     public static LocalModel Load(string directory)
     {
         ModelManifest manifest;
-        using (var stream = File.OpenRead(Path.Combine(directory, ModelTrainer.ManifestFile)))
+        using (var stream = File.OpenRead(Path.Combine(directory, ModelFiles.Manifest)))
         {
             manifest = JsonSerializer.Deserialize(stream, RegistryJsonContext.Default.ModelManifest)
                 ?? throw new InvalidDataException($"Empty manifest in {directory}.");
         }
         var items = new List<RetrievalItem>(manifest.RetrievalItems);
-        using (var file = File.OpenRead(Path.Combine(directory, ModelTrainer.ItemsFile)))
+        using (var file = File.OpenRead(Path.Combine(directory, ModelFiles.Items)))
         using (var gzip = new GZipStream(file, CompressionMode.Decompress))
         using (var reader = new StreamReader(gzip))
         {
@@ -45,7 +43,7 @@ internal sealed class LocalModel
                 items.Add(JsonSerializer.Deserialize(line, RetrievalJsonContext.Default.RetrievalItem)!);
             }
         }
-        var classifier = Path.Combine(directory, ModelTrainer.ClassifierFile);
+        var classifier = Path.Combine(directory, ModelFiles.Classifier);
         return new LocalModel(manifest, RetrievalIndex.Build(items), File.Exists(classifier) ? TextClassifier.Load(classifier) : null);
     }
 

@@ -1,10 +1,9 @@
 using CommentFlow.Configuration;
-using CommentFlow.Training;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
-namespace CommentFlow.Engines.Local;
+namespace CommentFlow.OwnModel;
 
 /// <summary>
 /// Holds the active own model and swaps in a newly promoted (or rolled-back) one without a restart: the registry is

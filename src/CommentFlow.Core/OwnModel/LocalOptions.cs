@@ -1,6 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 
-namespace CommentFlow.Engines.Local;
+namespace CommentFlow.OwnModel;
 
 internal sealed class LocalOptions
 {
