@@ -69,6 +69,7 @@ internal static class CommentFlowHostingExtensions
         builder.AddValidatedOptions<CleaningOptions>(CleaningOptions.Section);
         builder.Services.AddSingleton(sp => new SnapshotStore(sp.GetRequiredService<IOptions<CommentFlowOptions>>().Value.ResolveSnapshotsDir()));
         builder.Services.AddSingleton<TrainingJobs>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<TrainingJobs>());
         return builder;
     }
 

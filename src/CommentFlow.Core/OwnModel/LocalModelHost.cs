@@ -30,8 +30,10 @@ internal sealed partial class LocalModelHost(
             {
                 Refresh();
             }
-            catch (Exception ex) when (ex is IOException or InvalidDataException or System.Text.Json.JsonException or UnauthorizedAccessException)
+            catch (Exception ex)
             {
+                // Whatever a damaged or foreign version throws (ML.NET's loader has its own exceptions), the model being
+                // served stays and the next poll tries again: the host must never stop over it.
                 LogLoadFailed(logger, ex);
             }
             await Task.Delay(TimeSpan.FromSeconds(options.Value.ReloadSeconds), time, stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);

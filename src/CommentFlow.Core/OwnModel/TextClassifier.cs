@@ -104,8 +104,11 @@ internal sealed partial class TextClassifier
     /// <summary>The label of each position of the score vector (the key order the featurizer gave them).</summary>
     private string[] Slots { get; }
 
-    public static TextClassifier Train(IReadOnlyList<(string Text, string Label)> examples, ClassifierTrainer trainer, int seed = 42)
+    public static TextClassifier Train(IReadOnlyList<(string Text, string Label)> examples, ClassifierTrainer trainer, int seed = 42,
+        CancellationToken cancellationToken = default)
     {
+        // ML.NET's fits take no token (its CancelExecution is internal): the token is checked between them.
+        cancellationToken.ThrowIfCancellationRequested();
         var ml = new MLContext(seed);
         var data = ml.Data.LoadFromEnumerable(Weighted(examples));
         // The features are computed once and cached, whichever trainers then learn from them.
@@ -138,7 +141,11 @@ internal sealed partial class TextClassifier
         ClassifierTrainer[] trainers = trainer == ClassifierTrainer.Averaged
             ? [ClassifierTrainer.SdcaMaximumEntropy, ClassifierTrainer.LbfgsMaximumEntropy]
             : [trainer];
-        var members = trainers.Select(t => (ITransformer)featurizer.Append(Trainer(ml, t).Fit(features))).ToArray();
+        var members = trainers.Select(t =>
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            return (ITransformer)featurizer.Append(Trainer(ml, t).Fit(features));
+        }).ToArray();
         return new TextClassifier(ml, members, data.Schema);
     }
 

@@ -50,7 +50,8 @@ internal static class Evaluation
     /// whole set cost six times the final fit (at 100k tickets they held 5 GB and ran past 12 minutes), and the choice
     /// between two linear models on the same features does not need them.
     /// </summary>
-    public static (ClassifierTrainer Best, Dictionary<string, double> ValidationMacroF1) SelectTrainer(IReadOnlyList<(string Text, string Label)> train, int seed)
+    public static (ClassifierTrainer Best, Dictionary<string, double> ValidationMacroF1) SelectTrainer(IReadOnlyList<(string Text, string Label)> train, int seed,
+        CancellationToken cancellationToken = default)
     {
         const int folds = 3;
         train = SelectionSample(train, seed);
@@ -62,7 +63,7 @@ internal static class Evaluation
             var fit = train.Where((_, i) => fold[i] != f).ToList();
             var validation = train.Where((_, i) => fold[i] == f).ToList();
             var expected = validation.Select(t => t.Label).ToList();
-            var candidate = TextClassifier.Train(fit, ClassifierTrainer.Averaged, seed);
+            var candidate = TextClassifier.Train(fit, ClassifierTrainer.Averaged, seed, cancellationToken);
             var texts = validation.Select(t => t.Text).ToList();
             var byMember = candidate.PredictByMember(texts);
             for (var m = 0; m < members.Length; m++)
@@ -230,7 +231,8 @@ internal static class Evaluation
     /// each held-out ticket's fit score (similarity × fit, see <see cref="OwnSuggestion"/>) and the ROUGE-L of the composed
     /// reply, from which the engine's confidence is calibrated.
     /// </summary>
-    internal static RetrievalTuning TuneRetrieval(IReadOnlyList<LabelledTicket> train, int seed, int folds = 3)
+    internal static RetrievalTuning TuneRetrieval(IReadOnlyList<LabelledTicket> train, int seed, int folds = 3,
+        CancellationToken cancellationToken = default)
     {
         int[] neighbours = [10, 20, 40];
         double[] temperatures = [0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 1];
@@ -256,6 +258,7 @@ internal static class Evaluation
             var heldOut = 0;
             foreach (var q in answered.Where((_, i) => fold[i] == f))
             {
+                cancellationToken.ThrowIfCancellationRequested();
                 // The confidence is calibrated on what is served, the composed reply, on up to CalibrationQueries held-out tickets.
                 if (heldOut++ < CalibrationQueries / folds)
                 {

@@ -74,7 +74,7 @@ internal static class ModelTrainer
 
         progress?.Report($"tuning retrieval on {items.Count:N0} comments");
         var tickets = items.Select((it, i) => new LabelledTicket(i, it.Text, it.Type, it.Answer, it.Language)).ToList();
-        var tuning = Evaluation.TuneRetrieval(tickets, options.Seed);
+        var tuning = Evaluation.TuneRetrieval(tickets, options.Seed, cancellationToken: cancellationToken);
         var calibration = Calibrate(tuning.Observations);
 
         TextClassifier? classifier = null;
@@ -86,10 +86,10 @@ internal static class ModelTrainer
             progress?.Report($"training the type classifier on {typed.Count:N0} typed comments");
             var examples = Balancer.Balance(typed.Where(i => classes.Contains(i.Type)).Select(i => (i.Text, i.Type)).ToList(), e => e.Type, options.Balance, options.Seed);
             // The trainer is chosen as `commentflow evaluate` chooses it; its cross-validated macro-F1 is the model's figure.
-            var (best, validation) = Evaluation.SelectTrainer(examples, options.Seed);
+            var (best, validation) = Evaluation.SelectTrainer(examples, options.Seed, cancellationToken);
             typeF1 = validation[best.ToString()];
             typeTrainer = best.ToString();
-            classifier = TextClassifier.Train(examples, best, options.Seed);
+            classifier = TextClassifier.Train(examples, best, options.Seed, cancellationToken);
         }
 
         var fingerprint = Fingerprint(hashes);

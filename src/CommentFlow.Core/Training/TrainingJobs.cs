@@ -1,7 +1,6 @@
-using CommentFlow.OwnModel;
 using System.Collections.Concurrent;
 using CommentFlow.Dataset;
-using CommentFlow.Engines.Local;
+using CommentFlow.OwnModel;
 using CommentFlow.Storage;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -11,7 +10,8 @@ namespace CommentFlow.Training;
 
 /// <summary>
 /// Training started over HTTP: one job at a time, in the background, never inside a request. Every job is kept (with its
-/// progress, result or error) so a client can poll it; stopping the service cancels a running job.
+/// progress, result or error) so a client can poll it. Stopping the service cancels a running job and waits for it (a
+/// hosted service), so no job outlives the host or leaves a half-written version behind.
 /// </summary>
 internal sealed partial class TrainingJobs(
     ITrainingStore store,
@@ -21,10 +21,11 @@ internal sealed partial class TrainingJobs(
     SnapshotStore snapshots,
     IHostApplicationLifetime lifetime,
     TimeProvider time,
-    ILogger<TrainingJobs> logger)
+    ILogger<TrainingJobs> logger) : IHostedService
 {
     private readonly ConcurrentDictionary<string, TrainingJob> _jobs = new();
     private int _running;
+    private Task _current = Task.CompletedTask;
 
     /// <summary>Starts a job, or returns null when one is already running.</summary>
     public TrainingJob? Start(TrainingRequest request)
@@ -35,9 +36,14 @@ internal sealed partial class TrainingJobs(
         }
         var job = new TrainingJob(Guid.NewGuid().ToString("N")[..12], time.GetUtcNow(), request);
         _jobs[job.Id] = job;
-        job.Task = Task.Run(() => RunAsync(job), CancellationToken.None);
+        job.Task = _current = Task.Run(() => RunAsync(job), CancellationToken.None);
         return job;
     }
+
+    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>The running job saw <see cref="IHostApplicationLifetime.ApplicationStopping"/> already; waits for it to end, within the host's shutdown timeout.</summary>
+    public Task StopAsync(CancellationToken cancellationToken) => _current.WaitAsync(cancellationToken);
 
     public TrainingJob? Get(string id) => _jobs.GetValueOrDefault(id);
 

@@ -53,6 +53,7 @@ internal static class PrometheusMetrics
         var capacity = factory.CreateGauge("commentflow_capture_queue_capacity", "Capacity of the capture queue.");
         var model = factory.CreateGauge("commentflow_model_active_info", "The own model version being served (value 1).", "version");
         var shadowCompared = factory.CreateCounter("commentflow_shadow_compared_total", "Ollama answers the own model was compared with.");
+        var shadowFailed = factory.CreateCounter("commentflow_shadow_failed_total", "Shadow comparisons that failed (logged); the shadow goes on.");
         var shadowAgreement = factory.CreateGauge("commentflow_shadow_type_agreement_ratio", "Share of shadow comparisons where the own model's type matched Ollama's.");
         var feedbackByAction = factory.CreateCounter("commentflow_feedback_total", "Agents' feedback recorded, by action.", "action");
 
@@ -94,6 +95,7 @@ internal static class PrometheusMetrics
 
             var s = shadow.Stats();
             shadowCompared.IncTo(s.Compared);
+            shadowFailed.IncTo(s.Failed);
             if (s.TypeAgreement is { } agreement)
             {
                 shadowAgreement.Set(agreement);

@@ -27,6 +27,9 @@ internal static class ServerApp
         {
             builder.Logging.AddJsonConsole();
         }
+        // Each background loop logs a failure and goes on (and has a test that makes it fail); should one still let an
+        // exception escape, the host logs it and keeps serving rather than stopping (.NET's default is StopHost).
+        builder.Services.Configure<HostOptions>(h => h.BackgroundServiceExceptionBehavior = BackgroundServiceExceptionBehavior.Ignore);
         builder.Services.AddProblemDetails();
         builder.Services.AddExceptionHandler<StoreUnavailableHandler>();
         builder.Services.AddCommentFlowOpenApi();

@@ -3,7 +3,10 @@ using CommentFlow.Storage;
 
 namespace CommentFlow.Tests.Fakes;
 
-/// <summary>A real store whose writes wait for the test to open a gate: holds the capture writer mid-batch on demand.</summary>
+/// <summary>
+/// A real store whose writes wait for the test to open a gate: holds the capture writer mid-batch on demand. A test
+/// can also hold a reader (a training job reading its data) with <see cref="BeforeRead"/>.
+/// </summary>
 internal sealed class GatedStore(ITrainingStore inner) : ITrainingStore
 {
     private readonly TaskCompletionSource _gate = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -12,6 +15,13 @@ internal sealed class GatedStore(ITrainingStore inner) : ITrainingStore
     public TaskCompletionSource WriteWaiting { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public void Open() => _gate.TrySetResult();
+
+    /// <summary>How many of the first retention deletes fail (a store fault the retention loop must outlive).</summary>
+    public int FailingDeletes { get; init; }
+    private int _deletes;
+
+    /// <summary>Awaited before <see cref="ReadAllAsync"/> yields its first sample.</summary>
+    public Func<CancellationToken, Task>? BeforeRead { get; init; }
 
     public string Provider => inner.Provider;
     public Task MigrateAsync(CancellationToken cancellationToken) => inner.MigrateAsync(cancellationToken);
@@ -24,10 +34,23 @@ internal sealed class GatedStore(ITrainingStore inner) : ITrainingStore
     }
 
     public Task<StoreStats> GetStatsAsync(CancellationToken cancellationToken) => inner.GetStatsAsync(cancellationToken);
-    public IAsyncEnumerable<TrainingSample> ReadAllAsync(CancellationToken cancellationToken) => inner.ReadAllAsync(cancellationToken);
+    public async IAsyncEnumerable<TrainingSample> ReadAllAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        if (BeforeRead is { } before)
+        {
+            await before(cancellationToken);
+        }
+        await foreach (var sample in inner.ReadAllAsync(cancellationToken))
+        {
+            yield return sample;
+        }
+    }
     public Task PingAsync(CancellationToken cancellationToken) => inner.PingAsync(cancellationToken);
     public Task<ErasureResult> ForgetTicketAsync(string ticketKey, CancellationToken cancellationToken) => inner.ForgetTicketAsync(ticketKey, cancellationToken);
-    public Task<ErasureResult> DeleteOlderThanAsync(DateTimeOffset cutoff, CancellationToken cancellationToken) => inner.DeleteOlderThanAsync(cutoff, cancellationToken);
+    public Task<ErasureResult> DeleteOlderThanAsync(DateTimeOffset cutoff, CancellationToken cancellationToken) =>
+        Interlocked.Increment(ref _deletes) <= FailingDeletes
+            ? throw new InvalidOperationException("injected store fault")
+            : inner.DeleteOlderThanAsync(cutoff, cancellationToken);
     public Task<SamplePage> ListSamplesAsync(int page, int size, string? query, CancellationToken cancellationToken) => inner.ListSamplesAsync(page, size, query, cancellationToken);
     public Task<IReadOnlyList<DailyCount>> CountSamplesPerDayAsync(CancellationToken cancellationToken) => inner.CountSamplesPerDayAsync(cancellationToken);
     public Task<TrainingSample?> FindSampleAsync(string contextHash, CancellationToken cancellationToken) => inner.FindSampleAsync(contextHash, cancellationToken);
