@@ -42,6 +42,7 @@ internal static class ServerApp
         builder.AddRetention();
         builder.AddEngines();
         builder.AddJira();
+        builder.AddJiraReplies();
         builder.AddTraining();
         builder.AddCommentFlowHealthChecks();
         builder.AddCommentFlowAccess();
@@ -63,6 +64,7 @@ internal static class ServerApp
         agent.MapSuggestions();
         agent.MapFeedback();
         agent.MapJira();
+        api.MapJiraWebhook(); // anonymous: Jira signs its deliveries instead
         api.MapDataset();
         api.MapServiceEndpoints();
         api.MapDashboard();

@@ -283,7 +283,7 @@ public abstract class StoreContractTests
         var applied = await t.ScalarAsync("SELECT COUNT(*) FROM schema_migrations");
         await t.Store.MigrateAsync(None);
         await t.OpenAnother().MigrateAsync(None);
-        Assert.Equal(3, applied); // 0001_initial, 0002_language_queue, 0003_feedback
+        Assert.Equal(4, applied); // 0001_initial, 0002_language_queue, 0003_feedback, 0004_jira_comments
         Assert.Equal(applied, await t.ScalarAsync("SELECT COUNT(*) FROM schema_migrations"));
         Assert.Equal(1, (await t.Store.GetStatsAsync(None)).TotalSamples);
     }
@@ -295,7 +295,7 @@ public abstract class StoreContractTests
         var instances = Enumerable.Range(0, 4).Select(_ => t.OpenAnother()).ToList();
         await Task.WhenAll(instances.Select(i => Task.Run(() => i.MigrateAsync(None))));
 
-        Assert.Equal(3, await t.ScalarAsync("SELECT COUNT(*) FROM schema_migrations"));
+        Assert.Equal(4, await t.ScalarAsync("SELECT COUNT(*) FROM schema_migrations"));
         Assert.Equal(3, await t.ScalarAsync("SELECT COUNT(*) FROM store_meta"));
         await instances[0].WriteAsync([Some.Sample()], null, None);
         Assert.Equal(1, (await instances[3].GetStatsAsync(None)).TotalSamples);
