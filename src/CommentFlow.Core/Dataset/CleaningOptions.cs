@@ -19,4 +19,16 @@ internal sealed class CleaningOptions
 
     /// <summary>Drop samples the rules engine answered: they teach nothing the rules file does not say.</summary>
     public bool DropRulesEngine { get; set; } = true;
+
+    /// <summary>
+    /// Where an agent's reply posted in Jira answers a context (accepted, edited or written), keep the agents' texts and drop
+    /// the suggestions nobody vouched for: what was really posted is the best example there is.
+    /// </summary>
+    public bool PreferAgentReplies { get; set; } = true;
+
+    /// <summary>
+    /// Learn from agents' internal notes too. Off by default: the model writes replies customers read, and internal notes
+    /// speak to colleagues (Jira Service Management tells them apart; elsewhere every comment counts as public).
+    /// </summary>
+    public bool TrainOnInternalNotes { get; set; }
 }

@@ -26,9 +26,15 @@ internal sealed record DatasetReport
     public required IReadOnlyDictionary<string, int> TextLengthPercentiles { get; init; }
     public required IReadOnlyDictionary<string, long> CleaningRemoves { get; init; }
 
+    /// <summary>
+    /// Agents' replies taken in from Jira, the best examples training has: by outcome (accepted, edited, written), by
+    /// visibility (public, internal), and the reporters' comments ignored.
+    /// </summary>
+    public required IReadOnlyDictionary<string, long> AgentReplies { get; init; }
+
     public static async Task<DatasetReport> BuildAsync(ITrainingStore store, CleaningOptions cleaning, CancellationToken cancellationToken)
     {
-        var cleaner = new DatasetCleaner(cleaning);
+        var cleaner = new DatasetCleaner(cleaning, await AgentReplyIndex.ReadAsync(store, cancellationToken));
         var counts = new Dictionary<string, Dictionary<string, long>>();
         void Count(string dimension, string value)
         {
@@ -77,6 +83,22 @@ internal sealed record DatasetReport
             ConfidenceHistogram = histogram,
             TextLengthPercentiles = new Dictionary<string, int> { ["p10"] = Percentile(0.1), ["p50"] = Percentile(0.5), ["p90"] = Percentile(0.9), ["p99"] = Percentile(0.99) },
             CleaningRemoves = cleaner.Removed,
+            AgentReplies = AgentReplyCounts(await store.CountAgentRepliesAsync(cancellationToken)),
+        };
+    }
+
+    private static Dictionary<string, long> AgentReplyCounts(IReadOnlyList<AgentReplyCount> counts)
+    {
+        var replies = counts.Where(c => c.Outcome != AgentReplyOutcomes.Ignored).ToList();
+        return new Dictionary<string, long>
+        {
+            ["total"] = replies.Sum(c => c.Count),
+            [AgentReplyOutcomes.Accepted] = replies.Where(c => c.Outcome == AgentReplyOutcomes.Accepted).Sum(c => c.Count),
+            [AgentReplyOutcomes.Edited] = replies.Where(c => c.Outcome == AgentReplyOutcomes.Edited).Sum(c => c.Count),
+            [AgentReplyOutcomes.Written] = replies.Where(c => c.Outcome == AgentReplyOutcomes.Written).Sum(c => c.Count),
+            ["public"] = replies.Where(c => c.Internal != true).Sum(c => c.Count),
+            ["internal"] = replies.Where(c => c.Internal == true).Sum(c => c.Count),
+            ["ignored_reporter"] = counts.Where(c => c.Outcome == AgentReplyOutcomes.Ignored).Sum(c => c.Count),
         };
     }
 }

@@ -98,7 +98,7 @@ internal sealed class SnapshotStore(string directory)
     public async Task<(SnapshotManifest Manifest, bool Reused)> TakeAsync(ITrainingStore store, CleaningOptions cleaning, TimeProvider time,
         CancellationToken cancellationToken)
     {
-        var cleaner = new DatasetCleaner(cleaning);
+        var cleaner = new DatasetCleaner(cleaning, await AgentReplyIndex.ReadAsync(store, cancellationToken));
         var lines = new List<(string Hash, byte[] Line)>();
         var byType = new SortedDictionary<string, int>(StringComparer.Ordinal);
         var comments = 0;

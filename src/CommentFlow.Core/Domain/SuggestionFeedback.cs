@@ -14,7 +14,16 @@ internal static class FeedbackActions
     /// <summary>Not used.</summary>
     public const string Dismissed = "dismissed";
 
-    public static IReadOnlyList<string> All { get; } = [Accepted, Edited, Dismissed];
+    /// <summary>
+    /// An agent's own reply posted in Jira for this context, none of the suggestions: <c>FinalText</c> is the reply, and
+    /// <c>Position</c> is past the sample's suggestions (it names no suggestion). Recorded from Jira only, never by clients.
+    /// </summary>
+    public const string Written = "written";
+
+    public static IReadOnlyList<string> All { get; } = [Accepted, Edited, Dismissed, Written];
+
+    /// <summary>What a client may send to the feedback endpoints.</summary>
+    public static IReadOnlyList<string> Given { get; } = [Accepted, Edited, Dismissed];
 
     /// <summary>Accepted or edited: the agent kept the suggestion's idea.</summary>
     public static bool IsKept(string action) => action is Accepted or Edited;

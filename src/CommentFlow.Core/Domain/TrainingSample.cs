@@ -26,7 +26,7 @@ internal sealed record TrainingSample
         var latest = new SuggestionFeedback?[Suggestions.Count];
         foreach (var f in Feedback)
         {
-            if (f.Position < latest.Length && (latest[f.Position] is not { } seen || f.CreatedAt >= seen.CreatedAt))
+            if (f.Action != FeedbackActions.Written && f.Position >= 0 && f.Position < latest.Length && (latest[f.Position] is not { } seen || f.CreatedAt >= seen.CreatedAt))
             {
                 latest[f.Position] = f;
             }
@@ -37,7 +37,8 @@ internal sealed record TrainingSample
     /// <summary>
     /// The suggestions as the agents judged them, which is what training and exports learn from: an edited one becomes
     /// the agent's text, an accepted one keeps its text, both with <see cref="KeptConfidence"/>; a dismissed one keeps
-    /// its text with <see cref="DismissedConfidence"/>; the others are unchanged.
+    /// its text with <see cref="DismissedConfidence"/>; the others are unchanged. Replies agents wrote themselves for this
+    /// context (<see cref="FeedbackActions.Written"/>) follow, with <see cref="KeptConfidence"/>, at their own positions.
     /// </summary>
     public IReadOnlyList<Suggestion> Reviewed()
     {
@@ -52,8 +53,15 @@ internal sealed record TrainingSample
             { Action: FeedbackActions.Accepted } => s with { Confidence = KeptConfidence },
             { Action: FeedbackActions.Dismissed } => s with { Confidence = Math.Min(s.Confidence, DismissedConfidence) },
             _ => s,
-        }).ToList();
+        }).Concat(Written().Select(f => new Suggestion(f.FinalText!, WrittenType, KeptConfidence))).ToList();
     }
+
+    /// <summary>Agents' own replies for this context, in the order they were given.</summary>
+    public IEnumerable<SuggestionFeedback> Written() =>
+        Feedback.Where(f => f.Action == FeedbackActions.Written && !string.IsNullOrWhiteSpace(f.FinalText)).OrderBy(f => f.CreatedAt);
+
+    /// <summary>An agent's reply has no suggestion type; history replies have none either.</summary>
+    public const string WrittenType = "";
 
     public static TrainingSample From(TicketContext context, string hash, IReadOnlyList<Suggestion> suggestions,
         string model, string engine, double latencyMs, DateTimeOffset now) => new()

@@ -158,6 +158,10 @@ internal static class SampleExporters
                 verdicts[reviewed[i].Text] = f.Action;
             }
         }
+        for (var i = latest.Length; i < reviewed.Count; i++)
+        {
+            verdicts[reviewed[i].Text] = FeedbackActions.Written;
+        }
         return verdicts;
     }
 

@@ -161,6 +161,19 @@ internal static class CommentFlowHostingExtensions
         return builder;
     }
 
+    /// <summary>
+    /// What the server adds to <see cref="AddJira"/>: agents' replies taken in from the webhook and the poller (off unless
+    /// <c>Jira:PollSeconds</c> is set). Needs the store, the masker and the suggestion cache (<see cref="AddEngines"/>).
+    /// </summary>
+    public static IHostApplicationBuilder AddJiraReplies(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddSingleton<JiraCounters>();
+        builder.Services.AddSingleton<AgentReplyRecorder>();
+        builder.Services.AddSingleton<JiraPoller>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<JiraPoller>());
+        return builder;
+    }
+
     /// <summary>The retention job (off unless <c>Retention:Days</c> is set); register after the store, whose migration runs first.</summary>
     public static IHostApplicationBuilder AddRetention(this IHostApplicationBuilder builder)
     {

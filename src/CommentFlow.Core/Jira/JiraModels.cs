@@ -5,13 +5,26 @@ namespace CommentFlow.Jira;
 
 /// <param name="AccountId">Cloud's id of the user.</param>
 /// <param name="Name">Data Center's user name (Cloud has none).</param>
-internal sealed record JiraUser(string? AccountId, string? Name, string DisplayName, string? EmailAddress)
+/// <param name="AccountType">Cloud's <c>atlassian</c>, <c>app</c> or <c>customer</c> (a service project's portal customer).</param>
+internal sealed record JiraUser(string? AccountId, string? Name, string DisplayName, string? EmailAddress, string? AccountType = null)
 {
+    public const string CustomerAccount = "customer";
+
     public static JiraUser? From(JsonElement user) => user.ValueKind != JsonValueKind.Object ? null : new(
-        JiraJson.String(user, "accountId"), JiraJson.String(user, "name"), JiraJson.String(user, "displayName") ?? "", JiraJson.String(user, "emailAddress"));
+        JiraJson.String(user, "accountId"), JiraJson.String(user, "name"), JiraJson.String(user, "displayName") ?? "", JiraJson.String(user, "emailAddress"),
+        JiraJson.String(user, "accountType"));
+
+    /// <summary>The same user: Cloud's account ids, else Data Center's names.</summary>
+    public bool IsSameAs(JiraUser? other) => other is not null
+        && (AccountId is not null && other.AccountId is not null
+            ? AccountId == other.AccountId
+            : Name is not null && string.Equals(Name, other.Name, StringComparison.OrdinalIgnoreCase));
 }
 
-/// <param name="Internal">Jira Service Management's <c>jsdPublic</c> negated; null outside a service project.</param>
+/// <param name="Internal">
+/// Jira Service Management's <c>sd.public.comment</c> property when the comment carries it (webhooks do), else its
+/// <c>jsdPublic</c> negated; null outside a service project.
+/// </param>
 internal sealed record JiraComment(string Id, string Body, JiraUser? Author, DateTimeOffset? Created, bool? Internal)
 {
     public static JiraComment From(JsonElement comment) => new(
@@ -19,7 +32,27 @@ internal sealed record JiraComment(string Id, string Body, JiraUser? Author, Dat
         Adf.ToText(comment.TryGetProperty("body", out var body) ? body : default),
         JiraUser.From(comment.TryGetProperty("author", out var author) ? author : default),
         JiraJson.String(comment, "created") is { } created && DateTimeOffset.TryParse(created, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at) ? at : null,
-        comment.TryGetProperty("jsdPublic", out var jsdPublic) && jsdPublic.ValueKind is JsonValueKind.True or JsonValueKind.False ? !jsdPublic.GetBoolean() : null);
+        InternalProperty(comment)
+            ?? (comment.TryGetProperty("jsdPublic", out var jsdPublic) && jsdPublic.ValueKind is JsonValueKind.True or JsonValueKind.False ? !jsdPublic.GetBoolean() : null));
+
+    // Webhooks have been seen to send jsdPublic true for internal notes; the property says what the agent chose.
+    private static bool? InternalProperty(JsonElement comment)
+    {
+        if (!comment.TryGetProperty("properties", out var properties) || properties.ValueKind != JsonValueKind.Array)
+        {
+            return null;
+        }
+        foreach (var property in properties.EnumerateArray())
+        {
+            if (JiraJson.String(property, "key") == JiraClient.PublicCommentProperty && property.TryGetProperty("value", out var value)
+                && value.ValueKind == JsonValueKind.Object && value.TryGetProperty("internal", out var isInternal)
+                && isInternal.ValueKind is JsonValueKind.True or JsonValueKind.False)
+            {
+                return isInternal.GetBoolean();
+            }
+        }
+        return null;
+    }
 }
 
 internal sealed record JiraCommentPage(int StartAt, int MaxResults, int Total, IReadOnlyList<JiraComment> Comments)

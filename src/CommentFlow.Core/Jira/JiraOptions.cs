@@ -22,12 +22,14 @@ internal sealed class JiraOptions : IValidatableObject
     /// <summary>3: bodies are Atlassian Document Format (Cloud); 2: plain text (Data Center, or Cloud's v2).</summary>
     public int ApiVersion { get; set; } = 3;
 
-    /// <summary>Checked by the webhook (a later part); kept here so every Jira option is validated in one place.</summary>
+    /// <summary>The HMAC-SHA256 secret Jira signs webhook deliveries with; empty refuses every delivery (docs/jira.md).</summary>
     public string WebhookSecret { get; set; } = "";
 
+    /// <summary>How often the poller asks Jira for new comments; 0 turns it off.</summary>
     [Range(0, 86_400)]
     public int PollSeconds { get; set; }
 
+    /// <summary>The poller's filter (e.g. <c>project = SD</c>), ANDed with its time window.</summary>
     public string Jql { get; set; } = "";
 
     /// <summary>Longest one call to Jira may take (each attempt; waits for Retry-After come on top, bounded).</summary>

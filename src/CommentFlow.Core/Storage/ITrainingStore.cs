@@ -89,6 +89,20 @@ internal interface ITrainingStore
 
     /// <summary>Every feedback row, in the order it was first given.</summary>
     Task<IReadOnlyList<SuggestionFeedback>> ReadFeedbackRowsAsync(CancellationToken cancellationToken);
+
+    // Jira comments taken in (webhook, poller, posting back): the dedup key of deliveries, and which sample each reply answers.
+
+    /// <summary>Whether this Jira comment was taken in already.</summary>
+    Task<bool> HasAgentReplyAsync(string commentId, CancellationToken cancellationToken);
+
+    /// <summary>Records the comment unless its id is recorded already; true when this call recorded it.</summary>
+    Task<bool> RecordAgentReplyAsync(AgentReply reply, CancellationToken cancellationToken);
+
+    /// <summary>Every Jira comment taken in, oldest first (rows without text: one per comment).</summary>
+    Task<IReadOnlyList<AgentReply>> ReadAgentRepliesAsync(CancellationToken cancellationToken);
+
+    /// <summary>Jira comments taken in, by outcome and internal or public.</summary>
+    Task<IReadOnlyList<AgentReplyCount>> CountAgentRepliesAsync(CancellationToken cancellationToken);
 }
 
 /// <summary>Feedback by action, and the acceptance rate's parts by engine, suggestion type and model version.</summary>

@@ -43,6 +43,7 @@ internal sealed partial class PostgresTrainingStore
             await connection.ExecuteAsync(new CommandDefinition(
                 "DELETE FROM samples WHERE id = ANY(@ids)", new { ids = erased.Select(e => e.Id).ToArray() }, tx, cancellationToken: cancellationToken));
             await StatsDelta.SubtractAsync(connection, tx, erased.Select(e => e.Sample), Now(), cancellationToken);
+            await connection.ExecuteAsync(new CommandDefinition(SqliteTrainingStore.JiraCommentsForgetSql, new { ticketKey }, tx, cancellationToken: cancellationToken));
             await tx.CommitAsync(cancellationToken);
         }
 

@@ -26,6 +26,13 @@ internal sealed partial class SqliteTrainingStore
     /// <summary>The erased rows are read as <see cref="SampleColumns"/> followed by their id.</summary>
     private const int IdAfterSampleColumns = 13;
 
+    /// <summary>
+    /// The ticket's Jira comments lose their link to it, but their ids stay: a late webhook delivery or the poller's overlap
+    /// must not bring an erased reply back as a new sample.
+    /// </summary>
+    internal const string JiraCommentsForgetSql =
+        "UPDATE jira_comments SET ticket_key = '', context_hash = NULL, position = NULL, similarity = NULL WHERE ticket_key = @ticketKey";
+
     public async Task<ErasureResult> ForgetTicketAsync(string ticketKey, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(ticketKey);
@@ -45,6 +52,7 @@ internal sealed partial class SqliteTrainingStore
                 """, new { ticketKey }, tx, cancellationToken: cancellationToken));
             var deleted = await connection.ExecuteAsync(new CommandDefinition(
                 "DELETE FROM samples WHERE ticket_key = @ticketKey", new { ticketKey }, tx, cancellationToken: cancellationToken));
+            await connection.ExecuteAsync(new CommandDefinition(JiraCommentsForgetSql, new { ticketKey }, tx, cancellationToken: cancellationToken));
             Debug.Assert(deleted == erased.Count, "the write lock is held: the rows read are the rows deleted");
             await StatsDelta.SubtractAsync(connection, tx, erased.Select(e => e.Sample), FormatTimestamp(_time.GetUtcNow()), cancellationToken);
             await tx.CommitAsync(cancellationToken);

@@ -88,6 +88,18 @@ internal sealed class StoreMigration(SqliteTrainingStore source, ITrainingStore 
             progress?.Report(new MigrationProgress(MigrationPhase.Feedback, copied, feedback.Count));
         }
 
+        // Jira comment ids (no text) go too, so deliveries and the poller stay deduplicated after the move; so does the
+        // poller's cursor, unless a server on the destination has moved it already.
+        foreach (var reply in await source.ReadAgentRepliesAsync(cancellationToken))
+        {
+            await destination.RecordAgentReplyAsync(reply, cancellationToken);
+        }
+        if (await source.ReadMetaAsync(Jira.JiraPoller.CursorKey, cancellationToken) is { } cursor
+            && await destination.ReadMetaAsync(Jira.JiraPoller.CursorKey, cancellationToken) is null)
+        {
+            await destination.WriteMetaAsync(Jira.JiraPoller.CursorKey, cursor, new Dictionary<string, long>(), cancellationToken);
+        }
+
         var sourceStats = await source.GetStatsAsync(cancellationToken);
         if (!marker.MaskedCopied)
         {

@@ -22,7 +22,7 @@ internal static class StoreEvaluation
     public static async Task<StoreEvaluationReport> RunAsync(ITrainingStore store, CleaningOptions cleaning, TrainingOptions options,
         RulesEngine rules, string modelsDir, CancellationToken cancellationToken)
     {
-        var cleaner = new DatasetCleaner(cleaning);
+        var cleaner = new DatasetCleaner(cleaning, await AgentReplyIndex.ReadAsync(store, cancellationToken));
         var contexts = new List<(TrainingSample Sample, IReadOnlyList<Suggestion> Kept, string Text, string Language)>();
         await foreach (var sample in store.ReadAllAsync(cancellationToken))
         {
@@ -148,7 +148,7 @@ internal static class StoreEvaluation
         };
     }
 
-    /// <summary>The suggestions an agent accepted, or edited (with the agent's text), by their latest feedback.</summary>
+    /// <summary>The suggestions an agent accepted, or edited (with the agent's text), by their latest feedback, and the replies agents wrote.</summary>
     private static List<Suggestion> KeptByAgents(TrainingSample sample)
     {
         if (sample.Feedback.Count == 0)
@@ -157,7 +157,8 @@ internal static class StoreEvaluation
         }
         var latest = sample.LatestFeedback();
         var reviewed = sample.Reviewed();
-        return reviewed.Where((_, i) => latest[i] is { } f && FeedbackActions.IsKept(f.Action)).ToList();
+        // Past the suggestions come the agents' own replies (Written), kept by definition.
+        return reviewed.Where((_, i) => i >= latest.Length || (latest[i] is { } f && FeedbackActions.IsKept(f.Action))).ToList();
     }
 
     /// <summary>What a context is stratified by: the type of its first kept suggestion.</summary>

@@ -123,6 +123,25 @@ internal sealed record StatsResponse(StatsDto Stats, CaptureDto Capture, Comment
     /// <summary>The retention job since start; absent where no job runs (the command line).</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public RetentionDto? Retention { get; init; }
+
+    /// <summary>Jira comments taken in: since start (webhook, poller) and stored in all; absent on the command line.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public JiraStatsDto? Jira { get; init; }
+}
+
+/// <param name="Deliveries">Webhook deliveries accepted since start (signature good), duplicates included.</param>
+/// <param name="PolledComments">Comments the poller found new since start.</param>
+/// <param name="Stored">Jira comments in the store, by outcome (accepted, edited, written, ignored).</param>
+/// <param name="StoredInternal">Of the stored agent replies (not ignored), internal notes; <paramref name="StoredPublic"/> the public ones.</param>
+/// <param name="PollCursor">Where the poller resumes; null before its first pass.</param>
+internal sealed record JiraStatsDto(long Deliveries, long PolledComments, long Accepted, long Edited, long Written, long Ignored, long RefusedSignatures,
+    long Duplicates, long Polls, long PollFailures, IReadOnlyDictionary<string, long> Stored, long StoredInternal, long StoredPublic, DateTimeOffset? PollCursor);
+
+/// <param name="Outcome">accepted, edited, written or ignored; null when the event carries no comment CommentFlow uses.</param>
+/// <param name="Duplicate">True when this comment was taken in before: nothing new was recorded.</param>
+internal sealed record JiraWebhookResponse(string Event, string? CommentId, string? Outcome, bool Duplicate)
+{
+    public bool Success => true;
 }
 
 /// <param name="DeletedTotal">Samples deleted by retention since start.</param>
@@ -194,6 +213,7 @@ internal sealed record TrainingJobDto(string Id, string State, DateTimeOffset St
 [JsonSerializable(typeof(FeedbackResponse))]
 [JsonSerializable(typeof(JiraCommentRequest))]
 [JsonSerializable(typeof(JiraCommentResponse))]
+[JsonSerializable(typeof(JiraWebhookResponse))]
 [JsonSerializable(typeof(StatsResponse))]
 [JsonSerializable(typeof(ExportResponse))]
 [JsonSerializable(typeof(CacheStatsResponse))]

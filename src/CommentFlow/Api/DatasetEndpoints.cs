@@ -1,8 +1,10 @@
 using CommentFlow.Api.Access;
 using CommentFlow.Capture;
 using CommentFlow.Configuration;
+using CommentFlow.Domain;
 using CommentFlow.Engines;
 using CommentFlow.Export;
+using CommentFlow.Jira;
 using CommentFlow.Privacy;
 using CommentFlow.Storage;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -63,13 +65,26 @@ internal static class DatasetEndpoints
     }
 
     private static async Task<Ok<StatsResponse>> GetStatsAsync(ITrainingStore store, CaptureQueue capture, EngineCounters engines, RetentionStatus retention,
-        CancellationToken cancellationToken)
+        JiraCounters jira, CancellationToken cancellationToken)
     {
         var r = retention.Snapshot();
         return TypedResults.Ok(await BuildStatsAsync(store, capture, engines, cancellationToken) with
         {
             Retention = new RetentionDto(r.Days, r.LastRun, r.DeletedTotal, r.FeedbackDeletedTotal),
+            Jira = await JiraStatsAsync(store, jira, cancellationToken),
         });
+    }
+
+    private static async Task<JiraStatsDto> JiraStatsAsync(ITrainingStore store, JiraCounters jira, CancellationToken cancellationToken)
+    {
+        var stored = await store.CountAgentRepliesAsync(cancellationToken);
+        var replies = stored.Where(c => c.Outcome != AgentReplyOutcomes.Ignored).ToList();
+        long Since(string outcome) => jira.Outcomes.GetValueOrDefault(outcome);
+        return new JiraStatsDto(jira.Deliveries, jira.PolledComments, Since(AgentReplyOutcomes.Accepted), Since(AgentReplyOutcomes.Edited),
+            Since(AgentReplyOutcomes.Written), Since(AgentReplyOutcomes.Ignored), jira.RefusedSignatures, jira.Duplicates, jira.Polls, jira.PollFailures,
+            AgentReplyOutcomes.All.ToDictionary(o => o, o => stored.Where(c => c.Outcome == o).Sum(c => c.Count)),
+            replies.Where(c => c.Internal == true).Sum(c => c.Count), replies.Where(c => c.Internal != true).Sum(c => c.Count),
+            await JiraPoller.ReadCursorAsync(store, cancellationToken));
     }
 
     private static async Task<Ok<ExportResponse>> ExportAsync(ITrainingStore store, IOptions<CommentFlowOptions> options, CancellationToken cancellationToken)

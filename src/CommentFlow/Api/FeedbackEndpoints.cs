@@ -111,9 +111,9 @@ internal static class FeedbackValidation
             }
         }
 
-        if (request.Action is null || !FeedbackActions.All.Contains(request.Action))
+        if (request.Action is null || !FeedbackActions.Given.Contains(request.Action))
         {
-            Fail("action", $"action must be one of: {string.Join(", ", FeedbackActions.All)}.");
+            Fail("action", $"action must be one of: {string.Join(", ", FeedbackActions.Given)}.");
         }
         if (request.Action == FeedbackActions.Edited && string.IsNullOrWhiteSpace(request.FinalText))
         {

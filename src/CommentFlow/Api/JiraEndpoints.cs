@@ -2,6 +2,7 @@ using CommentFlow.Caching;
 using CommentFlow.Domain;
 using CommentFlow.Feedback;
 using CommentFlow.Jira;
+using CommentFlow.Storage;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace CommentFlow.Api;
@@ -64,7 +65,8 @@ internal static class JiraEndpoints
     }
 
     private static async Task<Results<Ok<JiraCommentResponse>, ValidationProblem, ProblemHttpResult>> PostCommentAsync(
-        HttpRequest request, JiraClient jira, FeedbackService feedback, SuggestionCache cache, CancellationToken cancellationToken)
+        HttpRequest request, JiraClient jira, FeedbackService feedback, SuggestionCache cache, ITrainingStore store, TimeProvider time,
+        CancellationToken cancellationToken)
     {
         var (body, errors) = await JsonBody.ReadAsync(request, ApiJsonContext.Default.JiraCommentRequest, cancellationToken);
         if (errors is not null || (errors = Validate(body!, jira.IsConfigured)) is not null)
@@ -117,6 +119,15 @@ internal static class JiraEndpoints
             if (outcome.Stored is { } stored)
             {
                 recorded = new FeedbackResponse(stored.SuggestionId, stored.Action, stored.Agent, outcome.Replaced);
+                // Jira's webhook (or the poller) will bring this comment back: it is counted here, once.
+                if (posted.Id.Length > 0)
+                {
+                    await store.RecordAgentReplyAsync(new AgentReply
+                    {
+                        CommentId = posted.Id, TicketKey = key, Source = AgentReplySources.Post, Outcome = stored.Action, Internal = internalNote,
+                        ContextHash = stored.ContextHash, Position = stored.Position, ReceivedAt = time.GetUtcNow(),
+                    }, cancellationToken);
+                }
             }
         }
         return TypedResults.Ok(new JiraCommentResponse(key, posted.Id, internalNote, recorded));

@@ -3,6 +3,7 @@ using CommentFlow.Capture;
 using CommentFlow.Engines;
 using CommentFlow.Engines.Local;
 using CommentFlow.Feedback;
+using CommentFlow.Jira;
 using Prometheus;
 
 namespace CommentFlow.Api;
@@ -33,6 +34,7 @@ internal static class PrometheusMetrics
         var models = services.GetRequiredService<LocalModelHost>();
         var shadow = services.GetRequiredService<ShadowEvaluator>();
         var feedback = services.GetRequiredService<FeedbackService>();
+        var jira = services.GetRequiredService<JiraCounters>();
 
         var latency = factory.CreateHistogram("commentflow_engine_latency_seconds", "Time the answering engine took, by engine.",
             new HistogramConfiguration { LabelNames = ["engine"], Buckets = LatencyBuckets });
@@ -56,6 +58,10 @@ internal static class PrometheusMetrics
         var shadowFailed = factory.CreateCounter("commentflow_shadow_failed_total", "Shadow comparisons that failed (logged); the shadow goes on.");
         var shadowAgreement = factory.CreateGauge("commentflow_shadow_type_agreement_ratio", "Share of shadow comparisons where the own model's type matched Ollama's.");
         var feedbackByAction = factory.CreateCounter("commentflow_feedback_total", "Agents' feedback recorded, by action.", "action");
+        var jiraEvents = factory.CreateCounter("commentflow_jira_comments_total",
+            "Jira comments taken in, by event: deliveries (webhook, signature good), polled (new to the poller), accepted, edited, written, " +
+            "ignored (the reporter's), refused_signatures, duplicates.", "event");
+        var jiraPollFailures = factory.CreateCounter("commentflow_jira_poll_failures_total", "Poller passes that failed (Jira or the store); the next tick tries again.");
 
         registry.AddBeforeCollectCallback(() =>
         {
@@ -104,6 +110,16 @@ internal static class PrometheusMetrics
             {
                 feedbackByAction.WithLabels(action).IncTo(count);
             }
+
+            jiraEvents.WithLabels("deliveries").IncTo(jira.Deliveries);
+            jiraEvents.WithLabels("polled").IncTo(jira.PolledComments);
+            foreach (var (outcome, count) in jira.Outcomes)
+            {
+                jiraEvents.WithLabels(outcome).IncTo(count);
+            }
+            jiraEvents.WithLabels("refused_signatures").IncTo(jira.RefusedSignatures);
+            jiraEvents.WithLabels("duplicates").IncTo(jira.Duplicates);
+            jiraPollFailures.IncTo(jira.PollFailures);
         });
 
         app.MapMetrics("/metrics", registry).AllowAnonymous();

@@ -45,6 +45,7 @@ internal static class ServerApp
         builder.AddRetention();
         builder.AddEngines();
         builder.AddJira();
+        builder.AddJiraReplies();
         builder.AddTraining();
         builder.AddCommentFlowHealthChecks();
         builder.AddCommentFlowAccess();
@@ -66,6 +67,7 @@ internal static class ServerApp
         agent.MapSuggestions();
         agent.MapFeedback();
         agent.MapJira();
+        api.MapJiraWebhook(); // anonymous: Jira signs its deliveries instead
         api.MapDataset();
         api.MapServiceEndpoints();
         api.MapDashboard();

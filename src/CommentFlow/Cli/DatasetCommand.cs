@@ -98,7 +98,7 @@ internal static class DatasetCommand
             Counts("Suggestion type", r.BySuggestionType), Counts("Issue type", r.ByIssueType), Counts("Status", r.ByStatus),
             Counts("Priority", r.ByPriority), Counts("Language", r.ByLanguage), Counts("Model", r.ByModel),
             Counts("Confidence", r.ConfidenceHistogram), Counts("Text length", r.TextLengthPercentiles.ToDictionary(kv => kv.Key, kv => (long)kv.Value)),
-            Counts("Cleaning removes", r.CleaningRemoves),
+            Counts("Cleaning removes", r.CleaningRemoves), Counts("Agents' Jira replies", r.AgentReplies),
         };
         for (var i = 0; i < tables.Length; i += 3)
         {

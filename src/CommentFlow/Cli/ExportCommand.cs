@@ -34,7 +34,7 @@ internal static class ExportCommand
             {
                 var options = host.Services.GetRequiredService<IOptions<CommentFlowOptions>>().Value;
                 var kind = parse.GetValue(format)!;
-                var cleaner = parse.GetValue(clean) ? new DatasetCleaner(host.Services.GetRequiredService<IOptions<CleaningOptions>>().Value) : null;
+                var cleaner = parse.GetValue(clean) ? new DatasetCleaner(host.Services.GetRequiredService<IOptions<CleaningOptions>>().Value, await AgentReplyIndex.ReadAsync(store, ct)) : null;
                 var exports = Path.Combine(options.ResolveDataDir(), "exports");
                 var path = parse.GetValue(output)?.FullName ?? kind switch
                 {

@@ -114,6 +114,15 @@ public sealed class AccessTests(KeyedServerFixture fixture) : IClassFixture<Keye
     }
 
     [Fact]
+    public async Task JiraWebhook_KeysConfiguredNoKey_ReachesTheSignatureCheckNot401()
+    {
+        // Jira sends no API key: the webhook authenticates by signature, and without a secret refuses every delivery.
+        using var response = await SendAsync(Server.Client, HttpMethod.Post, $"{Api}/jira/webhook", key: null);
+        var problem = await AssertProblemAsync(response, HttpStatusCode.Forbidden, "jira webhook");
+        Assert.Contains("WebhookSecret is not set", problem["detail"]!.GetValue<string>(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task ModelPromoteAndRollback_AgentKey403NoKey401()
     {
         foreach (var path in new[] { $"{Api}/models/some-version/promote", $"{Api}/models/rollback" })

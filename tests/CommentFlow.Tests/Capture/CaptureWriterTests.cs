@@ -39,6 +39,10 @@ public sealed class CaptureWriterTests
         public Task WriteMetaAsync(string key, string value, IReadOnlyDictionary<string, long> addMasked, CancellationToken cancellationToken) => throw new NotSupportedException();
         public IAsyncEnumerable<string> ReadContextHashesAsync(CancellationToken cancellationToken) => throw new NotSupportedException();
         public Task<IReadOnlyList<SuggestionFeedback>> ReadFeedbackRowsAsync(CancellationToken cancellationToken) => throw new NotSupportedException();
+        public Task<bool> HasAgentReplyAsync(string commentId, CancellationToken cancellationToken) => throw new NotSupportedException();
+        public Task<bool> RecordAgentReplyAsync(AgentReply reply, CancellationToken cancellationToken) => throw new NotSupportedException();
+        public Task<IReadOnlyList<AgentReply>> ReadAgentRepliesAsync(CancellationToken cancellationToken) => throw new NotSupportedException();
+        public Task<IReadOnlyList<AgentReplyCount>> CountAgentRepliesAsync(CancellationToken cancellationToken) => throw new NotSupportedException();
         public Task CopyFeedbackAsync(IReadOnlyList<SuggestionFeedback> feedback, CancellationToken cancellationToken) => throw new NotSupportedException();
         public Task<SamplePage> ListSamplesAsync(int page, int size, string? query, CancellationToken cancellationToken) => throw new NotSupportedException();
         public Task<IReadOnlyList<DailyCount>> CountSamplesPerDayAsync(CancellationToken cancellationToken) => throw new NotSupportedException();

@@ -16,7 +16,7 @@ public enum JiraFault
     Slow,
 }
 
-public sealed record FakeJiraComment(string Id, JsonNode Body, string AuthorAccountId, string AuthorName, DateTimeOffset Created, bool? Internal);
+public sealed record FakeJiraComment(string Id, JsonNode Body, string AuthorAccountId, string AuthorName, DateTimeOffset Created, bool? Internal, string AccountType = "atlassian");
 
 public sealed record FakeJiraIssue(string Id, string Key, string Summary, JsonNode? Description, string IssueType, string Status, string Priority)
 {
@@ -39,6 +39,9 @@ public sealed class FakeJira : IAsyncDisposable
     public const string Pat = "NjA0-fake-personal-access-token";
     public const string AccountId = "5b10ac8d82e05b22cc7d4ef5";
     public const string DisplayName = "CommentFlow Bot";
+    public const string ReporterAccountId = "557058:customer";
+    public const string AgentAccountId = "712020:agent-ana";
+    public const string AgentName = "Ana Agent";
 
     private WebApplication _app = null!;
     private int _nextCommentId = 10_000;
@@ -95,6 +98,41 @@ public sealed class FakeJira : IAsyncDisposable
         Issues[key] = issue;
         return issue;
     }
+
+    /// <summary>A comment by <paramref name="accountId"/> (an agent unless told), created now, in ADF or (v2, webhooks) plain text.</summary>
+    public FakeJiraComment AddComment(string key, string text, string accountId = AgentAccountId, string name = AgentName, bool? isInternal = null, bool adf = true)
+    {
+        var issue = Issues[key];
+        var comment = new FakeJiraComment(NextCommentId(), adf ? Doc(text) : JsonValue.Create(text)!, accountId, name, DateTimeOffset.UtcNow, isInternal);
+        lock (issue.Comments)
+        {
+            issue.Comments.Add(comment);
+        }
+        return comment;
+    }
+
+    /// <summary>
+    /// A delivery as Jira Cloud's admin webhook sends it for <paramref name="comment"/>: the event, a timestamp, the issue
+    /// with a few of its fields (no reporter, no description) and the comment (with <c>jsdPublic</c>).
+    /// </summary>
+    public static string WebhookBody(string webhookEvent, FakeJiraIssue issue, FakeJiraComment comment) => new JsonObject
+    {
+        ["timestamp"] = comment.Created.ToUnixTimeMilliseconds(),
+        ["webhookEvent"] = webhookEvent,
+        ["issue"] = new JsonObject
+        {
+            ["id"] = issue.Id,
+            ["key"] = issue.Key,
+            ["fields"] = new JsonObject
+            {
+                ["summary"] = issue.Summary,
+                ["issuetype"] = new JsonObject { ["name"] = issue.IssueType },
+                ["status"] = new JsonObject { ["name"] = issue.Status },
+                ["priority"] = new JsonObject { ["name"] = issue.Priority },
+            },
+        },
+        ["comment"] = CommentJson(comment),
+    }.ToJsonString();
 
     /// <summary>A one-paragraph ADF document.</summary>
     public static JsonObject Doc(string text) => new()
@@ -180,7 +218,7 @@ public sealed class FakeJira : IAsyncDisposable
             ["issuetype"] = new JsonObject { ["name"] = issue.IssueType },
             ["status"] = new JsonObject { ["name"] = issue.Status },
             ["priority"] = new JsonObject { ["name"] = issue.Priority },
-            ["reporter"] = new JsonObject { ["accountId"] = "557058:customer", ["displayName"] = "Customer" },
+            ["reporter"] = new JsonObject { ["accountId"] = ReporterAccountId, ["displayName"] = "Customer", ["accountType"] = "customer" },
             ["comment"] = Page(issue, 0, EmbeddedComments),
         };
         var selected = new JsonObject();
@@ -213,9 +251,10 @@ public sealed class FakeJira : IAsyncDisposable
     private static JsonNode CommentJson(FakeJiraComment c) => new JsonObject
     {
         ["id"] = c.Id,
-        ["author"] = new JsonObject { ["accountId"] = c.AuthorAccountId, ["displayName"] = c.AuthorName },
+        ["author"] = new JsonObject { ["accountId"] = c.AuthorAccountId, ["displayName"] = c.AuthorName, ["accountType"] = c.AccountType },
         ["body"] = c.Body.DeepClone(),
         ["created"] = c.Created.ToString("yyyy-MM-dd'T'HH:mm:ss.fffzzz", CultureInfo.InvariantCulture).Remove(26, 1),
+        ["updated"] = c.Created.ToString("yyyy-MM-dd'T'HH:mm:ss.fffzzz", CultureInfo.InvariantCulture).Remove(26, 1),
         ["jsdPublic"] = c.Internal is { } i ? !i : null,
     };
 

@@ -61,4 +61,8 @@ internal sealed class GatedStore(ITrainingStore inner) : ITrainingStore
     public IAsyncEnumerable<string> ReadContextHashesAsync(CancellationToken cancellationToken) => inner.ReadContextHashesAsync(cancellationToken);
     public Task<IReadOnlyList<SuggestionFeedback>> ReadFeedbackRowsAsync(CancellationToken cancellationToken) => inner.ReadFeedbackRowsAsync(cancellationToken);
     public Task CopyFeedbackAsync(IReadOnlyList<SuggestionFeedback> feedback, CancellationToken cancellationToken) => inner.CopyFeedbackAsync(feedback, cancellationToken);
+    public Task<bool> HasAgentReplyAsync(string commentId, CancellationToken cancellationToken) => inner.HasAgentReplyAsync(commentId, cancellationToken);
+    public Task<bool> RecordAgentReplyAsync(AgentReply reply, CancellationToken cancellationToken) => inner.RecordAgentReplyAsync(reply, cancellationToken);
+    public Task<IReadOnlyList<AgentReply>> ReadAgentRepliesAsync(CancellationToken cancellationToken) => inner.ReadAgentRepliesAsync(cancellationToken);
+    public Task<IReadOnlyList<AgentReplyCount>> CountAgentRepliesAsync(CancellationToken cancellationToken) => inner.CountAgentRepliesAsync(cancellationToken);
 }

@@ -99,6 +99,7 @@ public sealed class MigrationTests
         Assert.Equal(a.Feedback.Total, b.Feedback.Total);
         var (fa, fb) = (await source.ReadFeedbackRowsAsync(CancellationToken.None), await destination.ReadFeedbackRowsAsync(CancellationToken.None));
         Assert.Equal(fa, fb); // records: every field, timestamps included, in the same order
+        Assert.Equal(await source.ReadAgentRepliesAsync(CancellationToken.None), await destination.ReadAgentRepliesAsync(CancellationToken.None));
     }
 
     [Fact]
@@ -107,6 +108,12 @@ public sealed class MigrationTests
         var (_, source) = await SourceAsync(2_500);
         var destination = Postgres(await TestPostgres.CreateDatabaseAsync());
         var phases = new List<MigrationProgress>();
+        await source.RecordAgentReplyAsync(new AgentReply
+        {
+            CommentId = "10100", TicketKey = "SD-9", Source = AgentReplySources.Poll, Outcome = AgentReplyOutcomes.Written, Internal = true,
+            ContextHash = "abc", Position = 3, Similarity = 0.12, ReceivedAt = At,
+        }, CancellationToken.None);
+        await source.WriteMetaAsync(CommentFlow.Jira.JiraPoller.CursorKey, "2026-03-01T10:00:00.0000000Z", new Dictionary<string, long>(), CancellationToken.None);
 
         var result = await MigrateAsync(source, destination, progress: new InlineProgress<MigrationProgress>(phases.Add));
 
@@ -125,6 +132,8 @@ public sealed class MigrationTests
         Assert.True(stats.Compressed);
         var replaced = Assert.Single(await destination.ReadFeedbackRowsAsync(CancellationToken.None), f => f.Agent == "ana" && f.Position == 0 && f.CreatedAt == At.AddDays(400));
         Assert.Equal(FeedbackActions.Dismissed, replaced.Action);
+        Assert.Equal("10100", Assert.Single(await destination.ReadAgentRepliesAsync(CancellationToken.None)).CommentId);
+        Assert.Equal("2026-03-01T10:00:00.0000000Z", await destination.ReadMetaAsync(CommentFlow.Jira.JiraPoller.CursorKey, CancellationToken.None));
         Assert.Contains(await Stores.ReadAllAsync(Path.GetDirectoryName(source.DataSource)!), s => s.Context.Summary.Contains('\0', StringComparison.Ordinal));
     }
 

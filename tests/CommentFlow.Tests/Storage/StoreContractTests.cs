@@ -283,7 +283,7 @@ public abstract class StoreContractTests
         var applied = await t.ScalarAsync("SELECT COUNT(*) FROM schema_migrations");
         await t.Store.MigrateAsync(None);
         await t.OpenAnother().MigrateAsync(None);
-        Assert.Equal(3, applied); // 0001_initial, 0002_language_queue, 0003_feedback
+        Assert.Equal(4, applied); // 0001_initial, 0002_language_queue, 0003_feedback, 0004_jira_comments
         Assert.Equal(applied, await t.ScalarAsync("SELECT COUNT(*) FROM schema_migrations"));
         Assert.Equal(1, (await t.Store.GetStatsAsync(None)).TotalSamples);
     }
@@ -295,7 +295,7 @@ public abstract class StoreContractTests
         var instances = Enumerable.Range(0, 4).Select(_ => t.OpenAnother()).ToList();
         await Task.WhenAll(instances.Select(i => Task.Run(() => i.MigrateAsync(None))));
 
-        Assert.Equal(3, await t.ScalarAsync("SELECT COUNT(*) FROM schema_migrations"));
+        Assert.Equal(4, await t.ScalarAsync("SELECT COUNT(*) FROM schema_migrations"));
         Assert.Equal(3, await t.ScalarAsync("SELECT COUNT(*) FROM store_meta"));
         await instances[0].WriteAsync([Some.Sample()], null, None);
         Assert.Equal(1, (await instances[3].GetStatsAsync(None)).TotalSamples);
@@ -482,6 +482,53 @@ public abstract class StoreContractTests
 
         var days = await t.Store.CountSamplesPerDayAsync(None);
         Assert.Equal([new DailyCount("2026-11-20", 2), new DailyCount("2026-11-22", 3)], days);
+    }
+
+    private static AgentReply Reply(string commentId, string key, string outcome, bool? isInternal, string? hash = null, int? position = null) => new()
+    {
+        CommentId = commentId, TicketKey = key, Source = AgentReplySources.Webhook, Outcome = outcome, Internal = isInternal, ContextHash = hash,
+        Position = position, Similarity = position is null ? null : 0.75, ReceivedAt = DateTimeOffset.Parse("2026-03-01T10:00:00Z", System.Globalization.CultureInfo.InvariantCulture),
+    };
+
+    [Fact]
+    public async Task RecordAgentReplyAsync_SameCommentFromTwoInstances_RecordedOnceReadBackAndCounted()
+    {
+        var t = await NewAsync();
+        var sample = Some.Sample();
+        var reply = Reply("10042", "SD-1", AgentReplyOutcomes.Edited, isInternal: true, sample.ContextHash, 1);
+
+        Assert.False(await t.Store.HasAgentReplyAsync("10042", None));
+        Assert.True(await t.Store.RecordAgentReplyAsync(reply, None));
+        Assert.False(await t.OpenAnother().RecordAgentReplyAsync(reply with { Outcome = AgentReplyOutcomes.Written }, None));
+        Assert.True(await t.Store.RecordAgentReplyAsync(Reply("10043", "SD-1", AgentReplyOutcomes.Ignored, isInternal: null), None));
+        Assert.True(await t.Store.RecordAgentReplyAsync(Reply("10044", "SD-2", AgentReplyOutcomes.Edited, isInternal: false, "b", 0), None));
+
+        Assert.True(await t.OpenAnother().HasAgentReplyAsync("10042", None));
+        var replies = await t.Store.ReadAgentRepliesAsync(None);
+        Assert.Equal(reply, replies.Single(r => r.CommentId == "10042"));
+        Assert.Equal(3, replies.Count);
+        Assert.Equal(
+            [new AgentReplyCount(AgentReplyOutcomes.Edited, false, 1), new AgentReplyCount(AgentReplyOutcomes.Edited, true, 1), new AgentReplyCount(AgentReplyOutcomes.Ignored, null, 1)],
+            (await t.Store.CountAgentRepliesAsync(None)).OrderBy(c => c.Outcome, StringComparer.Ordinal).ThenBy(c => c.Internal));
+    }
+
+    [Fact]
+    public async Task ForgetTicketAsync_JiraComments_UnlinkedFromTheTicketButStillDeduplicated()
+    {
+        var t = await NewAsync();
+        var sample = Some.Sample(Some.Context() with { TicketKey = "GONE-8" });
+        await t.Store.WriteAsync([sample], null, None);
+        await t.Store.RecordAgentReplyAsync(Reply("20001", "GONE-8", AgentReplyOutcomes.Written, isInternal: false, sample.ContextHash, 3), None);
+        await t.Store.RecordAgentReplyAsync(Reply("20002", "KEEP-1", AgentReplyOutcomes.Accepted, isInternal: false, "k", 0), None);
+
+        await t.Store.ForgetTicketAsync("GONE-8", None);
+
+        var replies = await t.Store.ReadAgentRepliesAsync(None);
+        var gone = replies.Single(r => r.CommentId == "20001");
+        Assert.Equal(("", null, null), (gone.TicketKey, gone.ContextHash, gone.Position));
+        Assert.Equal(("KEEP-1", "k"), (replies.Single(r => r.CommentId == "20002").TicketKey, replies.Single(r => r.CommentId == "20002").ContextHash));
+        Assert.Equal(0, await t.ScalarAsync("SELECT COUNT(*) FROM jira_comments WHERE ticket_key = 'GONE-8'"));
+        Assert.False(await t.Store.RecordAgentReplyAsync(Reply("20001", "GONE-8", AgentReplyOutcomes.Written, isInternal: false), None));
     }
 
     [Fact]
