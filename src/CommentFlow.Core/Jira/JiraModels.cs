@@ -11,15 +11,72 @@ internal sealed record JiraUser(string? AccountId, string? Name, string DisplayN
         JiraJson.String(user, "accountId"), JiraJson.String(user, "name"), JiraJson.String(user, "displayName") ?? "", JiraJson.String(user, "emailAddress"));
 }
 
-/// <param name="Internal">Jira Service Management's <c>jsdPublic</c> negated; null outside a service project.</param>
+/// <param name="Internal">
+/// Jira Service Management's <c>jsdPublic</c> negated, or else its <c>sd.public.comment</c> property's <c>internal</c>
+/// (comments read with <c>expand=properties</c>); null outside a service project.
+/// </param>
 internal sealed record JiraComment(string Id, string Body, JiraUser? Author, DateTimeOffset? Created, bool? Internal)
 {
     public static JiraComment From(JsonElement comment) => new(
         JiraJson.String(comment, "id") ?? "",
         Adf.ToText(comment.TryGetProperty("body", out var body) ? body : default),
         JiraUser.From(comment.TryGetProperty("author", out var author) ? author : default),
-        JiraJson.String(comment, "created") is { } created && DateTimeOffset.TryParse(created, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at) ? at : null,
-        comment.TryGetProperty("jsdPublic", out var jsdPublic) && jsdPublic.ValueKind is JsonValueKind.True or JsonValueKind.False ? !jsdPublic.GetBoolean() : null);
+        JiraJson.Time(comment, "created"),
+        comment.TryGetProperty("jsdPublic", out var jsdPublic) && jsdPublic.ValueKind is JsonValueKind.True or JsonValueKind.False ? !jsdPublic.GetBoolean()
+            : InternalProperty(comment));
+
+    private static bool? InternalProperty(JsonElement comment)
+    {
+        if (!comment.TryGetProperty("properties", out var properties) || properties.ValueKind != JsonValueKind.Array)
+        {
+            return null;
+        }
+        foreach (var property in properties.EnumerateArray())
+        {
+            if (JiraJson.String(property, "key") == JiraClient.PublicCommentProperty && property.TryGetProperty("value", out var value)
+                && value.ValueKind == JsonValueKind.Object && value.TryGetProperty("internal", out var flag))
+            {
+                // Jira Service Management has stored it as a boolean and as the string "true".
+                return flag.ValueKind switch
+                {
+                    JsonValueKind.True or JsonValueKind.False => flag.GetBoolean(),
+                    JsonValueKind.String when bool.TryParse(flag.GetString(), out var parsed) => parsed,
+                    _ => null,
+                };
+            }
+        }
+        return null;
+    }
+}
+
+/// <summary>A change of the status field in an issue's changelog: when, and from which status to which (their names).</summary>
+internal sealed record JiraStatusChange(DateTimeOffset At, string? From, string? To)
+{
+    /// <summary>The status changes in a list of changelog histories (<c>{created, items: [{field, fromString, toString}]}</c>), oldest first.</summary>
+    public static List<JiraStatusChange> FromHistories(JsonElement histories)
+    {
+        var changes = new List<JiraStatusChange>();
+        if (histories.ValueKind != JsonValueKind.Array)
+        {
+            return changes;
+        }
+        foreach (var history in histories.EnumerateArray())
+        {
+            if (JiraJson.Time(history, "created") is not { } at || !history.TryGetProperty("items", out var items) || items.ValueKind != JsonValueKind.Array)
+            {
+                continue;
+            }
+            foreach (var item in items.EnumerateArray())
+            {
+                if ((JiraJson.String(item, "fieldId") ?? JiraJson.String(item, "field")) is { } field && field.Equals("status", StringComparison.OrdinalIgnoreCase))
+                {
+                    changes.Add(new JiraStatusChange(at, JiraJson.String(item, "fromString"), JiraJson.String(item, "toString")));
+                }
+            }
+        }
+        // Cloud lists histories oldest first, some versions newest first: the order is the times'.
+        return [.. changes.OrderBy(c => c.At)];
+    }
 }
 
 internal sealed record JiraCommentPage(int StartAt, int MaxResults, int Total, IReadOnlyList<JiraComment> Comments)
@@ -50,8 +107,22 @@ internal sealed record JiraIssue(string Id, string Key, string Summary, string D
             JiraJson.String(Field("status"), "name"),
             JiraJson.String(Field("priority"), "name"),
             JiraUser.From(Field("reporter")),
-            Field("comment").ValueKind == JsonValueKind.Object ? JiraCommentPage.From(Field("comment")) : new JiraCommentPage(0, 0, 0, []));
+            Field("comment").ValueKind == JsonValueKind.Object ? JiraCommentPage.From(Field("comment")) : new JiraCommentPage(0, 0, 0, []))
+        {
+            StatusChanges = issue.TryGetProperty("changelog", out var changelog) && changelog.ValueKind == JsonValueKind.Object
+                && changelog.TryGetProperty("histories", out var histories) ? JiraStatusChange.FromHistories(histories) : [],
+            ChangelogHistories = changelog.ValueKind == JsonValueKind.Object && changelog.TryGetProperty("histories", out var list) && list.ValueKind == JsonValueKind.Array ? list.GetArrayLength() : 0,
+            ChangelogTotal = changelog.ValueKind == JsonValueKind.Object ? JiraJson.Int(changelog, "total") ?? 0 : 0,
+        };
     }
+
+    /// <summary>From the changelog (<c>expand=changelog</c>), oldest first; empty when it was not asked for.</summary>
+    public IReadOnlyList<JiraStatusChange> StatusChanges { get; init; } = [];
+
+    /// <summary>How many histories the issue's changelog held, of <see cref="ChangelogTotal"/>: Jira embeds at most a page.</summary>
+    public int ChangelogHistories { get; init; }
+
+    public int ChangelogTotal { get; init; }
 }
 
 /// <param name="NextPageToken">Null on the last page.</param>
@@ -62,6 +133,9 @@ internal static class JiraJson
 {
     public static string? String(JsonElement node, string name) =>
         node.ValueKind == JsonValueKind.Object && node.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+
+    public static DateTimeOffset? Time(JsonElement node, string name) =>
+        String(node, name) is { } text && DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at) ? at : null;
 
     public static int? Int(JsonElement node, string name) =>
         node.ValueKind == JsonValueKind.Object && node.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out var n) ? n : null;
