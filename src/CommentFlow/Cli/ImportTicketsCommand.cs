@@ -43,7 +43,7 @@ internal static class ImportTicketsCommand
                     var result = await CliProgress.RunAsync(quiet, $"Importing {path.Name}", total, counter => ImportAsync(Items(), store, options.BatchSize, counter, ct));
                     if (quiet)
                     {
-                        Console.WriteLine(JsonSerializer.Serialize(result, CliJson.Options));
+                        await parse.InvocationConfiguration.Output.WriteLineAsync(JsonSerializer.Serialize(result, CliJson.Options));
                         return 0;
                     }
                     Report(result, path.Name);
