@@ -379,7 +379,13 @@ public sealed class FakeJira : IAsyncDisposable
         {
             return Results.Json(new JsonObject { ["errorMessages"] = new JsonArray(jqlError), ["errors"] = new JsonObject() }, statusCode: StatusCodes.Status400BadRequest);
         }
-        var start = body["nextPageToken"] is { } token ? int.Parse(Encoding.UTF8.GetString(Convert.FromBase64String(token.GetValue<string>())), CultureInfo.InvariantCulture) : 0;
+        var start = 0;
+        if (body["nextPageToken"] is { } token && !TryReadToken(token.GetValue<string>(), out start))
+        {
+            // What Jira answers for a token it did not give, or one that expired.
+            return Results.Json(new JsonObject { ["errorMessages"] = new JsonArray("The provided next page token is invalid or expired."), ["errors"] = new JsonObject() },
+                statusCode: StatusCodes.Status400BadRequest);
+        }
         var ordered = Issues.Values.OrderBy(i => i.Id, StringComparer.Ordinal).ToList();
         var page = ordered.Skip(start).Take(max).Select(i => fields.Count == 0 ? new JsonObject { ["id"] = i.Id } : IssueJson(i, fields, changelog)).ToList();
         var result = new JsonObject { ["issues"] = new JsonArray([.. page]), ["isLast"] = start + max >= ordered.Count };
@@ -388,6 +394,14 @@ public sealed class FakeJira : IAsyncDisposable
             result["nextPageToken"] = Convert.ToBase64String(Encoding.UTF8.GetBytes((start + max).ToString(CultureInfo.InvariantCulture)));
         }
         return Results.Json(result);
+    }
+
+    private static bool TryReadToken(string token, out int start)
+    {
+        start = 0;
+        var bytes = new byte[token.Length];
+        return Convert.TryFromBase64String(token, bytes, out var length)
+            && int.TryParse(Encoding.UTF8.GetString(bytes, 0, length), NumberStyles.None, CultureInfo.InvariantCulture, out start);
     }
 
     /// <summary><c>POST /search/approximate-count</c>: every issue counts (the fake does not filter).</summary>

@@ -178,6 +178,30 @@ public sealed class JiraImportTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ImportJira_SavedTokenRefusedByJira_SaysRestartExit1_RestartImportsOnce()
+    {
+        AddTicket("SD-1", 1);
+        var dataDir = TempDir.Create();
+        // An interrupted run's marker whose token Jira no longer accepts.
+        var store = await Stores.OpenAsync(dataDir);
+        const string Jql = "project = SD AND created >= -365d";
+        await store.WriteMetaAsync(JiraImport.MetaKey(Jql), new JiraImportState(Jql, "expired-token", 7, Completed: false).ToJson(), new Dictionary<string, long>(), CancellationToken.None);
+
+        var (code, _, error) = await ImportAsync(dataDir);
+
+        Assert.Equal(1, code);
+        Assert.Contains("The provided next page token is invalid or expired.", error, StringComparison.Ordinal);
+        Assert.Contains("--restart", error, StringComparison.Ordinal);
+        Assert.Empty(await Stores.ReadAllAsync(dataDir));
+
+        (code, var output, error) = await ImportAsync(dataDir, "--restart");
+        Assert.True(code == 0, error);
+        Assert.Equal((false, 3), (JsonNode.Parse(output)!["resumed"]!.GetValue<bool>(), JsonNode.Parse(output)!["written"]!.GetValue<int>()));
+        Assert.Null(_jira.Searches.Last()["nextPageToken"]);
+        Assert.Equal(3, (await Stores.ReadAllAsync(dataDir)).Count);
+    }
+
+    [Fact]
     public async Task ImportJira_InternalPublicAndServiceDeskless_StoredAsSuch_Masked()
     {
         var issue = _jira.AddIssue("OPS-1", "Mailbox full", "Cannot receive mail.");
