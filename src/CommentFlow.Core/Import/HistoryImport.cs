@@ -2,6 +2,7 @@ using System.IO.Compression;
 using System.Text;
 using System.Text.Json;
 using CommentFlow.Domain;
+using CommentFlow.Jira;
 using CommentFlow.Training;
 
 namespace CommentFlow.Import;
@@ -13,7 +14,8 @@ internal sealed record ImportProblem(int Line, string Reason);
 internal sealed record ImportItem(TrainingSample? Sample, ImportProblem? Problem);
 
 /// <summary>
-/// Historical tickets with the comments agents really wrote, as samples of model <c>history</c>: the cold start that
+/// Historical tickets with the comments agents really wrote, as samples of engine <c>history</c> (model <c>history</c> for
+/// a CSV, <c>agent-public</c>/<c>agent-internal</c>/<c>agent</c> for Jira, see <see cref="JiraHistory"/>): the cold start that
 /// does not wait for weeks of live traffic. Both readers stream; nothing is held beyond the current record.
 /// </summary>
 internal static class HistoryImport
@@ -69,9 +71,10 @@ internal static class HistoryImport
     }
 
     /// <summary>
-    /// A Jira REST search export (<c>{"issues":[…]}</c>, GZip or not). Every comment becomes the suggestion for the
-    /// context that preceded it: the ticket with the comments before it. Descriptions and comments may be plain
-    /// text or Atlassian Document Format; the text of either is taken.
+    /// A Jira REST search export (<c>{"issues":[…]}</c>, GZip or not), read by the rules of <c>import-jira</c>
+    /// (<see cref="JiraHistory"/>): every agent comment is the answer to the ticket as it stood before it, with the status
+    /// of that moment from the issue's <c>changelog</c> when the export has it; the reporter's comments are context only.
+    /// Only the comments and histories in the file are used (an export cut to a page of comments stays cut).
     /// </summary>
     public static IEnumerable<ImportItem> ReadJira(string path, DateTimeOffset now)
     {
@@ -88,40 +91,31 @@ internal static class HistoryImport
         }
         using (document)
         {
-            if (!document.RootElement.TryGetProperty("issues", out var issues) || issues.ValueKind != JsonValueKind.Array)
+            if (document.RootElement.ValueKind != JsonValueKind.Object
+                || !document.RootElement.TryGetProperty("issues", out var issues) || issues.ValueKind != JsonValueKind.Array)
             {
                 throw new InvalidDataException($"'{path}' has no \"issues\" array: not a Jira search export.");
             }
             var position = 0;
-            foreach (var issue in issues.EnumerateArray())
+            foreach (var element in issues.EnumerateArray())
             {
                 position++;
-                if (!issue.TryGetProperty("fields", out var fields) || fields.ValueKind != JsonValueKind.Object)
+                if (element.ValueKind != JsonValueKind.Object || !element.TryGetProperty("fields", out var fields) || fields.ValueKind != JsonValueKind.Object)
                 {
                     yield return new ImportItem(null, new ImportProblem(position, "issue without fields"));
                     continue;
                 }
-                var comments = fields.TryGetProperty("comment", out var c) && c.TryGetProperty("comments", out var list) && list.ValueKind == JsonValueKind.Array
-                    ? list.EnumerateArray().Select(x => (Body: Text(x.TryGetProperty("body", out var b) ? b : default), Created: Created(x))).Where(x => x.Body.Length > 0).ToList()
-                    : [];
-                var baseContext = new TicketContext
+                var issue = JiraIssue.From(element);
+                var history = JiraHistory.Build(issue, issue.Comments.Comments, now);
+                if (history.Samples.Count == 0)
                 {
-                    TicketKey = issue.TryGetProperty("key", out var k) ? k.GetString() : null,
-                    Summary = Text(fields.TryGetProperty("summary", out var s) ? s : default),
-                    Description = Text(fields.TryGetProperty("description", out var d) ? d : default),
-                    IssueType = Name(fields, "issuetype") ?? TicketContext.DefaultIssueType,
-                    Status = Name(fields, "status") ?? TicketContext.DefaultStatus,
-                    Priority = Name(fields, "priority") ?? TicketContext.DefaultPriority,
-                };
-                if (comments.Count == 0)
-                {
-                    yield return new ImportItem(null, new ImportProblem(position, $"{baseContext.TicketKey}: no comments to learn from"));
+                    var why = history.Comments == 0 ? "no comments to learn from" : "no agent comments (only the reporter's or unknown authors')";
+                    yield return new ImportItem(null, new ImportProblem(position, $"{issue.Key}: {why}"));
                     continue;
                 }
-                for (var i = 0; i < comments.Count; i++)
+                foreach (var sample in history.Samples)
                 {
-                    var context = baseContext with { Comments = comments.Take(i).Select(x => x.Body).ToList() };
-                    yield return new ImportItem(History(context, [comments[i].Body], comments[i].Created ?? now), null);
+                    yield return new ImportItem(sample, null);
                 }
             }
         }
@@ -129,16 +123,6 @@ internal static class HistoryImport
 
     private static TrainingSample History(TicketContext context, IReadOnlyList<string> replies, DateTimeOffset at) =>
         TrainingSample.From(context, context.Hash(), replies.Select(r => new Suggestion(r, "", 1.0)).ToList(), HistoryModel, HistoryModel, 0, at);
-
-    private static string? Name(JsonElement fields, string property) =>
-        fields.TryGetProperty(property, out var p) && p.ValueKind == JsonValueKind.Object && p.TryGetProperty("name", out var n) ? n.GetString() : null;
-
-    private static DateTimeOffset? Created(JsonElement comment) =>
-        comment.TryGetProperty("created", out var c) && c.ValueKind == JsonValueKind.String && DateTimeOffset.TryParse(c.GetString(),
-            System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var at) ? at : null;
-
-    /// <summary>Plain text of a string, or of an Atlassian Document Format node (read as the Jira client reads it).</summary>
-    internal static string Text(JsonElement element) => CommentFlow.Jira.Adf.ToText(element);
 
     private static bool IsGzip(string path)
     {

@@ -90,7 +90,9 @@ internal sealed partial class JiraClient(HttpClient http, IOptions<JiraOptions> 
     /// One page of the enhanced search (<c>/search/jql</c>, paged by <c>nextPageToken</c>). Only the <paramref name="fields"/>
     /// asked for come back (without any, ids only). The old <c>/search</c> is gone from Cloud (410) and never called.
     /// </summary>
-    public async Task<JiraSearchPage> SearchAsync(string jql, IReadOnlyList<string> fields, string? nextPageToken, int maxResults, CancellationToken cancellationToken)
+    /// <param name="expand">Jira's <c>expand</c>, e.g. <c>changelog</c>; null for none.</param>
+    public async Task<JiraSearchPage> SearchAsync(string jql, IReadOnlyList<string> fields, string? nextPageToken, int maxResults, CancellationToken cancellationToken,
+        string? expand = null)
     {
         var body = new JsonObject
         {
@@ -102,11 +104,66 @@ internal sealed partial class JiraClient(HttpClient http, IOptions<JiraOptions> 
         {
             body["nextPageToken"] = nextPageToken;
         }
+        if (expand is not null)
+        {
+            body["expand"] = expand;
+        }
         using var document = await SendAsync(() => Post($"{Api}/search/jql", body), cancellationToken);
         var root = document.RootElement;
         var issues = root.TryGetProperty("issues", out var list) && list.ValueKind == JsonValueKind.Array ? list.EnumerateArray().Select(JiraIssue.From).ToList() : [];
         return new JiraSearchPage(issues, JiraJson.String(root, "nextPageToken"));
     }
+
+    /// <summary>About how many issues the query finds (<c>/search/approximate-count</c>, Cloud): for a progress bar, not for logic.</summary>
+    public async Task<int?> ApproximateCountAsync(string jql, CancellationToken cancellationToken)
+    {
+        using var document = await SendAsync(() => Post($"{Api}/search/approximate-count", new JsonObject { ["jql"] = jql }), cancellationToken);
+        return JiraJson.Int(document.RootElement, "count");
+    }
+
+    /// <summary>Every comment of an issue, oldest first, page after page, with their properties (Jira Service Management's visibility).</summary>
+    public async Task<List<JiraComment>> GetAllCommentsAsync(string key, CancellationToken cancellationToken)
+    {
+        var comments = new List<JiraComment>();
+        while (true)
+        {
+            var startAt = comments.Count;
+            using var document = await SendAsync(() => new HttpRequestMessage(HttpMethod.Get,
+                $"{Api}/issue/{Escape(key)}/comment?startAt={startAt}&maxResults={MaxPage}&orderBy=created&expand=properties"), cancellationToken);
+            var page = JiraCommentPage.From(document.RootElement);
+            comments.AddRange(page.Comments);
+            // An empty page ends it too: a total that shrank while reading must not loop.
+            if (page.Comments.Count == 0 || comments.Count >= page.Total)
+            {
+                return comments;
+            }
+        }
+    }
+
+    /// <summary>Every status change of an issue, oldest first, from the paged changelog (<c>/issue/{key}/changelog</c>, Cloud).</summary>
+    public async Task<List<JiraStatusChange>> GetStatusChangesAsync(string key, CancellationToken cancellationToken)
+    {
+        var changes = new List<JiraStatusChange>();
+        var read = 0;
+        while (true)
+        {
+            var startAt = read;
+            using var document = await SendAsync(() => new HttpRequestMessage(HttpMethod.Get,
+                $"{Api}/issue/{Escape(key)}/changelog?startAt={startAt}&maxResults={MaxPage}"), cancellationToken);
+            var root = document.RootElement;
+            var values = root.TryGetProperty("values", out var list) && list.ValueKind == JsonValueKind.Array ? list : default;
+            var count = values.ValueKind == JsonValueKind.Array ? values.GetArrayLength() : 0;
+            changes.AddRange(JiraStatusChange.FromHistories(values));
+            read += count;
+            if (count == 0 || root.TryGetProperty("isLast", out var last) && last.ValueKind == JsonValueKind.True || read >= (JiraJson.Int(root, "total") ?? read))
+            {
+                return [.. changes.OrderBy(c => c.At)];
+            }
+        }
+    }
+
+    /// <summary>The largest page the comment and changelog endpoints give.</summary>
+    private const int MaxPage = 100;
 
     /// <summary>Every issue the query finds, page after page.</summary>
     public async IAsyncEnumerable<JiraIssue> SearchAllAsync(string jql, IReadOnlyList<string> fields, int pageSize,

@@ -22,8 +22,8 @@ internal sealed record JiraUser(string? AccountId, string? Name, string DisplayN
 }
 
 /// <param name="Internal">
-/// Jira Service Management's <c>sd.public.comment</c> property when the comment carries it (webhooks do), else its
-/// <c>jsdPublic</c> negated; null outside a service project.
+/// Jira Service Management's <c>sd.public.comment</c> property when the comment carries it (webhooks do; comments read
+/// with <c>expand=properties</c>), else its <c>jsdPublic</c> negated; null outside a service project.
 /// </param>
 internal sealed record JiraComment(string Id, string Body, JiraUser? Author, DateTimeOffset? Created, bool? Internal)
 {
@@ -31,7 +31,7 @@ internal sealed record JiraComment(string Id, string Body, JiraUser? Author, Dat
         JiraJson.String(comment, "id") ?? "",
         Adf.ToText(comment.TryGetProperty("body", out var body) ? body : default),
         JiraUser.From(comment.TryGetProperty("author", out var author) ? author : default),
-        JiraJson.String(comment, "created") is { } created && DateTimeOffset.TryParse(created, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at) ? at : null,
+        JiraJson.Time(comment, "created"),
         InternalProperty(comment)
             ?? (comment.TryGetProperty("jsdPublic", out var jsdPublic) && jsdPublic.ValueKind is JsonValueKind.True or JsonValueKind.False ? !jsdPublic.GetBoolean() : null));
 
@@ -45,13 +45,48 @@ internal sealed record JiraComment(string Id, string Body, JiraUser? Author, Dat
         foreach (var property in properties.EnumerateArray())
         {
             if (JiraJson.String(property, "key") == JiraClient.PublicCommentProperty && property.TryGetProperty("value", out var value)
-                && value.ValueKind == JsonValueKind.Object && value.TryGetProperty("internal", out var isInternal)
-                && isInternal.ValueKind is JsonValueKind.True or JsonValueKind.False)
+                && value.ValueKind == JsonValueKind.Object && value.TryGetProperty("internal", out var flag))
             {
-                return isInternal.GetBoolean();
+                // Jira Service Management has stored it as a boolean and as the string "true".
+                return flag.ValueKind switch
+                {
+                    JsonValueKind.True or JsonValueKind.False => flag.GetBoolean(),
+                    JsonValueKind.String when bool.TryParse(flag.GetString(), out var parsed) => parsed,
+                    _ => null,
+                };
             }
         }
         return null;
+    }
+}
+
+/// <summary>A change of the status field in an issue's changelog: when, and from which status to which (their names).</summary>
+internal sealed record JiraStatusChange(DateTimeOffset At, string? From, string? To)
+{
+    /// <summary>The status changes in a list of changelog histories (<c>{created, items: [{field, fromString, toString}]}</c>), oldest first.</summary>
+    public static List<JiraStatusChange> FromHistories(JsonElement histories)
+    {
+        var changes = new List<JiraStatusChange>();
+        if (histories.ValueKind != JsonValueKind.Array)
+        {
+            return changes;
+        }
+        foreach (var history in histories.EnumerateArray())
+        {
+            if (JiraJson.Time(history, "created") is not { } at || !history.TryGetProperty("items", out var items) || items.ValueKind != JsonValueKind.Array)
+            {
+                continue;
+            }
+            foreach (var item in items.EnumerateArray())
+            {
+                if ((JiraJson.String(item, "fieldId") ?? JiraJson.String(item, "field")) is { } field && field.Equals("status", StringComparison.OrdinalIgnoreCase))
+                {
+                    changes.Add(new JiraStatusChange(at, JiraJson.String(item, "fromString"), JiraJson.String(item, "toString")));
+                }
+            }
+        }
+        // Cloud lists histories oldest first, some versions newest first: the order is the times'.
+        return [.. changes.OrderBy(c => c.At)];
     }
 }
 
@@ -83,8 +118,22 @@ internal sealed record JiraIssue(string Id, string Key, string Summary, string D
             JiraJson.String(Field("status"), "name"),
             JiraJson.String(Field("priority"), "name"),
             JiraUser.From(Field("reporter")),
-            Field("comment").ValueKind == JsonValueKind.Object ? JiraCommentPage.From(Field("comment")) : new JiraCommentPage(0, 0, 0, []));
+            Field("comment").ValueKind == JsonValueKind.Object ? JiraCommentPage.From(Field("comment")) : new JiraCommentPage(0, 0, 0, []))
+        {
+            StatusChanges = issue.TryGetProperty("changelog", out var changelog) && changelog.ValueKind == JsonValueKind.Object
+                && changelog.TryGetProperty("histories", out var histories) ? JiraStatusChange.FromHistories(histories) : [],
+            ChangelogHistories = changelog.ValueKind == JsonValueKind.Object && changelog.TryGetProperty("histories", out var list) && list.ValueKind == JsonValueKind.Array ? list.GetArrayLength() : 0,
+            ChangelogTotal = changelog.ValueKind == JsonValueKind.Object ? JiraJson.Int(changelog, "total") ?? 0 : 0,
+        };
     }
+
+    /// <summary>From the changelog (<c>expand=changelog</c>), oldest first; empty when it was not asked for.</summary>
+    public IReadOnlyList<JiraStatusChange> StatusChanges { get; init; } = [];
+
+    /// <summary>How many histories the issue's changelog held, of <see cref="ChangelogTotal"/>: Jira embeds at most a page.</summary>
+    public int ChangelogHistories { get; init; }
+
+    public int ChangelogTotal { get; init; }
 }
 
 /// <param name="NextPageToken">Null on the last page.</param>
@@ -95,6 +144,9 @@ internal static class JiraJson
 {
     public static string? String(JsonElement node, string name) =>
         node.ValueKind == JsonValueKind.Object && node.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+
+    public static DateTimeOffset? Time(JsonElement node, string name) =>
+        String(node, name) is { } text && DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at) ? at : null;
 
     public static int? Int(JsonElement node, string name) =>
         node.ValueKind == JsonValueKind.Object && node.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out var n) ? n : null;

@@ -179,10 +179,13 @@ internal sealed record OllamaDto(string State, string Url, string Model, bool Wa
 
 internal sealed record WarmupResponse(bool Success, string Message, OllamaDto Ollama, double? DurationMs);
 
-internal sealed record ServiceHealthResponse(string Status, string Engine, OllamaDto Ollama, string Storage, bool StoreReachable, CaptureDto Capture)
+internal sealed record ServiceHealthResponse(string Status, string Engine, OllamaDto Ollama, string Storage, bool StoreReachable, CaptureDto Capture, JiraHealthDto Jira)
 {
     public bool Success => true;
 }
+
+/// <param name="Configured">Jira:BaseUrl is set: the dashboard offers loading tickets from Jira and posting to it. Never the address or credentials.</param>
+internal sealed record JiraHealthDto(bool Configured);
 
 internal sealed record ModelDto(string Version, DateTimeOffset CreatedAt, int Samples, int RetrievalItems, string DataFingerprint,
     string? SnapshotId, bool GateOverridden, int Neighbours, double Temperature, double CrossValidatedRougeL, double? TypeMacroF1, string? TypeTrainer, bool Active);

@@ -3,6 +3,7 @@ using CommentFlow.Caching;
 using CommentFlow.Capture;
 using CommentFlow.Configuration;
 using CommentFlow.Engines.Ollama;
+using CommentFlow.Jira;
 using CommentFlow.Storage;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
@@ -17,7 +18,7 @@ internal static class ServiceEndpoints
         group.MapGet("/cache/stats", CacheStats).WithName("GetCacheStats").WithSummary("Entries, hits and misses of the suggestion cache.").RequireAuthorization(AccessPolicies.Agent);
         group.MapPost("/cache/clear", ClearCache).WithName("ClearCache").WithSummary("Empties the suggestion cache.");
         group.MapGet("/warmup", WarmUpAsync).WithName("WarmUp").WithSummary("Loads the Ollama model now, so the next request does not wait for it.").RequireAuthorization(AccessPolicies.Agent);
-        group.MapGet("/health", HealthAsync).WithName("GetServiceHealth").WithSummary("Engines, store and capture at a glance.").AllowAnonymous();
+        group.MapGet("/health", HealthAsync).WithName("GetServiceHealth").WithSummary("Engines, store, capture and whether Jira is configured, at a glance.").AllowAnonymous();
         return group;
     }
 
@@ -48,7 +49,7 @@ internal static class ServiceEndpoints
 
     private static async Task<Ok<ServiceHealthResponse>> HealthAsync(
         ITrainingStore store, CaptureQueue capture, OllamaStatus status, IOptions<OllamaOptions> ollama,
-        IOptions<CommentFlowOptions> options, CancellationToken cancellationToken)
+        IOptions<CommentFlowOptions> options, IOptions<JiraOptions> jira, CancellationToken cancellationToken)
     {
         bool reachable;
         try
@@ -61,6 +62,6 @@ internal static class ServiceEndpoints
             reachable = false;
         }
         return TypedResults.Ok(new ServiceHealthResponse(reachable ? "healthy" : "degraded", options.Value.Engine,
-            OllamaOf(status, ollama.Value), store.Provider, reachable, DatasetEndpoints.CaptureOf(capture)));
+            OllamaOf(status, ollama.Value), store.Provider, reachable, DatasetEndpoints.CaptureOf(capture), new JiraHealthDto(jira.Value.IsConfigured)));
     }
 }

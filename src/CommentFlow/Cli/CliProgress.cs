@@ -67,4 +67,35 @@ internal sealed class ProgressCounter(ProgressTask? task)
             task.Value = value;
         }
     }
+
+    /// <summary>Sets the value of work whose total is an estimate: reaching the total raises it by <paramref name="grow"/>.</summary>
+    public void Set(double value, double grow)
+    {
+        if (task is not null)
+        {
+            if (value >= task.MaxValue)
+            {
+                task.MaxValue = value + grow;
+            }
+            task.Value = value;
+        }
+    }
+
+    public void SetTotal(double total)
+    {
+        if (task is not null)
+        {
+            task.MaxValue = Math.Max(Math.Max(1, total), task.Value);
+        }
+    }
+
+    /// <summary>The work is done: the bar is full whatever the estimate was.</summary>
+    public void Complete()
+    {
+        if (task is not null)
+        {
+            task.MaxValue = Math.Max(1, task.Value);
+            task.Value = task.MaxValue;
+        }
+    }
 }

@@ -23,6 +23,7 @@ internal static class CommandLine
         root.Subcommands.Add(Configurable(SuggestCommand.Create()));
         root.Subcommands.Add(Configurable(ImportLegacyCommand.Create()));
         root.Subcommands.Add(Configurable(ImportTicketsCommand.Create()));
+        root.Subcommands.Add(Configurable(ImportJiraCommand.Create()));
         root.Subcommands.Add(Configurable(ForgetCommand.Create()));
         root.Subcommands.Add(Configurable(MigrateCommand.Create()));
         root.Subcommands.Add(EvaluateCommand.Create());

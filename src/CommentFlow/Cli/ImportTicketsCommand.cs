@@ -18,7 +18,7 @@ internal static class ImportTicketsCommand
         var format = new Option<string?>("--format") { Description = "csv or jira; default: from the file name." };
         format.AcceptOnlyFromAmong("csv", "jira");
         var json = new Option<bool>("--json") { Description = "No progress bar; print the result as JSON." };
-        var command = new Command("import-tickets", "Import historical tickets and the agents' real replies as training samples (model 'history').") { file, format, json };
+        var command = new Command("import-tickets", "Import historical tickets and the agents' real replies as training samples (engine 'history'; a Jira export by the rules of import-jira).") { file, format, json };
         command.SetAction(async (parse, ct) =>
         {
             var path = parse.GetValue(file)!;
@@ -43,7 +43,7 @@ internal static class ImportTicketsCommand
                     var result = await CliProgress.RunAsync(quiet, $"Importing {path.Name}", total, counter => ImportAsync(Items(), store, options.BatchSize, counter, ct));
                     if (quiet)
                     {
-                        Console.WriteLine(JsonSerializer.Serialize(result, CliJson.Options));
+                        await parse.InvocationConfiguration.Output.WriteLineAsync(JsonSerializer.Serialize(result, CliJson.Options));
                         return 0;
                     }
                     Report(result, path.Name);

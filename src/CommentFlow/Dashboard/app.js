@@ -30,9 +30,10 @@ const pct = (x) => (x === null || x === undefined ? '–' : `${(x * 100).toFixed
 const num = (x) => (x === null || x === undefined ? '–' : Number(x).toLocaleString('en'));
 
 class ApiError extends Error {
-  constructor(status, message) {
+  constructor(status, message, problem) {
     super(message);
     this.status = status;
+    this.problem = problem; // the problem details as sent, when the answer was one
   }
 }
 
@@ -48,8 +49,9 @@ async function api(path, options = {}) {
   const response = await fetch(API + path, { ...options, headers });
   if (response.ok) return options.raw ? response : response.json();
   let message = `${response.status} ${response.statusText}`;
+  let problem;
   try {
-    const problem = await response.json();
+    problem = await response.json();
     const details = problem.errors ? Object.values(problem.errors).flat().join(' ') : problem.detail;
     message = [problem.title, details].filter(Boolean).join(': ') || message;
   } catch { /* not JSON: keep the status line */ }
@@ -59,7 +61,7 @@ async function api(path, options = {}) {
   } else if (response.status === 403) {
     message = 'This needs an admin key (403): the key in use is not allowed to do it.';
   }
-  throw new ApiError(response.status, message);
+  throw new ApiError(response.status, message, problem);
 }
 
 function showKeyForm(reason) {
@@ -174,6 +176,22 @@ async function loadOverview() {
 }
 
 // ---- try it ---------------------------------------------------------------------------------------------------
+// Whether the service has Jira (GET /health says, never its address): loading by key and posting back need it.
+const jira = { configured: false };
+
+async function loadTry() {
+  const health = await api('/health');
+  jira.configured = Boolean(health.jira?.configured);
+  $('jira-form').hidden = !jira.configured;
+  await refreshRate();
+}
+
+// Jira's own words from a problem answer (jira_status, jira_messages), after the problem's title and detail.
+function jiraProblem(e) {
+  const p = e.problem || {};
+  return p.jira_status ? `${e.message} (Jira status ${p.jira_status})` : e.message;
+}
+
 async function refreshRate() {
   const stats = await api('/ml-stats');
   $('try-rate').textContent = pct(acceptance(stats.stats));
@@ -188,7 +206,29 @@ async function sendFeedback(card, suggestion, action, finalText) {
   await refreshRate();
 }
 
-function card(suggestion, engine) {
+// Posts the suggestion (or the agent's edit, when the editor is open) to the ticket: a public reply or an internal note.
+async function postToJira(art, suggestion, ticketKey, internal, editor) {
+  const outcome = art.querySelector('.outcome');
+  const buttons = [...art.querySelectorAll('.post')];
+  const body = { ticket_key: ticketKey, suggestion_id: suggestion.id, internal, agent: $('t-agent').value.trim() || undefined };
+  if (!editor.hidden && editor.value.trim() && editor.value !== suggestion.text) body.text = editor.value;
+  buttons.forEach((b) => { b.disabled = true; });
+  outcome.classList.remove('error');
+  outcome.textContent = `Posting to ${ticketKey}…`;
+  try {
+    const r = await api('/jira/comment', { method: 'POST', json: body });
+    art.dataset.posted = r.internal ? 'internal' : 'public';
+    if (r.feedback) art.dataset.feedback = r.feedback.action;
+    outcome.textContent = `Posted to ${r.ticket_key} as ${r.internal ? 'an internal note' : 'a public reply'} (Jira comment ${r.comment_id})${r.feedback ? `; sent: ${r.feedback.action}` : ''}`;
+    await refreshRate();
+  } catch (e) {
+    buttons.forEach((b) => { b.disabled = false; }); // nothing was posted: the agent may try again
+    outcome.classList.add('error');
+    outcome.textContent = jiraProblem(e);
+  }
+}
+
+function card(suggestion, engine, ticketKey) {
   const text = el('p', { class: 'text' }, suggestion.text);
   const outcome = el('p', { class: 'outcome', role: 'status' });
   const editor = el('textarea', { 'aria-label': 'Edited text', rows: 3, hidden: true });
@@ -229,8 +269,32 @@ function card(suggestion, engine) {
       el('button', { type: 'button', class: 'secondary', onclick: act('edited') }, 'Edit'),
       el('button', { type: 'button', class: 'secondary', onclick: act('dismissed') }, 'Dismiss'),
       el('button', { type: 'button', class: 'secondary', onclick: copy }, 'Copy')),
+    // Posting needs Jira and a ticket to post to.
+    jira.configured && ticketKey ? el('div', { class: 'row' },
+      el('button', { type: 'button', class: 'secondary post', onclick: () => postToJira(art, suggestion, ticketKey, false, editor) }, 'Post to Jira as public reply'),
+      el('button', { type: 'button', class: 'secondary post', onclick: () => postToJira(art, suggestion, ticketKey, true, editor) }, 'Post to Jira as internal note')) : null,
     outcome);
   return art;
+}
+
+function showAnswer(answer, ticketKey, from) {
+  $('try-meta').textContent = `${answer.count} suggestions${from} from ${answer.engine} (${answer.model})${answer.cached ? ', cached' : ''}${answer.fallback ? `; ${answer.fallback.from} fell back: ${answer.fallback.reason}` : ''}.`;
+  $('cards').replaceChildren(...answer.suggestions.map((s) => card(s, answer.engine, ticketKey)));
+}
+
+// Suggestions for a ticket read from Jira by its key (the service reads it: summary, description, status, last comments).
+async function loadFromJira(event) {
+  event.preventDefault();
+  const key = $('jira-key').value.trim();
+  try {
+    status(`Reading ${key} from Jira…`);
+    const answer = await api('/suggestions', { method: 'POST', json: { ticket_key: key } });
+    showAnswer(answer, key, ` for ${key} (read from Jira)`);
+    status('');
+    await refreshRate();
+  } catch (e) {
+    status(jiraProblem(e), true);
+  }
 }
 
 async function suggest(event) {
@@ -249,8 +313,7 @@ async function suggest(event) {
   try {
     status('Asking for suggestions…');
     const answer = await api('/suggestions', { method: 'POST', json: body });
-    $('try-meta').textContent = `${answer.count} suggestions from ${answer.engine} (${answer.model})${answer.cached ? ', cached' : ''}${answer.fallback ? `; ${answer.fallback.from} fell back: ${answer.fallback.reason}` : ''}.`;
-    $('cards').replaceChildren(...answer.suggestions.map((s) => card(s, answer.engine)));
+    showAnswer(answer, body.ticket_key, '');
     status('');
     await refreshRate();
   } catch (e) {
@@ -393,7 +456,7 @@ async function train(event) {
 }
 
 // ---- pages ----------------------------------------------------------------------------------------------------
-const loaders = { overview: loadOverview, try: refreshRate, dataset: loadDataset, models: loadModels };
+const loaders = { overview: loadOverview, try: loadTry, dataset: loadDataset, models: loadModels };
 
 async function show(page) {
   if (!PAGES.includes(page)) page = 'overview';
@@ -449,6 +512,7 @@ function init() {
     status('Key forgotten.');
   });
   $('try-form').addEventListener('submit', suggest);
+  $('jira-form').addEventListener('submit', loadFromJira);
   $('search-form').addEventListener('submit', (e) => {
     e.preventDefault();
     browse.q = $('search-q').value.trim();

@@ -238,6 +238,90 @@ public sealed class DashboardBrowserTests(BrowserFixture browser, ITestOutputHel
         Assert.Empty(opened.ConsoleErrors);
     }
 
+    /// <summary>The text of an ADF document as posted: its text nodes in order.</summary>
+    private static string AdfText(System.Text.Json.Nodes.JsonNode? node) => node switch
+    {
+        System.Text.Json.Nodes.JsonObject o when o["type"]?.GetValue<string>() == "text" => o["text"]!.GetValue<string>(),
+        System.Text.Json.Nodes.JsonObject o => string.Concat((o["content"]?.AsArray() ?? []).Select(AdfText)),
+        _ => "",
+    };
+
+    [Fact]
+    public async Task TryIt_JiraConfigured_LoadFromJiraPostPublicAndInternal_JirasProblemShownOnFailure()
+    {
+        await using var jira = await FakeJira.StartAsync();
+        jira.AddIssue("SD-1", "La impresora no imprime", "La impresora del piso 3 muestra error de papel atascado", comments: 3);
+        await using var server = await TestServer.StartAsync(null, ["Engine=rules", .. jira.CloudSettings()]);
+        await using var opened = await OpenAsync(server, "try");
+        var page = opened.Page;
+        await WaitLoadedAsync(page, "try");
+
+        await page.GetByRole(AriaRole.Textbox, new() { Name = "Jira issue key", Exact = true }).FillAsync("SD-1");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Load from Jira", Exact = true }).ClickAsync();
+        var cards = page.Locator(".card");
+        await Expect(cards.First).ToBeVisibleAsync();
+        await Expect(page.Locator("#try-meta")).ToContainTextAsync("for SD-1 (read from Jira)");
+        Assert.Contains(jira.Paths, p => p.StartsWith("/rest/api/3/issue/SD-1?", StringComparison.Ordinal));
+        Assert.True(await cards.CountAsync() >= 3);
+
+        // An internal note: Jira receives the card's text as ADF with sd.public.comment internal; posting as is counts as accepted.
+        await cards.Nth(0).GetByRole(AriaRole.Button, new() { Name = "Post to Jira as internal note" }).ClickAsync();
+        await Expect(cards.Nth(0)).ToHaveAttributeAsync("data-posted", "internal");
+        await Expect(cards.Nth(0).Locator(".outcome")).ToContainTextAsync("Posted to SD-1 as an internal note");
+        await Expect(cards.Nth(0)).ToHaveAttributeAsync("data-feedback", "accepted");
+        var first = Assert.Single(jira.Posted);
+        Assert.Equal(("SD-1", true), (first.Key, first.Properties![0]!["value"]!["internal"]!.GetValue<bool>()));
+        Assert.Equal(await cards.Nth(0).Locator(".text").TextContentAsync(), AdfText(first.Body));
+
+        // A public reply.
+        await cards.Nth(1).GetByRole(AriaRole.Button, new() { Name = "Post to Jira as public reply" }).ClickAsync();
+        await Expect(cards.Nth(1)).ToHaveAttributeAsync("data-posted", "public");
+        await Expect(cards.Nth(1).Locator(".outcome")).ToContainTextAsync("as a public reply");
+        Assert.False(jira.Posted.Last().Properties![0]!["value"]!["internal"]!.GetValue<bool>());
+        Assert.Equal(await cards.Nth(1).Locator(".text").TextContentAsync(), AdfText(jira.Posted.Last().Body));
+
+        // Jira failing: its problem details on the card, nothing marked posted, the buttons usable again.
+        jira.Fault = JiraFault.ServerError;
+        await cards.Nth(2).GetByRole(AriaRole.Button, new() { Name = "Post to Jira as public reply" }).ClickAsync();
+        var outcome = cards.Nth(2).Locator(".outcome");
+        await Expect(outcome).ToContainTextAsync("Jira answered with an error");
+        await Expect(outcome).ToContainTextAsync("Internal server error: the database is being upgraded.");
+        await Expect(outcome).ToContainTextAsync("(Jira status 500)");
+        await Expect(cards.Nth(2)).Not.ToHaveAttributeAsync("data-posted", new System.Text.RegularExpressions.Regex("."));
+        await Expect(cards.Nth(2).GetByRole(AriaRole.Button, new() { Name = "Post to Jira as public reply" })).ToBeEnabledAsync();
+        Assert.Equal(2, jira.Posted.Count); // the fake failed the third before taking it
+        await ScreenshotAsync(page, "try-it-jira");
+
+        // Loading an unknown ticket says what Jira said.
+        jira.Fault = JiraFault.None;
+        await page.GetByRole(AriaRole.Textbox, new() { Name = "Jira issue key", Exact = true }).FillAsync("SD-404");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Load from Jira", Exact = true }).ClickAsync();
+        await Expect(page.Locator("#status")).ToContainTextAsync("Issue does not exist or you do not have permission to see it.");
+        await Expect(page.Locator("#status")).ToContainTextAsync("(Jira status 404)");
+        Assert.Empty(opened.Errors);
+    }
+
+    [Fact]
+    public async Task TryIt_JiraNotConfigured_NoLoadFromJiraAndNoPostButtons()
+    {
+        await using var server = await TestServer.StartAsync(null, "Engine=rules");
+        await using var opened = await OpenAsync(server, "try");
+        var page = opened.Page;
+        await WaitLoadedAsync(page, "try");
+
+        await page.GetByRole(AriaRole.Textbox, new() { Name = "Ticket key", Exact = true }).FillAsync("WEB-1");
+        await page.GetByRole(AriaRole.Textbox, new() { Name = "Summary", Exact = true }).FillAsync("Error 404 en página principal");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Suggest", Exact = true }).ClickAsync();
+        await Expect(page.Locator(".card").First).ToBeVisibleAsync();
+
+        await Expect(page.Locator("#jira-form")).ToBeHiddenAsync();
+        await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Load from Jira" })).ToHaveCountAsync(0);
+        await Expect(page.Locator(".card .post")).ToHaveCountAsync(0);
+        Assert.False((await server.GetJsonAsync("/api/ml/comments/health"))["jira"]!["configured"]!.GetValue<bool>());
+        Assert.Empty(opened.Errors);
+        Assert.Empty(opened.ConsoleErrors);
+    }
+
     [Fact]
     public async Task Dataset_KeysConfigured_AsksForKeyListsNewestFirstSearchesDeletesAndExportsWithAdminKey()
     {

@@ -54,21 +54,30 @@ public sealed class HistoryImportTests
     }
 
     [Fact]
-    public void ReadJira_CommentsBecomeSuggestionsForThePrecedingContext()
+    public void ReadJira_AgentCommentsAnswerThePrecedingContext_ReporterIsContext_StatusOfTheTime()
     {
         var path = Path.Combine(TempDir.Create(), "jira.json.gz");
         using (var gzip = new GZipStream(File.Create(path), CompressionLevel.Fastest))
         using (var writer = new StreamWriter(gzip))
         {
+            // Data Center's users (name), a plain-text body and an ADF one, visibility as jsdPublic and as the property.
             writer.Write("""
                 {"issues":[
                   {"key":"WEB-7","fields":{"summary":"Login fails","issuetype":{"name":"Bug"},"status":{"name":"Resolved"},"priority":{"name":"High"},
+                    "reporter":{"name":"carla","displayName":"Carla"},
                     "description":{"type":"doc","version":1,"content":[{"type":"paragraph","content":[{"type":"text","text":"SSO returns 500"}]}]},
                     "comment":{"comments":[
-                      {"body":"Which browser do you use?","created":"2026-01-05T10:00:00.000+0100"},
-                      {"body":{"type":"doc","version":1,"content":[{"type":"paragraph","content":[{"type":"text","text":"Chrome 120"}]}]}},
-                      {"body":"Fixed the SSO certificate; please retry."}]}}},
-                  {"key":"WEB-8","fields":{"summary":"No comments yet","comment":{"comments":[]}}}
+                      {"author":{"name":"ana"},"body":"Which browser do you use?","created":"2026-01-05T10:00:00.000+0100","jsdPublic":true},
+                      {"author":{"name":"carla"},"body":{"type":"doc","version":1,"content":[{"type":"paragraph","content":[{"type":"text","text":"Chrome 120"}]}]},"created":"2026-01-05T11:00:00.000+0100"},
+                      {"body":"A comment whose author was deleted.","created":"2026-01-05T11:30:00.000+0100"},
+                      {"author":{"name":"ana"},"body":"Fixed the SSO certificate; please retry.","created":"2026-01-05T12:00:00.000+0100",
+                       "properties":[{"key":"sd.public.comment","value":{"internal":true}}]}]}},
+                    "changelog":{"histories":[
+                      {"created":"2026-01-05T11:45:00.000+0100","items":[{"field":"status","fromString":"In Progress","toString":"Waiting for customer"}]},
+                      {"created":"2026-01-05T09:00:00.000+0100","items":[{"field":"assignee","fromString":null,"toString":"ana"},{"field":"status","fromString":"Open","toString":"In Progress"}]},
+                      {"created":"2026-01-05T13:00:00.000+0100","items":[{"field":"status","fromString":"Waiting for customer","toString":"Resolved"}]}]}},
+                  {"key":"WEB-8","fields":{"summary":"No comments yet","comment":{"comments":[]}}},
+                  {"key":"WEB-9","fields":{"summary":"Only the reporter","reporter":{"name":"carla"},"comment":{"comments":[{"author":{"name":"carla"},"body":"Hello?"}]}}}
                 ]}
                 """);
         }
@@ -76,18 +85,19 @@ public sealed class HistoryImportTests
         var items = HistoryImport.ReadJira(path, Now).ToList();
         var samples = items.Where(i => i.Sample is not null).Select(i => i.Sample!).ToList();
 
-        Assert.Equal(3, samples.Count);
-        Assert.All(samples, s => Assert.Equal(("WEB-7", "Login fails", "SSO returns 500", "Bug", "Resolved", "High"),
-            (s.Context.TicketKey, s.Context.Summary, s.Context.Description, s.Context.IssueType, s.Context.Status, s.Context.Priority)));
+        Assert.Equal(2, samples.Count);
+        Assert.All(samples, s => Assert.Equal(("WEB-7", "Login fails", "SSO returns 500", "Bug", "High", "history"),
+            (s.Context.TicketKey, s.Context.Summary, s.Context.Description, s.Context.IssueType, s.Context.Priority, s.Engine)));
         Assert.Empty(samples[0].Context.Comments);
-        Assert.Equal("Which browser do you use?", samples[0].Suggestions[0].Text);
+        Assert.Equal(("Which browser do you use?", "In Progress", "agent-public"), (samples[0].Suggestions[0].Text, samples[0].Context.Status, samples[0].Model));
         Assert.Equal(new DateTimeOffset(2026, 1, 5, 9, 0, 0, TimeSpan.Zero), samples[0].CreatedAt);
-        Assert.Equal(["Which browser do you use?"], samples[1].Context.Comments);
-        Assert.Equal("Chrome 120", samples[1].Suggestions[0].Text);
-        Assert.Equal(["Which browser do you use?", "Chrome 120"], samples[2].Context.Comments);
-        Assert.Equal(Now, samples[2].CreatedAt);
-        Assert.Equal(3, samples.Select(s => s.ContextHash).Distinct().Count());
-        Assert.Contains("WEB-8", Assert.Single(items, i => i.Problem is not null).Problem!.Reason, StringComparison.Ordinal);
+        // The reporter's reply and the unknown author's comment are context; the status is the one of 12:00, not today's.
+        Assert.Equal(["Which browser do you use?", "Chrome 120", "A comment whose author was deleted."], samples[1].Context.Comments);
+        Assert.Equal(("Fixed the SSO certificate; please retry.", "Waiting for customer", "agent-internal"), (samples[1].Suggestions[0].Text, samples[1].Context.Status, samples[1].Model));
+        var problems = items.Where(i => i.Problem is not null).Select(i => i.Problem!).ToList();
+        Assert.Equal([2, 3], problems.Select(p => p.Line));
+        Assert.Contains("WEB-8: no comments", problems[0].Reason, StringComparison.Ordinal);
+        Assert.Contains("WEB-9: no agent comments", problems[1].Reason, StringComparison.Ordinal);
     }
 
     [Fact]
