@@ -1,3 +1,4 @@
+using CommentFlow.Configuration;
 using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Serialization;
@@ -107,7 +108,8 @@ internal static class IngestScenario
         // Wait mode with a long wait: the producer here is faster than any disk, and the point is the writer's rate, not drops.
         var options = Options.Create(new CaptureOptions { FullMode = CaptureFullModes.Wait, FullWaitMilliseconds = 600_000 });
         var queue = new CaptureQueue(options, new CaptureCounters(), TimeProvider.System, NullLogger<CaptureQueue>.Instance);
-        using var writer = new CaptureWriter(queue, store, options, TimeProvider.System, NullLogger<CaptureWriter>.Instance);
+        var quarantine = new Quarantine(Options.Create(new CommentFlowOptions { DataDir = dir }), masker, TimeProvider.System);
+        using var writer = new CaptureWriter(queue, store, quarantine, options, TimeProvider.System, NullLogger<CaptureWriter>.Instance);
 
         var clock = Stopwatch.StartNew();
         await writer.StartAsync(CancellationToken.None);

@@ -1,8 +1,9 @@
 namespace CommentFlow.Capture;
 
 /// <summary>
-/// Every sample handed to capture ends in exactly one of: written, duplicate, dropped (queue full or closed),
-/// or lost (still queued when the drain timed out). Failed writes count attempts, which are retried.
+/// Every sample handed to capture ends in exactly one of: written, duplicate, quarantined (refused by the store for what
+/// it holds, kept on disk), dropped (queue full or closed), or lost (still queued when the drain timed out). Failed
+/// writes count attempts, which are retried.
 /// </summary>
 internal sealed class CaptureCounters
 {
@@ -12,6 +13,7 @@ internal sealed class CaptureCounters
     private long _dropped;
     private long _failedWrites;
     private long _lost;
+    private long _quarantined;
     private WriterFailure? _failure;
 
     public long Enqueued => Interlocked.Read(ref _enqueued);
@@ -20,6 +22,8 @@ internal sealed class CaptureCounters
     public long Dropped => Interlocked.Read(ref _dropped);
     public long FailedWrites => Interlocked.Read(ref _failedWrites);
     public long Lost => Interlocked.Read(ref _lost);
+    public long Quarantined => Interlocked.Read(ref _quarantined);
+    internal void OnQuarantined() => Interlocked.Increment(ref _quarantined);
 
     internal void OnEnqueued() => Interlocked.Increment(ref _enqueued);
     internal long OnDropped() => Interlocked.Increment(ref _dropped);

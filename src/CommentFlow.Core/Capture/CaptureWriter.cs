@@ -9,13 +9,16 @@ namespace CommentFlow.Capture;
 
 /// <summary>
 /// The single reader of the capture queue: takes what is queued (up to a batch), has the store prepare it (mask, encode)
-/// while the previous batch is being written, writes it in one transaction, retries a failed batch with capped
-/// exponential back-off, and on stop drains the queue before returning.
-/// Invariant: a sample leaves the writer's hands only as written, duplicate, or (drain timed out) lost.
+/// while the previous batch is being written, writes it in one transaction, and on stop drains the queue before returning.
+/// A batch the store cannot take (connection, lock, disk full) is retried with capped exponential back-off; one it refuses
+/// for what it holds (<see cref="StoreFaults.IsContentFault"/>) is halved until the refused samples are alone: the rest
+/// is written, those go to the <see cref="Quarantine"/>. One bad sample never stops capture.
+/// Invariant: a sample leaves the writer's hands only as written, duplicate, quarantined, or (drain timed out) lost.
 /// </summary>
 internal sealed partial class CaptureWriter(
     CaptureQueue queue,
     ITrainingStore store,
+    Quarantine quarantine,
     IOptions<CaptureOptions> options,
     TimeProvider time,
     ILogger<CaptureWriter> logger) : IHostedService, IDisposable
@@ -119,7 +122,7 @@ internal sealed partial class CaptureWriter(
         {
             // Take the signal before reading the counters: the writer updates the counters before it completes the signal.
             var signal = Volatile.Read(ref _batchDone).Task;
-            var done = queue.Counters.Written + queue.Counters.Duplicates + queue.Counters.Lost;
+            var done = queue.Counters.Written + queue.Counters.Duplicates + queue.Counters.Quarantined + queue.Counters.Lost;
             if (done >= target)
             {
                 return;
@@ -141,7 +144,7 @@ internal sealed partial class CaptureWriter(
         {
             await _loop;
         }
-        LogDrained(logger, queue.Counters.Written, queue.Counters.Duplicates, queue.Counters.Lost);
+        LogDrained(logger, queue.Counters.Written, queue.Counters.Duplicates, queue.Counters.Quarantined, queue.Counters.Lost);
     }
 
     public void Dispose() => _abandon.Dispose();
@@ -158,6 +161,20 @@ internal sealed partial class CaptureWriter(
                 queue.Counters.OnWriteSucceeded();
                 return;
             }
+            catch (Exception ex) when (StoreFaults.IsContentFault(ex))
+            {
+                queue.Counters.OnFailedWrite(ex, time.GetUtcNow());
+                if (batch.Count == 1)
+                {
+                    await QuarantineAsync(batch.Samples[0], ex, cancellationToken);
+                    return;
+                }
+                // Each half on its own: the good samples are written, the refused ones end up alone.
+                var half = batch.Count / 2;
+                await WriteWithRetryAsync(new PreparedBatch(batch.Samples.Take(half).ToList()), cancellationToken);
+                await WriteWithRetryAsync(new PreparedBatch(batch.Samples.Skip(half).ToList()), cancellationToken);
+                return;
+            }
             catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
                 queue.Counters.OnFailedWrite(ex, time.GetUtcNow());
@@ -168,12 +185,40 @@ internal sealed partial class CaptureWriter(
         }
     }
 
+    /// <summary>Kept on disk before it is counted; a quarantine that cannot be written (disk full) is retried like a store.</summary>
+    private async Task QuarantineAsync(TrainingSample sample, Exception refusal, CancellationToken cancellationToken)
+    {
+        var delay = FirstRetryDelay;
+        while (true)
+        {
+            try
+            {
+                await quarantine.AddAsync(sample, refusal, cancellationToken);
+                queue.Counters.OnQuarantined();
+                LogQuarantined(logger, refusal, sample.ContextHash, quarantine.FilePath);
+                return;
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                LogQuarantineFailed(logger, ex, delay.TotalMilliseconds);
+                await Task.Delay(delay, time, cancellationToken);
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, MaxRetryDelay.Ticks));
+            }
+        }
+    }
+
+    [LoggerMessage(EventId = 2104, Level = LogLevel.Error, Message = "The store refused sample {ContextHash}; it is quarantined in {Path} (commentflow quarantine replay puts it back)")]
+    private static partial void LogQuarantined(ILogger logger, Exception exception, string contextHash, string path);
+
+    [LoggerMessage(EventId = 2105, Level = LogLevel.Error, Message = "Quarantining a refused sample failed; retrying in {DelayMs} ms")]
+    private static partial void LogQuarantineFailed(ILogger logger, Exception exception, double delayMs);
+
     [LoggerMessage(EventId = 2101, Level = LogLevel.Error, Message = "Writing a batch of {Count} samples failed; retrying in {DelayMs} ms")]
     private static partial void LogWriteFailed(ILogger logger, Exception exception, int count, double delayMs);
 
     [LoggerMessage(EventId = 2102, Level = LogLevel.Error, Message = "Capture drain timed out: {Lost} queued samples were not written")]
     private static partial void LogDrainTimedOut(ILogger logger, int lost);
 
-    [LoggerMessage(EventId = 2103, Level = LogLevel.Information, Message = "Capture stopped: {Written} written, {Duplicates} duplicates, {Lost} lost")]
-    private static partial void LogDrained(ILogger logger, long written, long duplicates, long lost);
+    [LoggerMessage(EventId = 2103, Level = LogLevel.Information, Message = "Capture stopped: {Written} written, {Duplicates} duplicates, {Quarantined} quarantined, {Lost} lost")]
+    private static partial void LogDrained(ILogger logger, long written, long duplicates, long quarantined, long lost);
 }

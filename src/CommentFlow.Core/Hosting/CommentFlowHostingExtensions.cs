@@ -36,6 +36,8 @@ internal static class CommentFlowHostingExtensions
         builder.Services.TryAddSingleton(TimeProvider.System);
         // One data source (one connection pool) per process; it is only built when the provider is postgres.
         builder.Services.AddSingleton(sp => NpgsqlDataSource.Create(sp.GetRequiredService<IOptions<StorageOptions>>().Value.ConnectionString!));
+        // Where capture keeps what the store refuses; the CLI lists and replays it.
+        builder.Services.AddSingleton<Quarantine>();
         builder.Services.AddSingleton<ITrainingStore>(sp =>
         {
             var root = sp.GetRequiredService<IOptions<CommentFlowOptions>>().Value;

@@ -113,7 +113,7 @@ internal sealed record FeedbackResponse(string SuggestionId, string Action, stri
 
 /// <param name="WriterError">The store's error while the writer cannot write (it retries with back-off), else null.</param>
 /// <param name="WriterFailingSince">When the current run of failed writes began, else null.</param>
-internal sealed record CaptureDto(long Enqueued, long Written, long Duplicates, long Dropped, long FailedWrites, long Lost, int QueueDepth, int QueueCapacity,
+internal sealed record CaptureDto(long Enqueued, long Written, long Duplicates, long Dropped, long FailedWrites, long Lost, long Quarantined, int QueueDepth, int QueueCapacity,
     string? WriterError, DateTimeOffset? WriterFailingSince);
 
 internal sealed record StatsResponse(StatsDto Stats, CaptureDto Capture, CommentFlow.Engines.EngineCountersSnapshot Engines)

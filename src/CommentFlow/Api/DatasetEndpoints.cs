@@ -60,7 +60,7 @@ internal static class DatasetEndpoints
     {
         var c = capture.Counters;
         var failure = c.Failure;
-        return new CaptureDto(c.Enqueued, c.Written, c.Duplicates, c.Dropped, c.FailedWrites, c.Lost, capture.Depth, capture.Capacity,
+        return new CaptureDto(c.Enqueued, c.Written, c.Duplicates, c.Dropped, c.FailedWrites, c.Lost, c.Quarantined, capture.Depth, capture.Capacity,
             failure?.Message, failure?.Since);
     }
 

@@ -83,6 +83,7 @@ internal static class PrometheusMetrics
             captured.WithLabels("duplicate").IncTo(c.Duplicates);
             captured.WithLabels("dropped").IncTo(c.Dropped);
             captured.WithLabels("lost").IncTo(c.Lost);
+            captured.WithLabels("quarantined").IncTo(c.Quarantined);
             failedWrites.IncTo(c.FailedWrites);
             failing.Set(c.Failure is null ? 0 : 1);
             depth.Set(capture.Depth);

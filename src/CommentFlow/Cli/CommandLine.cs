@@ -32,6 +32,7 @@ internal static class CommandLine
         root.Subcommands.Add(DatasetCommand.Create());
         root.Subcommands.Add(KeysCommand.Create());
         root.Subcommands.Add(JiraCommand.Create());
+        root.Subcommands.Add(QuarantineCommand.Create());
         return root;
     }
 

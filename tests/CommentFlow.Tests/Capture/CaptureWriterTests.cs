@@ -1,3 +1,5 @@
+using CommentFlow.Privacy;
+using CommentFlow.Configuration;
 using CommentFlow.Capture;
 using CommentFlow.Domain;
 using CommentFlow.Storage;
@@ -52,7 +54,9 @@ public sealed class CaptureWriterTests
     {
         var options = Options.Create(new CaptureOptions { QueueCapacity = 1_000, BatchSize = 10, DrainTimeoutSeconds = drainSeconds });
         var queue = new CaptureQueue(options, new CaptureCounters(), TimeProvider.System, NullLogger<CaptureQueue>.Instance);
-        return (queue, new CaptureWriter(queue, store, options, TimeProvider.System, NullLogger<CaptureWriter>.Instance));
+        var quarantine = new Quarantine(Options.Create(new CommentFlowOptions { DataDir = TempDir.Create() }),
+            new PersonalDataMasker(Options.Create(new MaskingOptions())), TimeProvider.System);
+        return (queue, new CaptureWriter(queue, store, quarantine, options, TimeProvider.System, NullLogger<CaptureWriter>.Instance));
     }
 
     [Fact]

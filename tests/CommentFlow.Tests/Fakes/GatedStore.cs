@@ -16,6 +16,9 @@ internal sealed class GatedStore(ITrainingStore inner) : ITrainingStore
 
     public void Open() => _gate.TrySetResult();
 
+    /// <summary>A write holding a sample this returns an error for fails with it, as a store refusing that sample would.</summary>
+    public Func<TrainingSample, Exception?>? Refuse { get; init; }
+
     /// <summary>How many of the first retention deletes fail (a store fault the retention loop must outlive).</summary>
     public int FailingDeletes { get; init; }
     private int _deletes;
@@ -30,6 +33,10 @@ internal sealed class GatedStore(ITrainingStore inner) : ITrainingStore
     {
         WriteWaiting.TrySetResult();
         await _gate.Task.WaitAsync(cancellationToken);
+        if (Refuse is { } refuse && samples.Select(refuse).FirstOrDefault(e => e is not null) is { } refusal)
+        {
+            throw refusal;
+        }
         return await inner.WriteAsync(samples, progress, cancellationToken);
     }
 
