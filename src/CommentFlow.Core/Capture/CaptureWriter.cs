@@ -195,6 +195,7 @@ internal sealed partial class CaptureWriter(
             {
                 await quarantine.AddAsync(sample, refusal, cancellationToken);
                 queue.Counters.OnQuarantined();
+                queue.Counters.OnWriteSucceeded(); // the writer is not stuck: the batch is dealt with
                 LogQuarantined(logger, refusal, sample.ContextHash, quarantine.FilePath);
                 return;
             }

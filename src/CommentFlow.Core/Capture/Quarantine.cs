@@ -25,7 +25,7 @@ internal sealed class Quarantine(IOptions<CommentFlowOptions> root, PersonalData
     /// <summary>Appends the sample, flushed to disk before returning: the writer lets go of it only then.</summary>
     public async Task AddAsync(TrainingSample sample, Exception error, CancellationToken cancellationToken)
     {
-        var entry = new QuarantinedSample(time.GetUtcNow(), error.GetBaseException().Message, masker.Mask(sample).Sample);
+        var entry = new QuarantinedSample(time.GetUtcNow(), error.GetBaseException().Message, Masked(sample));
         var line = JsonSerializer.SerializeToUtf8Bytes(entry, QuarantineJsonContext.Default.QuarantinedSample);
         await _lock.WaitAsync(cancellationToken);
         try
@@ -40,6 +40,23 @@ internal sealed class Quarantine(IOptions<CommentFlowOptions> root, PersonalData
         finally
         {
             _lock.Release();
+        }
+    }
+
+    /// <summary>
+    /// Masked as the store would have masked it. A sample that cannot even be masked is kept without its texts: never
+    /// unmasked on disk, and its hash and fields still say what it was.
+    /// </summary>
+    private TrainingSample Masked(TrainingSample sample)
+    {
+        try
+        {
+            return masker.Mask(sample).Sample;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            var redacted = $"<{SampleMasking.Redacted}>";
+            return sample with { Context = sample.Context with { Summary = redacted, Description = redacted, Comments = [] }, Suggestions = [] };
         }
     }
 
