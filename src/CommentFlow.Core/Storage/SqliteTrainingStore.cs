@@ -274,6 +274,14 @@ internal sealed partial class SqliteTrainingStore : ITrainingStore
         await connection.ExecuteScalarAsync<long>(new CommandDefinition("SELECT samples FROM stats_totals WHERE id = 1", cancellationToken: cancellationToken));
     }
 
+    /// <summary>The journal mode and <c>synchronous</c> level (2 = FULL, 1 = NORMAL) a connection of this store runs with: what the durability promise rests on.</summary>
+    internal async Task<(string JournalMode, long Synchronous)> DurabilityAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        return (await connection.ExecuteScalarAsync<string>(new CommandDefinition("PRAGMA journal_mode", cancellationToken: cancellationToken)) ?? "",
+            await connection.ExecuteScalarAsync<long>(new CommandDefinition("PRAGMA synchronous", cancellationToken: cancellationToken)));
+    }
+
     private async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
     {
         var connection = new SqliteConnection(_connectionString);

@@ -640,6 +640,15 @@ public sealed class SqliteStoreTests : StoreContractTests
     {
         var t = await NewAsync(new StorageOptions());
         Assert.Equal(16384, await t.ScalarAsync("PRAGMA page_size"));
+        // The durability the README promises: WAL in the file, synchronous=FULL on every connection the store writes with.
+        Assert.Equal(("wal", 2L), await ((SqliteTrainingStore)t.Store).DurabilityAsync(CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Synchronous_Normal_IsWhatTheStoresConnectionsRunWith()
+    {
+        var t = await NewAsync(new StorageOptions { Synchronous = "normal" });
+        Assert.Equal(("wal", 1L), await ((SqliteTrainingStore)t.Store).DurabilityAsync(CancellationToken.None));
     }
 }
 
