@@ -10,13 +10,12 @@ cd "$(dirname "$0")"
 
 # What the tests use beyond the SDK, from Debian's packages when missing: the reference Prometheus text-format parser
 # (prometheus_client, for /usr/bin/python3) checks GET /metrics; the bench's scenarios run in quick mode (wrk drives the
-# HTTP scenario, scikit-learn is the training scenario's reference); the dashboard's build restores Chart.js with npm
-# (npm ci) and its browser tests drive Debian's Chromium through Playwright (never a downloaded browser).
+# HTTP scenario, scikit-learn is the training scenario's reference); the dashboard's browser tests drive Debian's Chromium
+# through Playwright (never a downloaded browser).
 missing=()
 /usr/bin/python3 -c 'import prometheus_client' 2>/dev/null || missing+=(python3-prometheus-client)
 /usr/bin/python3 -c 'import sklearn' 2>/dev/null || missing+=(python3-sklearn)
 [[ -x /usr/bin/wrk ]] || missing+=(wrk)
-command -v npm >/dev/null || missing+=(npm)
 [[ -x /usr/bin/chromium ]] || missing+=(chromium)
 if (( ${#missing[@]} )); then
   echo "installing ${missing[*]}"
