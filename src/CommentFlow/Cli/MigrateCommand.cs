@@ -26,7 +26,7 @@ internal static class MigrateCommand
         var to = new Option<string>("--to") { Description = "The destination PostgreSQL connection string (Host=…;Port=…;Username=…;Password=…;Database=…).", Required = true };
         var modelsTo = new Option<DirectoryInfo?>("--models-to") { Description = "Where the models go; default: the configured CommentFlow:ModelsDir (or DataDir/ml_models)." };
         var merge = new Option<bool>("--merge") { Description = "Allow a destination that already holds other samples: add this store's to them." };
-        var batchSize = new Option<int>("--batch-size") { Description = "Samples per transaction.", DefaultValueFactory = _ => StoreMigration.DefaultBatchSize };
+        var batchSize = new Option<int>("--batch-size") { Description = "Samples per transaction.", DefaultValueFactory = _ => StoreCopy.DefaultBatchSize };
         batchSize.Validators.Add(r =>
         {
             if (r.GetValueOrDefault<int>() is < 1 or > 100_000)
@@ -70,10 +70,10 @@ internal static class MigrateCommand
             var source = new SqliteTrainingStore(SqliteTrainingStore.ConnectionStringFor(file.FullName), storage, time, logs.CreateLogger<SqliteTrainingStore>());
             await using var dataSource = NpgsqlDataSource.Create(connection.ConnectionString);
             var destination = new PostgresTrainingStore(dataSource, storage, time, logs.CreateLogger<PostgresTrainingStore>());
-            var migration = new StoreMigration(source, destination, time) { BatchSize = parse.GetValue(batchSize), Merge = parse.GetValue(merge) };
+            var migration = new StoreCopy(source, destination, time) { BatchSize = parse.GetValue(batchSize), Merge = parse.GetValue(merge) };
 
             var clock = Stopwatch.StartNew();
-            MigrationResult result;
+            StoreCopyResult result;
             try
             {
                 result = asJson
@@ -82,7 +82,7 @@ internal static class MigrateCommand
                         .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
                         .StartAsync(progress => migration.RunAsync(new ProgressBars(progress, clock), ct));
             }
-            catch (MigrationRefusedException ex)
+            catch (StoreCopyRefusedException ex)
             {
                 return await RefuseAsync(ex.Message);
             }
@@ -172,11 +172,11 @@ internal static class MigrateCommand
     }
 
     /// <summary>One bar per phase; the description carries the counts and the rate.</summary>
-    private sealed class ProgressBars(ProgressContext context, Stopwatch clock) : IProgress<MigrationProgress>
+    private sealed class ProgressBars(ProgressContext context, Stopwatch clock) : IProgress<StoreCopyProgress>
     {
-        private readonly Dictionary<MigrationPhase, (ProgressTask Task, double StartedAt, long StartedDone)> _bars = [];
+        private readonly Dictionary<StoreCopyPhase, (ProgressTask Task, double StartedAt, long StartedDone)> _bars = [];
 
-        public void Report(MigrationProgress value)
+        public void Report(StoreCopyProgress value)
         {
             if (!_bars.TryGetValue(value.Phase, out var bar))
             {
@@ -185,7 +185,7 @@ internal static class MigrateCommand
             }
             var seconds = clock.Elapsed.TotalSeconds - bar.StartedAt;
             var rate = seconds > 0 ? (value.Done - bar.StartedDone) / seconds : 0;
-            bar.Task.Description = value.Phase == MigrationPhase.Verifying
+            bar.Task.Description = value.Phase == StoreCopyPhase.Verifying
                 ? "Verifying"
                 : $"{value.Phase} {value.Done:N0}/{value.Total:N0} ({rate:N0}/s)";
             bar.Task.Value = value.Done;

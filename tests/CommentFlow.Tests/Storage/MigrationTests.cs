@@ -10,7 +10,7 @@ using Npgsql;
 
 namespace CommentFlow.Tests.Storage;
 
-/// <summary><see cref="StoreMigration"/>: a real SQLite file into a real PostgreSQL database.</summary>
+/// <summary><see cref="StoreCopy"/>: a real SQLite file into a real PostgreSQL database.</summary>
 public sealed class MigrationTests
 {
     private static readonly DateTimeOffset At = new(2026, 3, 14, 9, 26, 53, TimeSpan.Zero);
@@ -77,9 +77,9 @@ public sealed class MigrationTests
     internal static PostgresTrainingStore Postgres(string connectionString) =>
         new(NpgsqlDataSource.Create(connectionString), new StorageOptions(), TimeProvider.System, NullLogger<PostgresTrainingStore>.Instance);
 
-    private static Task<MigrationResult> MigrateAsync(SqliteTrainingStore source, ITrainingStore destination, int batchSize = 1_000, bool merge = false,
-        IProgress<MigrationProgress>? progress = null, CancellationToken cancellationToken = default) =>
-        new StoreMigration(source, destination, TimeProvider.System) { BatchSize = batchSize, Merge = merge }.RunAsync(progress, cancellationToken);
+    private static Task<StoreCopyResult> MigrateAsync(SqliteTrainingStore source, ITrainingStore destination, int batchSize = 1_000, bool merge = false,
+        IProgress<StoreCopyProgress>? progress = null, CancellationToken cancellationToken = default) =>
+        new StoreCopy(source, destination, TimeProvider.System) { BatchSize = batchSize, Merge = merge }.RunAsync(progress, cancellationToken);
 
     internal static async Task<byte[]> ExportAsync(ITrainingStore store)
     {
@@ -94,7 +94,7 @@ public sealed class MigrationTests
         Assert.True(expected.Length > 0);
         Assert.True(expected.AsSpan().SequenceEqual(actual), "the exports of source and destination differ");
         var (a, b) = (await source.GetStatsAsync(CancellationToken.None), await destination.GetStatsAsync(CancellationToken.None));
-        Assert.Equal(StoreMigration.StatsLines(a), StoreMigration.StatsLines(b));
+        Assert.Equal(StoreCopy.StatsLines(a), StoreCopy.StatsLines(b));
         Assert.Equal(a.Masked, b.Masked);
         Assert.Equal(a.Feedback.Total, b.Feedback.Total);
         var (fa, fb) = (await source.ReadFeedbackRowsAsync(CancellationToken.None), await destination.ReadFeedbackRowsAsync(CancellationToken.None));
@@ -107,7 +107,7 @@ public sealed class MigrationTests
     {
         var (_, source) = await SourceAsync(2_500);
         var destination = Postgres(await TestPostgres.CreateDatabaseAsync());
-        var phases = new List<MigrationProgress>();
+        var phases = new List<StoreCopyProgress>();
         await source.RecordAgentReplyAsync(new AgentReply
         {
             CommentId = "10100", TicketKey = "SD-9", Source = AgentReplySources.Poll, Outcome = AgentReplyOutcomes.Written, Internal = true,
@@ -115,7 +115,7 @@ public sealed class MigrationTests
         }, CancellationToken.None);
         await source.WriteMetaAsync(CommentFlow.Jira.JiraPoller.CursorKey, "2026-03-01T10:00:00.0000000Z", new Dictionary<string, long>(), CancellationToken.None);
 
-        var result = await MigrateAsync(source, destination, progress: new InlineProgress<MigrationProgress>(phases.Add));
+        var result = await MigrateAsync(source, destination, progress: new InlineProgress<StoreCopyProgress>(phases.Add));
 
         Assert.True(result.Verified, string.Join("; ", result.Problems));
         Assert.True(result.Exact);
@@ -125,7 +125,7 @@ public sealed class MigrationTests
         Assert.Equal(2_500, result.DestinationSamples);
         Assert.Equal(250, result.SourceFeedback); // one row every 10 samples; ana's second feedback on sample 0 replaced her first
         Assert.Equal(result.SourceChecksum, result.DestinationChecksum);
-        Assert.Equal([1_000, 2_000, 2_500], phases.Where(p => p.Phase == MigrationPhase.Samples && p.Done > 0).Select(p => p.Done));
+        Assert.Equal([1_000, 2_000, 2_500], phases.Where(p => p.Phase == StoreCopyPhase.Samples && p.Done > 0).Select(p => p.Done));
         await AssertSameStoreAsync(source, destination);
         var stats = await destination.GetStatsAsync(CancellationToken.None);
         Assert.True(stats.Masked["email"] > 0 && stats.Masked["iban"] > 0, "the masked counts came across");
@@ -144,9 +144,9 @@ public sealed class MigrationTests
         var connectionString = await TestPostgres.CreateDatabaseAsync();
         var destination = Postgres(connectionString);
         using var cts = new CancellationTokenSource();
-        var interrupted = new InlineProgress<MigrationProgress>(p =>
+        var interrupted = new InlineProgress<StoreCopyProgress>(p =>
         {
-            if (p is { Phase: MigrationPhase.Samples, Done: >= 400 })
+            if (p is { Phase: StoreCopyPhase.Samples, Done: >= 400 })
             {
                 cts.Cancel(); // as Ctrl+C does: the command's token
             }
@@ -176,7 +176,7 @@ public sealed class MigrationTests
         var first = await MigrateAsync(source, Postgres(connectionString), batchSize: 250);
         Assert.True(first.Verified, string.Join("; ", first.Problems));
         var raw = new PostgresStoreUnderTest(connectionString, new StorageOptions(), null);
-        await raw.ExecuteAsync($"UPDATE store_meta SET value = jsonb_set(value::jsonb, '{{last_id}}', '0')::text WHERE key = '{StoreMigration.MarkerPrefix}{first.SourceId}'");
+        await raw.ExecuteAsync($"UPDATE store_meta SET value = jsonb_set(value::jsonb, '{{last_id}}', '0')::text WHERE key = '{StoreCopy.MarkerPrefix}{first.SourceId}'");
 
         var again = await MigrateAsync(source, Postgres(connectionString), batchSize: 250);
 
@@ -218,7 +218,7 @@ public sealed class MigrationTests
         var connectionString = await TestPostgres.CreateDatabaseAsync();
         using var cts = new CancellationTokenSource();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => MigrateAsync(source, Postgres(connectionString), batchSize: 100,
-            progress: new InlineProgress<MigrationProgress>(p => { if (p.Done >= 100) { cts.Cancel(); } }), cancellationToken: cts.Token));
+            progress: new InlineProgress<StoreCopyProgress>(p => { if (p.Done >= 100) { cts.Cancel(); } }), cancellationToken: cts.Token));
         await Postgres(connectionString).WriteAsync([Some.Sample()], null, CancellationToken.None); // captured by a server meanwhile
 
         var exact = await MigrateAsync(source, Postgres(connectionString), batchSize: 100);
@@ -240,7 +240,7 @@ public sealed class MigrationTests
         await destination.MigrateAsync(CancellationToken.None);
         await destination.WriteAsync([.. Enumerable.Range(0, 5).Select(_ => Some.Sample())], null, CancellationToken.None);
 
-        var refused = await Assert.ThrowsAsync<MigrationRefusedException>(() => MigrateAsync(source, destination));
+        var refused = await Assert.ThrowsAsync<StoreCopyRefusedException>(() => MigrateAsync(source, destination));
         Assert.Contains("already holds 5 samples", refused.Message, StringComparison.Ordinal);
         Assert.Equal(5, (await destination.GetStatsAsync(CancellationToken.None)).TotalSamples);
 

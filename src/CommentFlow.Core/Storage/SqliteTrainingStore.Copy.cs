@@ -5,7 +5,7 @@ using Microsoft.Data.Sqlite;
 
 namespace CommentFlow.Storage;
 
-/// <summary>What <see cref="StoreMigration"/> reads from a SQLite store (the source) and writes to any store.</summary>
+/// <summary>What <see cref="StoreCopy"/> reads from a SQLite store (the source) and writes to any store.</summary>
 internal sealed partial class SqliteTrainingStore
 {
     /// <summary>Up to <paramref name="limit"/> samples stored after row <paramref name="afterId"/>, with their row ids: the migration's resumable cursor.</summary>

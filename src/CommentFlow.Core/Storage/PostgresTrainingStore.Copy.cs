@@ -5,7 +5,7 @@ using Npgsql;
 
 namespace CommentFlow.Storage;
 
-/// <summary>What <see cref="StoreMigration"/> needs of the destination store.</summary>
+/// <summary>What <see cref="StoreCopy"/> needs of the destination store.</summary>
 internal sealed partial class PostgresTrainingStore
 {
     public async Task<string?> ReadMetaAsync(string key, CancellationToken cancellationToken)

@@ -9,6 +9,7 @@ namespace CommentFlow.Storage;
 
 /// <summary>
 /// <c>commentflow migrate</c>: copies a SQLite store into another store (PostgreSQL, so several instances can share it).
+/// A copy of the data, not the schema migration (<see cref="StoreMigrator"/> applies the SQL files of <c>Migrations/</c>).
 /// <list type="bullet">
 /// <item>Samples go in source row order, a batch per transaction, through the destination's own write path with no
 /// masker (they were masked when first stored): the payload text is the same, the stats are counted as the rows land,
@@ -21,7 +22,7 @@ namespace CommentFlow.Storage;
 /// <item>A destination holding samples that did not come from this source is refused unless merging is asked for.</item>
 /// </list>
 /// </summary>
-internal sealed class StoreMigration(SqliteTrainingStore source, ITrainingStore destination, TimeProvider time)
+internal sealed class StoreCopy(SqliteTrainingStore source, ITrainingStore destination, TimeProvider time)
 {
     public const int DefaultBatchSize = 1_000;
     public const string MarkerPrefix = "migration:";
@@ -34,7 +35,7 @@ internal sealed class StoreMigration(SqliteTrainingStore source, ITrainingStore 
     /// <summary>Allow a destination that already holds other samples; verification then checks that every source sample and feedback row is there.</summary>
     public bool Merge { get; init; }
 
-    public async Task<MigrationResult> RunAsync(IProgress<MigrationProgress>? progress, CancellationToken cancellationToken)
+    public async Task<StoreCopyResult> RunAsync(IProgress<StoreCopyProgress>? progress, CancellationToken cancellationToken)
     {
         await source.MigrateAsync(cancellationToken);
         await destination.MigrateAsync(cancellationToken);
@@ -49,11 +50,11 @@ internal sealed class StoreMigration(SqliteTrainingStore source, ITrainingStore 
             var empty = held.TotalSamples == 0 && held.Feedback.Total == 0;
             if (!empty && !Merge)
             {
-                throw new MigrationRefusedException(
+                throw new StoreCopyRefusedException(
                     $"The destination already holds {held.TotalSamples:N0} samples and {held.Feedback.Total:N0} feedback rows that did not come from this source. " +
                     "Migrate into an empty database, or pass --merge to add this store's samples to them (verification then checks that every source sample is present).");
             }
-            marker = new MigrationMarker { SourcePath = source.DataSource, EmptyAtStart = empty, StartedAt = time.GetUtcNow() };
+            marker = new StoreCopyMarker { SourcePath = source.DataSource, EmptyAtStart = empty, StartedAt = time.GetUtcNow() };
             await WriteMarkerAsync(key, marker, null, cancellationToken);
         }
 
@@ -61,7 +62,7 @@ internal sealed class StoreMigration(SqliteTrainingStore source, ITrainingStore 
         var total = await source.CountAfterAsync(0, cancellationToken);
         var done = total - await source.CountAfterAsync(marker.LastId, cancellationToken);
         int written = 0, duplicates = 0;
-        progress?.Report(new MigrationProgress(MigrationPhase.Samples, done, total));
+        progress?.Report(new StoreCopyProgress(StoreCopyPhase.Samples, done, total));
         while (true)
         {
             var batch = await source.ReadBatchAfterAsync(marker.LastId, BatchSize, cancellationToken);
@@ -74,7 +75,7 @@ internal sealed class StoreMigration(SqliteTrainingStore source, ITrainingStore 
             marker = marker with { LastId = batch[^1].Id };
             await WriteMarkerAsync(key, marker, null, CancellationToken.None); // the batch is committed: record it even when cancelled now
             done += batch.Count;
-            progress?.Report(new MigrationProgress(MigrationPhase.Samples, done, total));
+            progress?.Report(new StoreCopyProgress(StoreCopyPhase.Samples, done, total));
             cancellationToken.ThrowIfCancellationRequested();
         }
 
@@ -85,7 +86,7 @@ internal sealed class StoreMigration(SqliteTrainingStore source, ITrainingStore 
         {
             await destination.CopyFeedbackAsync(chunk, cancellationToken);
             copied += chunk.Length;
-            progress?.Report(new MigrationProgress(MigrationPhase.Feedback, copied, feedback.Count));
+            progress?.Report(new StoreCopyProgress(StoreCopyPhase.Feedback, copied, feedback.Count));
         }
 
         // Jira comment ids (no text) go too, so deliveries and the poller stay deduplicated after the move; so does the
@@ -109,13 +110,13 @@ internal sealed class StoreMigration(SqliteTrainingStore source, ITrainingStore 
 
         // Equality is checked until the first verified run: after it, servers may write to the destination. --merge
         // asks for presence only, for servers that started writing before the copy was verified.
-        progress?.Report(new MigrationProgress(MigrationPhase.Verifying, 0, 1));
+        progress?.Report(new StoreCopyProgress(StoreCopyPhase.Verifying, 0, 1));
         var verification = await VerifyAsync(marker.EmptyAtStart && marker.VerifiedAt is null && !Merge, feedback, sourceStats, cancellationToken);
         if (verification.Verified && marker.VerifiedAt is null)
         {
             await WriteMarkerAsync(key, marker with { VerifiedAt = time.GetUtcNow() }, null, cancellationToken);
         }
-        progress?.Report(new MigrationProgress(MigrationPhase.Verifying, 1, 1));
+        progress?.Report(new StoreCopyProgress(StoreCopyPhase.Verifying, 1, 1));
         return verification with { SourceId = sourceId, Resumed = resumed, Written = written, Duplicates = duplicates, FeedbackCopied = feedback.Count };
     }
 
@@ -124,7 +125,7 @@ internal sealed class StoreMigration(SqliteTrainingStore source, ITrainingStore 
     /// destination was empty before, it must hold nothing else and its stats must equal the source's (the store's
     /// <c>created</c> and <c>last_modified</c> are its own).
     /// </summary>
-    private async Task<MigrationResult> VerifyAsync(bool exact, IReadOnlyList<SuggestionFeedback> sourceFeedback, StoreStats sourceStats, CancellationToken cancellationToken)
+    private async Task<StoreCopyResult> VerifyAsync(bool exact, IReadOnlyList<SuggestionFeedback> sourceFeedback, StoreStats sourceStats, CancellationToken cancellationToken)
     {
         var sourceHashes = await ReadHashesAsync(source, cancellationToken);
         var destinationHashes = await ReadHashesAsync(destination, cancellationToken);
@@ -162,7 +163,7 @@ internal sealed class StoreMigration(SqliteTrainingStore source, ITrainingStore 
             problems.Add($"{statsDifferences.Count} stats differ from the source's (source: {string.Join("; ", statsDifferences.Take(DifferencesShown))})");
         }
 
-        return new MigrationResult
+        return new StoreCopyResult
         {
             Exact = exact,
             SourceSamples = sourceHashes.Count,
@@ -227,18 +228,18 @@ internal sealed class StoreMigration(SqliteTrainingStore source, ITrainingStore 
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"sqlite:{created}")))[..16];
     }
 
-    private async Task<MigrationMarker?> ReadMarkerAsync(string key, CancellationToken cancellationToken) =>
+    private async Task<StoreCopyMarker?> ReadMarkerAsync(string key, CancellationToken cancellationToken) =>
         await destination.ReadMetaAsync(key, cancellationToken) is { } json
-            ? JsonSerializer.Deserialize(json, MigrationJsonContext.Default.MigrationMarker)
+            ? JsonSerializer.Deserialize(json, StoreCopyJsonContext.Default.StoreCopyMarker)
             : null;
 
-    private Task WriteMarkerAsync(string key, MigrationMarker marker, IReadOnlyDictionary<string, long>? addMasked, CancellationToken cancellationToken) =>
-        destination.WriteMetaAsync(key, JsonSerializer.Serialize(marker, MigrationJsonContext.Default.MigrationMarker),
+    private Task WriteMarkerAsync(string key, StoreCopyMarker marker, IReadOnlyDictionary<string, long>? addMasked, CancellationToken cancellationToken) =>
+        destination.WriteMetaAsync(key, JsonSerializer.Serialize(marker, StoreCopyJsonContext.Default.StoreCopyMarker),
             addMasked ?? new Dictionary<string, long>(), cancellationToken);
 }
 
 /// <summary>What a migration has done so far, kept in the destination's <c>store_meta</c>.</summary>
-internal sealed record MigrationMarker
+internal sealed record StoreCopyMarker
 {
     public required string SourcePath { get; init; }
 
@@ -254,16 +255,16 @@ internal sealed record MigrationMarker
     public DateTimeOffset? VerifiedAt { get; init; }
 }
 
-internal enum MigrationPhase
+internal enum StoreCopyPhase
 {
     Samples,
     Feedback,
     Verifying,
 }
 
-internal readonly record struct MigrationProgress(MigrationPhase Phase, long Done, long Total);
+internal readonly record struct StoreCopyProgress(StoreCopyPhase Phase, long Done, long Total);
 
-internal sealed record MigrationResult
+internal sealed record StoreCopyResult
 {
     public string SourceId { get; init; } = "";
 
@@ -291,8 +292,8 @@ internal sealed record MigrationResult
 }
 
 /// <summary>The destination holds other data and merging was not asked for.</summary>
-internal sealed class MigrationRefusedException(string message) : Exception(message);
+internal sealed class StoreCopyRefusedException(string message) : Exception(message);
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
-[JsonSerializable(typeof(MigrationMarker))]
-internal sealed partial class MigrationJsonContext : JsonSerializerContext;
+[JsonSerializable(typeof(StoreCopyMarker))]
+internal sealed partial class StoreCopyJsonContext : JsonSerializerContext;
