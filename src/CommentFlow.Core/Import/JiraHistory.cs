@@ -4,7 +4,7 @@ using CommentFlow.Jira;
 namespace CommentFlow.Import;
 
 /// <summary>What one issue's history became: the samples, and how its comments were counted.</summary>
-/// <param name="ReporterComments">The reporter's comments: context for the later ones, never a suggestion.</param>
+/// <param name="ReporterComments">The reporter's (and a service project's customers') comments: context for the later ones, never a suggestion (<see cref="Jira.JiraUser.IsCustomerOf"/>).</param>
 /// <param name="UnknownAuthorComments">Comments without an author Jira names (deleted or anonymous users): context only, since they may be the reporter's.</param>
 internal sealed record JiraHistoryResult(IReadOnlyList<TrainingSample> Samples, int Comments, int ReporterComments, int UnknownAuthorComments)
 {
@@ -55,7 +55,7 @@ internal static class JiraHistory
                 unknown++;
                 continue;
             }
-            if (SameUser(comment.Author, issue.Reporter))
+            if (comment.Author.IsCustomerOf(issue.Reporter))
             {
                 reporter++;
                 continue;
@@ -85,9 +85,4 @@ internal static class JiraHistory
         var before = changes.LastOrDefault(c => c.At < time);
         return before is not null ? before.To ?? current : changes[0].From ?? current;
     }
-
-    /// <summary>Cloud names users by <c>accountId</c>, Data Center by <c>name</c>.</summary>
-    private static bool SameUser(JiraUser author, JiraUser? reporter) =>
-        reporter is not null
-        && ((author.AccountId is not null && author.AccountId == reporter.AccountId) || (author.Name is not null && author.Name == reporter.Name));
 }

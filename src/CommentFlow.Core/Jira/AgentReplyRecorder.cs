@@ -154,9 +154,8 @@ internal sealed partial class AgentReplyRecorder(ITrainingStore store, Suggestio
         return new RecordedReply(reply.CommentId, reply.Outcome, false, reply.ContextHash, reply.Position, reply.Similarity);
     }
 
-    /// <summary>The reporter, or a service project's portal customer: their comments are the question, never an answer.</summary>
-    private static bool IsCustomer(JiraIssue issue, JiraUser? author) =>
-        author is null || author.AccountType == JiraUser.CustomerAccount || author.IsSameAs(issue.Reporter);
+    /// <summary>An unnamed author may be the reporter: never taken as an agent.</summary>
+    private static bool IsCustomer(JiraIssue issue, JiraUser? author) => author is null || author.IsCustomerOf(issue.Reporter);
 
     /// <summary>Feedback names the agent by Jira's id (Cloud's account id, Data Center's user name), never by a person's name.</summary>
     private static string AgentOf(JiraUser? author) => "jira:" + (author?.AccountId ?? author?.Name ?? "unknown");

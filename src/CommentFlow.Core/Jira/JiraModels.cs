@@ -19,6 +19,12 @@ internal sealed record JiraUser(string? AccountId, string? Name, string DisplayN
         && (AccountId is not null && other.AccountId is not null
             ? AccountId == other.AccountId
             : Name is not null && string.Equals(Name, other.Name, StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>
+    /// The ticket's side, not an agent: its reporter, or a service project's portal customer. Their comments are the
+    /// question, never an answer: one rule for the live webhook and poller and for imported history.
+    /// </summary>
+    public bool IsCustomerOf(JiraUser? reporter) => AccountType == CustomerAccount || IsSameAs(reporter);
 }
 
 /// <param name="Internal">
