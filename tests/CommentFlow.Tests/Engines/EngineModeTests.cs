@@ -104,7 +104,7 @@ public sealed class EngineModeTests : IAsyncLifetime
     [Theory]
     [InlineData("auto")]
     [InlineData("hybrid")]
-    public async Task ActiveOwnModel_OllamaDown_OwnModelAnswersAndSaysOllamaWasUnavailable(string mode)
+    public async Task ActiveOwnModel_OllamaDown_OwnModelOrRulesAnswerAndSayOllamaWasUnavailable(string mode)
     {
         // Ollama on a closed port: the monitor finds it down, and no request is sent to it.
         await using var server = await StartAsync("down", $"Engine={mode}");
@@ -123,6 +123,15 @@ public sealed class EngineModeTests : IAsyncLifetime
         Assert.Equal("ollama", fallback["fallback"]!["from"]!.GetValue<string>());
         Assert.Equal("unavailable", fallback["fallback"]!["reason"]!.GetValue<string>());
         Assert.Equal(OwnConfidence(server, Poor), fallback["suggestions"]!.AsArray().Max(s => s!["confidence"]!.GetValue<double>()));
+
+        // Nothing the own model can draw on either: the rules answer, and the answer still names Ollama as what was missing.
+        var unknown = new TicketContext { Summary = "Zqxv wvyt", Description = "Qzzp" };
+        Assert.Equal(LocalEngine.NoMatch, server.Services.GetRequiredService<LocalEngine>().Suggest(unknown, 3).Failure);
+        var rules = await SuggestAsync(server, unknown);
+        Assert.Equal("rules", Engine(rules));
+        Assert.Equal("rules-v1", rules["model"]!.GetValue<string>());
+        Assert.Equal("ollama", rules["fallback"]!["from"]!.GetValue<string>());
+        Assert.Equal("unavailable", rules["fallback"]!["reason"]!.GetValue<string>());
     }
 
     [Fact]
