@@ -1,3 +1,5 @@
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
 using CommentFlow.Tests.Fakes;
 using Microsoft.Extensions.Options;
 
@@ -24,19 +26,26 @@ public sealed class ConfigurationTests
     }
 
     [Fact]
-    public async Task Start_EnvironmentVariable_OverridesAppSettings()
+    public async Task Start_EnvironmentVariables_OverrideAppSettingsAndTheCommandLineOverridesThem()
     {
-        var dir = TempDir.Create();
-        Environment.SetEnvironmentVariable("CommentFlow__Cache__MaxEntries", "1234");
-        try
+        // The shipped appsettings.json sets these: the variables must win over it, as docs/configuration.md says.
+        var appSettings = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(AppContext.BaseDirectory, "appsettings.json")))!["CommentFlow"]!;
+        Assert.Equal("auto", appSettings["Engine"]!.GetValue<string>());
+        Assert.Equal(300, appSettings["Cache"]!["TtlSeconds"]!.GetValue<int>());
+
+        // The server in its own process, so the variables reach it the way an operator sets them and no other test sees them.
+        var environment = new Dictionary<string, string>
         {
-            await using var server = await TestServer.StartAsync(dir);
-            var cache = (await server.GetJsonAsync("/api/ml/comments/cache/stats"))["cache"]!;
-            Assert.Equal(1234, cache["max_entries"]!.GetValue<int>());
-        }
-        finally
-        {
-            Environment.SetEnvironmentVariable("CommentFlow__Cache__MaxEntries", null);
-        }
+            ["CommentFlow__Engine"] = "rules",
+            ["CommentFlow__Cache__TtlSeconds"] = "77",
+            ["CommentFlow__Cache__MaxEntries"] = "1234",
+        };
+        using var server = await ServerProcess.StartAsync(TempDir.Create(), environment, "Cache:MaxEntries=4321");
+
+        var cache = (await server.Client.GetFromJsonAsync<JsonObject>("/api/ml/comments/cache/stats"))!["cache"]!;
+        Assert.Equal(77, cache["ttl_seconds"]!.GetValue<int>());
+        Assert.Equal(4321, cache["max_entries"]!.GetValue<int>()); // --CommentFlow:Cache:MaxEntries beats the variable
+        var health = (await server.Client.GetFromJsonAsync<JsonObject>("/api/ml/comments/health"))!;
+        Assert.Equal("rules", health["engine"]!.GetValue<string>());
     }
 }

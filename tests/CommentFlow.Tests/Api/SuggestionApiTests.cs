@@ -54,6 +54,31 @@ public sealed class SuggestionApiTests
         Assert.True(fake.TagRequests >= 1);
     }
 
+    [Theory]
+    [InlineData("Incident", "In Progress", "High", 4)]
+    [InlineData("Service Request", "Waiting for customer", "Lowest", 1)]
+    public async Task Suggest_OllamaUp_PromptCarriesIssueTypeStatusPriorityAndMaxSuggestions(string issueType, string status, string priority, int max)
+    {
+        await using var fake = await FakeOllama.StartAsync();
+        await using var server = await TestServer.StartAsync(null, $"Ollama:Url={fake.Url}", "Ollama:WarmUp=false");
+        await WaitForOllamaAsync(server, "up");
+
+        var answer = await server.SuggestAsync(new
+        {
+            summary = "Printer jam", description = "The printer on floor 2 does not print", issue_type = issueType, status, priority, max_suggestions = max,
+        });
+        Assert.Equal("ollama", answer["engine"]!.GetValue<string>());
+        Assert.Equal(Math.Min(max, 3), answer["count"]!.GetValue<int>()); // the fake writes three: at most the asked number are kept
+
+        var messages = Assert.Single(fake.ChatRequests)["messages"]!.AsArray();
+        var system = messages.Single(m => m!["role"]!.GetValue<string>() == "system")!["content"]!.GetValue<string>();
+        var user = messages.Single(m => m!["role"]!.GetValue<string>() == "user")!["content"]!.GetValue<string>();
+        Assert.Contains($"Suggest up to {max} different comments", system, StringComparison.Ordinal);
+        Assert.Contains(
+            $"Summary: Printer jam\nDescription: The printer on floor 2 does not print\nIssue type: {issueType}\nStatus: {status}\nPriority: {priority}\n",
+            user.ReplaceLineEndings("\n"), StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Startup_OllamaUp_WarmsTheModelUp()
     {

@@ -2,6 +2,7 @@ using CommentFlow.Caching;
 using CommentFlow.Domain;
 using CommentFlow.Tests.Fakes;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
 
 namespace CommentFlow.Tests.Caching;
 
@@ -50,5 +51,83 @@ public sealed class SuggestionCacheTests
         cache.Set("a", Answer("text"));
         Assert.Empty(cache.Recent());
         Assert.Equal((0, 0), (cache.Statistics().Held, cache.Statistics().Valid));
+    }
+
+    [Fact]
+    public void TryGet_TtlReached_HitUpToTheLastTickThenMiss()
+    {
+        const int Ttl = 60;
+        var clock = new FakeTimeProvider(new DateTimeOffset(2026, 11, 24, 10, 0, 0, TimeSpan.Zero));
+        using var cache = new SuggestionCache(Options.Create(new CacheOptions { TtlSeconds = Ttl }), clock);
+        cache.Set("a", Answer("first"));
+
+        clock.Advance(TimeSpan.FromSeconds(Ttl) - TimeSpan.FromTicks(1));
+        Assert.True(cache.TryGet("a", 3, out var hit));
+        Assert.Equal("first", hit.Suggestions[0].Text);
+        Assert.Equal(["a"], cache.Recent().Select(r => r.ContextHash));
+
+        clock.Advance(TimeSpan.FromTicks(1)); // exactly the TTL after the set: expired
+        Assert.False(cache.TryGet("a", 3, out _));
+        Assert.Null(cache.Find("a"));
+        Assert.Empty(cache.Recent());
+        Assert.Equal((1, 2), (cache.Statistics().Hits, cache.Statistics().Misses)); // TryGet and Find both missed
+
+        // A new answer for the context starts a new TTL from its own set.
+        cache.Set("a", Answer("second"));
+        clock.Advance(TimeSpan.FromSeconds(Ttl - 1));
+        Assert.True(cache.TryGet("a", 3, out var again));
+        Assert.Equal("second", again.Suggestions[0].Text);
+    }
+
+    [Fact]
+    public void TryGet_TtlOfOneEntry_OthersSetLaterStillServed()
+    {
+        var clock = new FakeTimeProvider(new DateTimeOffset(2026, 11, 24, 10, 0, 0, TimeSpan.Zero));
+        using var cache = new SuggestionCache(Options.Create(new CacheOptions { TtlSeconds = 10 }), clock);
+        cache.Set("early", Answer("early"));
+        clock.Advance(TimeSpan.FromSeconds(6));
+        cache.Set("late", Answer("late"));
+        clock.Advance(TimeSpan.FromSeconds(4)); // early's 10 s are up, late has 6 s left
+
+        Assert.False(cache.TryGet("early", 3, out _));
+        Assert.True(cache.TryGet("late", 3, out var late));
+        Assert.Equal("late", late.Suggestions[0].Text);
+    }
+
+    [Fact]
+    public async Task Set_BeyondMaxEntries_NewestRefusedOthersKeptAndNeverMoreThanMax()
+    {
+        const int Max = 3;
+        var clock = new FakeTimeProvider(new DateTimeOffset(2026, 11, 24, 10, 0, 0, TimeSpan.Zero));
+        using var cache = new SuggestionCache(Options.Create(new CacheOptions { TtlSeconds = 3600, MaxEntries = Max }), clock);
+        foreach (var key in new[] { "a", "b", "c" })
+        {
+            cache.Set(key, Answer(key));
+            clock.Advance(TimeSpan.FromSeconds(1));
+        }
+        Assert.Equal(Max, cache.Statistics().Entries);
+
+        // Full: the fourth answer is refused at once, and the three held are still served.
+        cache.Set("d", Answer("d"));
+        Assert.False(cache.TryGet("d", 3, out _));
+        Assert.Null(cache.Find("d"));
+        Assert.InRange(cache.Statistics().Entries, 0, Max);
+        Assert.All(new[] { "a", "b", "c" }, key => Assert.True(cache.TryGet(key, 3, out var held) && held.Suggestions[0].Text == key, key));
+
+        // The refused entry leaves the mirror by the cache's eviction callback, which runs on the thread pool: wait for that state.
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (cache.Statistics() is var s && s.Held != s.Entries)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"the refused entry stayed in the mirror: {cache.Statistics()}");
+            await Task.Delay(10);
+        }
+        Assert.Equal(["a", "b", "c"], cache.Recent().Select(r => r.ContextHash).Order());
+
+        // Room again once one is gone: a new answer is taken.
+        cache.Remove("b");
+        cache.Set("e", Answer("e"));
+        Assert.True(cache.TryGet("e", 3, out var e));
+        Assert.Equal("e", e.Suggestions[0].Text);
+        Assert.Equal(Max, cache.Statistics().Entries);
     }
 }

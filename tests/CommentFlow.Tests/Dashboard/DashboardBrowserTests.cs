@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using CommentFlow.Cli;
 using CommentFlow.Dataset;
 using CommentFlow.Domain;
@@ -24,10 +25,33 @@ public sealed class DashboardBrowserTests(BrowserFixture browser, ITestOutputHel
 {
     private static readonly DateTimeOffset Day = new(2026, 11, 20, 9, 0, 0, TimeSpan.Zero);
 
-    /// <summary>A page with its script errors and console errors collected.</summary>
-    private sealed record Opened(IBrowserContext Context, IPage Page, List<string> Errors, List<string> ConsoleErrors) : IAsyncDisposable
+    /// <summary>A page with its script errors and console errors (text, and where it came from: for a refused request, its URL) collected.</summary>
+    private sealed record Opened(IBrowserContext Context, IPage Page, List<string> Errors, List<ConsoleError> ConsoleErrors) : IAsyncDisposable
     {
         public ValueTask DisposeAsync() => new(Context.CloseAsync());
+    }
+
+    private sealed record ConsoleError(string Text, string Location)
+    {
+        public override string ToString() => $"{Text} @ {Location}";
+    }
+
+    /// <summary>How Chromium reports a response with an error status to the console: the request's URL is its location.</summary>
+    private static string RefusedText(int status, string reason) => $"Failed to load resource: the server responded with a status of {status} ({reason})";
+
+    /// <summary>
+    /// Every console error is one of the refusals the test provoked (status and API path), and each of those was seen:
+    /// any other error (a script fault, another failed request) fails the test, and so does a refusal that never came.
+    /// </summary>
+    private static void AssertOnlyRefusals(Opened opened, params (int Status, string Reason, string Path)[] expected)
+    {
+        var all = string.Join(" | ", opened.ConsoleErrors);
+        bool Is(ConsoleError e, (int Status, string Reason, string Path) r) =>
+            e.Text == RefusedText(r.Status, r.Reason)
+            && Uri.TryCreate(Regex.Replace(e.Location, @":\d+:\d+$", ""), UriKind.Absolute, out var url)
+            && url.AbsolutePath == "/api/ml/comments" + r.Path;
+        Assert.All(opened.ConsoleErrors, e => Assert.True(expected.Any(r => Is(e, r)), $"unexpected console error: {e}; all: {all}"));
+        Assert.All(expected, r => Assert.True(opened.ConsoleErrors.Any(e => Is(e, r)), $"no console error for {r}; all: {all}"));
     }
 
     private async Task<Opened> OpenAsync(TestServer server, string page)
@@ -42,13 +66,13 @@ public sealed class DashboardBrowserTests(BrowserFixture browser, ITestOutputHel
         context.SetDefaultTimeout(30_000);
         var p = await context.NewPageAsync();
         var errors = new List<string>();
-        var consoleErrors = new List<string>();
+        var consoleErrors = new List<ConsoleError>();
         p.PageError += (_, e) => errors.Add(e);
         p.Console += (_, m) =>
         {
             if (m.Type == "error")
             {
-                consoleErrors.Add(m.Text);
+                consoleErrors.Add(new ConsoleError(m.Text, m.Location));
             }
         };
         await p.GotoAsync($"/#{page}");
@@ -385,8 +409,8 @@ public sealed class DashboardBrowserTests(BrowserFixture browser, ITestOutputHel
         Assert.DoesNotContain("OPS-1,", csv, StringComparison.Ordinal);
 
         Assert.Empty(opened.Errors);
-        // The refused requests (401 without a key, 403 with the agent's) are the only console errors.
-        Assert.All(opened.ConsoleErrors, e => Assert.Matches("status of 40[13]", e));
+        // The refused requests (401 without a key, 403 with the agent's, both for the samples) are the only console errors.
+        AssertOnlyRefusals(opened, (401, "Unauthorized", "/samples"), (403, "Forbidden", "/samples"));
     }
 
     [Fact]
@@ -449,7 +473,7 @@ public sealed class DashboardBrowserTests(BrowserFixture browser, ITestOutputHel
         await Expect(page.Locator("#shadow-total")).ToContainTextAsync("No shadow comparisons since start");
         await ScreenshotAsync(page, "models");
         Assert.Empty(opened.Errors);
-        // The refused rollback (409) is the only console error.
-        Assert.All(opened.ConsoleErrors, e => Assert.Contains("status of 409", e + " " + string.Join(" | ", opened.ConsoleErrors), StringComparison.Ordinal));
+        // The refused rollback (409, nothing to roll back to) is the only console error.
+        AssertOnlyRefusals(opened, (409, "Conflict", "/models/rollback"));
     }
 }

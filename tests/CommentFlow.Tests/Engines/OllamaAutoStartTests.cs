@@ -1,5 +1,7 @@
 using System.Net;
+using System.Net.Http.Json;
 using System.Net.Sockets;
+using System.Text.Json.Nodes;
 using CommentFlow.Tests.Fakes;
 
 namespace CommentFlow.Tests.Engines;
@@ -16,14 +18,10 @@ public sealed class OllamaAutoStartTests
         var port = FreePort();
         using var server = await ServerProcess.StartAsync(TempDir.Create(), environment, $"Ollama:Url=http://127.0.0.1:{port}", "Ollama:AutoStart=true");
 
-        var deadline = DateTime.UtcNow.AddSeconds(15);
-        while (!File.Exists(marker) && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(50);
-        }
-        Assert.True(File.Exists(marker), "ollama serve was not started");
-        await Task.Delay(100);
-        var parts = (await File.ReadAllTextAsync(marker)).Trim().Split(' ');
+        // The script writes its line in one go; a line without its newline is still being written.
+        var line = await WaitForAsync(async () => File.Exists(marker) && await File.ReadAllTextAsync(marker) is { } text && text.EndsWith('\n') ? text : null,
+            "ollama serve was not started");
+        var parts = line.Trim().Split(' ');
         Assert.Equal("serve", parts[0]);
         Assert.Equal($"127.0.0.1:{port}", parts[1]);
 
@@ -33,20 +31,60 @@ public sealed class OllamaAutoStartTests
         Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
 
         await server.TerminateAsync(TimeSpan.FromSeconds(30));
+        // The service kills it on stop; the kernel may take a moment to finish it. Left running, it would sleep for 60 s.
         var pid = int.Parse(parts[2], System.Globalization.CultureInfo.InvariantCulture);
-        Assert.False(Directory.Exists($"/proc/{pid}") && !File.ReadAllText($"/proc/{pid}/stat").Contains(") Z ", StringComparison.Ordinal),
-            "the ollama process it started outlived the service");
+        await WaitForAsync(() => Task.FromResult(IsGone(pid) ? "gone" : null), "the ollama process it started outlived the service");
     }
 
     [Fact]
     public async Task AutoStart_Off_NeverStartsOllama()
     {
         var (environment, marker) = await StandInOllamaAsync("echo started > \"$MARKER\"");
-        using var server = await ServerProcess.StartAsync(TempDir.Create(), environment, $"Ollama:Url=http://127.0.0.1:{FreePort()}");
-        var health = await server.Client.GetStringAsync("/api/ml/comments/health");
-        await Task.Delay(1500);
-        Assert.Contains("\"state\"", health, StringComparison.Ordinal);
-        Assert.False(File.Exists(marker));
+        using var server = await ServerProcess.StartAsync(TempDir.Create(), environment, $"Ollama:Url=http://127.0.0.1:{FreePort()}",
+            "Ollama:StatusIntervalSeconds=1");
+
+        // The monitor decides on starting Ollama right after its first probe finds it down. A second probe (a newer
+        // checked_at) means that decision has been taken, so the marker's absence is the answer, not a race.
+        var first = await WaitForAsync(async () => await OllamaStateAsync(server) is ("down", { } at) ? at : null, "Ollama was never probed");
+        await WaitForAsync(async () => await OllamaStateAsync(server) is ("down", { } at) && at != first ? at : null, "Ollama was probed only once");
+
+        Assert.False(File.Exists(marker), "ollama was started although Ollama:AutoStart is off");
+        Assert.DoesNotContain(server.Output, l => l.Contains(" serve for ", StringComparison.Ordinal));
+    }
+
+    /// <summary>Ollama's state and when it was last checked, as the service health reports them.</summary>
+    private static async Task<(string State, string? CheckedAt)> OllamaStateAsync(ServerProcess server)
+    {
+        var ollama = (await server.Client.GetFromJsonAsync<JsonObject>("/api/ml/comments/health"))!["ollama"]!;
+        return (ollama["state"]!.GetValue<string>(), ollama["checked_at"]?.GetValue<string>());
+    }
+
+    /// <summary>Polls until <paramref name="probe"/> gives a value, for at most 15 s.</summary>
+    private static async Task<T> WaitForAsync<T>(Func<Task<T?>> probe, string failure) where T : class
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        while (true)
+        {
+            if (await probe() is { } value)
+            {
+                return value;
+            }
+            Assert.True(DateTime.UtcNow < deadline, failure);
+            await Task.Delay(50);
+        }
+    }
+
+    /// <summary>No such process, or only a zombie waiting for its parent to read its exit status.</summary>
+    private static bool IsGone(int pid)
+    {
+        try
+        {
+            return File.ReadAllText($"/proc/{pid}/stat").Contains(") Z ", StringComparison.Ordinal);
+        }
+        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException or IOException)
+        {
+            return true;
+        }
     }
 
     /// <summary>An <c>ollama</c> shell script first on the PATH; <c>$MARKER</c> is the file it may write.</summary>

@@ -63,4 +63,36 @@ public sealed class MaskedStorageTests
             Assert.DoesNotContain(value, raw, StringComparison.Ordinal);
         }
     }
+
+    [Fact]
+    public async Task Suggestions_ExtraPatternRunsOutOfTime_ThatFieldStoredAsRedactedOthersMaskedAndCounted()
+    {
+        // A nested quantifier that backtracks exponentially on a run of 'a's not followed by the end: far past the
+        // 250 ms match timeout on 40 of them, instant on ordinary text.
+        var pathological = new string('a', 40) + "!";
+        var dataDir = TempDir.Create();
+        await using (var server = await TestServer.StartAsync(dataDir, "Engine=rules", "Cache:TtlSeconds=0", "Storage:CompressionThreshold=1000000",
+            "Masking:ExtraPatterns:runaway=^(a+)+$"))
+        {
+            await server.SuggestAsync(new
+            {
+                ticket_key = "SD-4713",
+                summary = "Mail to maria.garcia@empresa.es bounces MARKERGAMMA",
+                description = pathological,
+                all_comments = new[] { "Checked the mailbox quota MARKERDELTA" },
+            });
+            await SuggestionApiTests.WaitForWrittenAsync(server, 1);
+            var masked = (await server.GetJsonAsync("/api/ml/comments/ml-stats"))["stats"]!["masked"]!.AsObject();
+            Assert.Equal(1, (long)masked["redacted"]!);
+            Assert.Equal(1, (long)masked["email"]!);
+        }
+
+        var sample = Assert.Single(await Stores.ReadAllAsync(dataDir));
+        Assert.Equal("<redacted>", sample.Context.Description);
+        // Only the field that ran out of time is lost; the others are stored masked as usual.
+        Assert.Equal("Mail to <email> bounces MARKERGAMMA", sample.Context.Summary);
+        Assert.Equal(["Checked the mailbox quota MARKERDELTA"], sample.Context.Comments);
+        Assert.NotEmpty(sample.Suggestions);
+        Assert.DoesNotContain(new string('a', 40), StoreEvidence.RawText(dataDir), StringComparison.Ordinal);
+    }
 }

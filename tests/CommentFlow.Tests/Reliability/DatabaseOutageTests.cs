@@ -44,20 +44,18 @@ public sealed class DatabaseOutageTests(ITestOutputHelper output)
             }
         })).ToArray();
 
-        await Task.Delay(TimeSpan.FromSeconds(3));
-        var beforeOutage = Capture(await server.StatsAsync());
-        Assert.True(beforeOutage.Written > 0, "nothing written before the outage");
+        // Written before the outage: the writer works against this database.
+        await UntilAsync(async () => Capture(await CaptureNowAsync(server)).Written > 0, "nothing written before the outage");
 
         await cluster.StopAsync();
         var outage = System.Diagnostics.Stopwatch.StartNew();
-        await Task.Delay(TimeSpan.FromSeconds(5));
         // Mid-outage: readiness says the store is gone and the writer failing; suggestions are still answered (the senders count them).
-        using (var ready = await server.Client.GetAsync("/health/ready"))
+        await UntilAsync(async () =>
         {
+            using var ready = await server.Client.GetAsync("/health/ready");
             var body = JsonNode.Parse(await ready.Content.ReadAsStringAsync())!;
-            Assert.Equal("unhealthy", body["checks"]!["store"]!["status"]!.GetValue<string>());
-            Assert.Equal("degraded", body["checks"]!["capture"]!["status"]!.GetValue<string>());
-        }
+            return body["checks"]!["store"]!["status"]!.GetValue<string>() == "unhealthy" && body["checks"]!["capture"]!["status"]!.GetValue<string>() == "degraded";
+        }, "readiness never reported the store unhealthy and capture degraded");
         // Stats need the store: a 503 problem that says so, not a 500. The service health still has the capture counters.
         using (var stats = await server.Client.GetAsync("/api/ml/comments/ml-stats"))
         {
@@ -66,23 +64,28 @@ public sealed class DatabaseOutageTests(ITestOutputHelper output)
             Assert.NotNull(stats.Headers.RetryAfter);
         }
         Assert.NotNull((await CaptureNowAsync(server))["writer_error"]?.GetValue<string>());
-        await Task.Delay(TimeSpan.FromSeconds(10) - outage.Elapsed);
+        // The queue overflows (drops are counted) and the writer retries: the states the rest of the test is about.
+        await UntilAsync(async () => Capture(await CaptureNowAsync(server)) is { Dropped: > 0, FailedWrites: >= 3 },
+            "the queue never overflowed, or the writer never retried, while the database was down");
+        // The outage lasts 10 s in all, so the back-off reaches its 5 s cap; what is checked after was reached above.
+        if (Outage - outage.Elapsed is { Ticks: > 0 } rest)
+        {
+            await Task.Delay(rest);
+        }
         var atRecovery = Capture(await CaptureNowAsync(server));
         await cluster.StartAgainAsync();
-        output.WriteLine($"outage {outage.Elapsed.TotalSeconds:F1} s; at recovery: {atRecovery}");
+        var outageLasted = outage.Elapsed;
+        output.WriteLine($"outage {outageLasted.TotalSeconds:F1} s; at recovery: {atRecovery}");
 
-        await Task.Delay(TimeSpan.FromSeconds(3));
+        // The writer recovers and drains the backlog while the senders go on.
+        await UntilAsync(async () => await CaptureNowAsync(server) is var c && c["writer_error"] is null && Capture(c).Written > atRecovery.Written + Capacity,
+            "the writer did not recover after the database came back");
         await stop.CancelAsync();
         await Task.WhenAll(senders);
 
         // Drained: every enqueued sample written (all tickets are new, so no duplicates).
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        var end = Capture(await server.StatsAsync());
-        while (end.Written != end.Enqueued && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(100);
-            end = Capture(await server.StatsAsync());
-        }
+        CaptureCounts end = null!;
+        await UntilAsync(async () => (end = Capture(await server.StatsAsync())).Written == end.Enqueued, "the queue was not drained", TimeSpan.FromSeconds(30));
         output.WriteLine($"sent {sent}, answered {answered}, failed {failed}; end: {end}");
 
         Assert.Equal(0, failed);
@@ -91,12 +94,25 @@ public sealed class DatabaseOutageTests(ITestOutputHelper output)
         Assert.Equal(Capacity, atRecovery.Depth); // full when the database came back
         Assert.Equal(end.Enqueued, end.Written);
         Assert.Equal(0, end.Duplicates + end.Lost);
-        // Retried with back-off (100 ms doubling to 5 s): a handful of attempts over 10 s, not a busy loop.
-        Assert.InRange(end.FailedWrites, 3, 30);
+        // Retried with back-off (100 ms doubling to 5 s): a handful of attempts over the outage, not a busy loop.
+        Assert.InRange(end.FailedWrites, 3, 10 + (int)outageLasted.TotalSeconds);
         var (samples, totals, _) = await backend.InspectAsync();
         Assert.Equal(end.Written, samples);
         Assert.Equal(samples, totals);
         Assert.Null((await server.StatsAsync())["capture"]!["writer_error"]?.GetValue<string>());
+    }
+
+    private static readonly TimeSpan Outage = TimeSpan.FromSeconds(10);
+
+    /// <summary>Polls until <paramref name="condition"/> holds, failing with <paramref name="failure"/> after <paramref name="limit"/> (15 s).</summary>
+    private static async Task UntilAsync(Func<Task<bool>> condition, string failure, TimeSpan? limit = null)
+    {
+        var deadline = DateTime.UtcNow + (limit ?? TimeSpan.FromSeconds(15));
+        while (!await condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, failure);
+            await Task.Delay(50);
+        }
     }
 
     private sealed record CaptureCounts(long Enqueued, long Written, long Duplicates, long Dropped, long Lost, long FailedWrites, int Depth);

@@ -59,7 +59,7 @@ public sealed class OwnModelV2Tests(ITestOutputHelper output)
     /// 96 tickets: each product in 4 (≤ 6 % of tickets, so its words are rare) and named by all 4 answers (echoed), which is
     /// what the model learns particulars from. The answers rotate through an action, a question and a closing.
     /// </summary>
-    private static List<TrainingSample> ProductHistory()
+    internal static List<TrainingSample> ProductHistory()
     {
         var samples = new List<TrainingSample>();
         var room = 0;
