@@ -13,7 +13,7 @@ internal sealed partial class PostgresTrainingStore
     {
         (string Anywhere, string Prefix)? search = string.IsNullOrEmpty(query) ? null : SampleSearch.Patterns(query);
         var where = search is null ? "" : $"WHERE {SearchCondition}";
-        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         // Repeatable read: the count and the page come from one snapshot even while other instances write.
         await using var tx = await connection.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, cancellationToken);
 
@@ -50,7 +50,7 @@ internal sealed partial class PostgresTrainingStore
 
     public async Task<IReadOnlyList<DailyCount>> CountSamplesPerDayAsync(CancellationToken cancellationToken)
     {
-        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         var rows = await connection.QueryAsync<(string Day, long Samples)>(new CommandDefinition(
             """
             SELECT to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day, COUNT(*) FROM samples GROUP BY day ORDER BY day

@@ -46,7 +46,7 @@ internal sealed partial class SqliteTrainingStore
                 samples.Add(ReadSample(reader));
             }
         }
-        var feedback = await ReadFeedbackAsync(connection, tx, samples.Select(s => s.ContextHash).ToList(), cancellationToken);
+        var feedback = await ReadFeedbackAsync(connection, tx, samples.Select(s => s.ContextHash).ToArray(), cancellationToken);
         await tx.CommitAsync(cancellationToken);
         return new SamplePage(total, samples.Select(s => feedback.TryGetValue(s.ContextHash, out var given) ? s with { Feedback = given } : s).ToList());
     }

@@ -1,6 +1,4 @@
 using CommentFlow.Domain;
-using CommentFlow.Privacy;
-using Dapper;
 using Microsoft.Data.Sqlite;
 
 namespace CommentFlow.Storage;
@@ -35,85 +33,5 @@ internal sealed partial class SqliteTrainingStore
             samples.Add(ReadSample(reader));
         }
         return samples;
-    }
-
-    public async Task<bool> WriteFeedbackAsync(SuggestionFeedback feedback, CancellationToken cancellationToken)
-    {
-        (feedback, var maskedCounts) = _masker.Mask(feedback);
-        var delta = new StatsDelta();
-        delta.AddMasked(maskedCounts);
-
-        await using var connection = await OpenAsync(cancellationToken);
-        await using var tx = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
-        var replaced = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
-            "SELECT COUNT(*) FROM feedback WHERE context_hash = @ContextHash AND position = @Position AND agent = @Agent",
-            feedback, tx, cancellationToken: cancellationToken)) > 0;
-        await connection.ExecuteAsync(new CommandDefinition(
-            """
-            INSERT INTO feedback (context_hash, position, agent, action, final_text, ticket_key, engine, model, suggestion_type, created_at)
-            VALUES (@ContextHash, @Position, @Agent, @Action, @FinalText, @TicketKey, @Engine, @Model, @SuggestionType, @CreatedAt)
-            ON CONFLICT (context_hash, position, agent) DO UPDATE SET
-                action = excluded.action, final_text = excluded.final_text, ticket_key = excluded.ticket_key,
-                engine = excluded.engine, model = excluded.model, suggestion_type = excluded.suggestion_type, created_at = excluded.created_at
-            """,
-            new
-            {
-                feedback.ContextHash, feedback.Position, feedback.Agent, feedback.Action, feedback.FinalText, feedback.TicketKey,
-                feedback.Engine, feedback.Model, feedback.SuggestionType, CreatedAt = FormatTimestamp(feedback.CreatedAt),
-            }, tx, cancellationToken: cancellationToken));
-        await delta.ApplyAsync(connection, tx, FormatTimestamp(_time.GetUtcNow()), cancellationToken);
-        await tx.CommitAsync(cancellationToken);
-        return replaced;
-    }
-
-    private async Task<FeedbackStats> GetFeedbackStatsAsync(CancellationToken cancellationToken)
-    {
-        await using var connection = await OpenAsync(cancellationToken);
-        return await FeedbackStats.ReadAsync(connection, null, cancellationToken);
-    }
-
-    private async Task<Dictionary<string, IReadOnlyList<SuggestionFeedback>>> ReadFeedbackAsync(CancellationToken cancellationToken)
-    {
-        await using var connection = await OpenAsync(cancellationToken);
-        return Grouped(await ReadFeedbackRowsAsync(connection, null, null, cancellationToken));
-    }
-
-    public async Task<IReadOnlyList<SuggestionFeedback>> ReadFeedbackRowsAsync(CancellationToken cancellationToken)
-    {
-        await using var connection = await OpenAsync(cancellationToken);
-        return await ReadFeedbackRowsAsync(connection, null, null, cancellationToken);
-    }
-
-    /// <summary>All feedback, or only that on <paramref name="contextHashes"/>, grouped by context hash in the order it was given.</summary>
-    private static async Task<Dictionary<string, IReadOnlyList<SuggestionFeedback>>> ReadFeedbackAsync(SqliteConnection connection, SqliteTransaction? tx,
-        IReadOnlyList<string>? contextHashes, CancellationToken cancellationToken) =>
-        Grouped(await ReadFeedbackRowsAsync(connection, tx, contextHashes, cancellationToken));
-
-    private static Dictionary<string, IReadOnlyList<SuggestionFeedback>> Grouped(IReadOnlyList<SuggestionFeedback> rows) =>
-        rows.GroupBy(f => f.ContextHash, StringComparer.Ordinal).ToDictionary(g => g.Key, g => (IReadOnlyList<SuggestionFeedback>)g.ToList(), StringComparer.Ordinal);
-
-    /// <summary>Feedback rows in the order they were given: all of them, or those on <paramref name="contextHashes"/>.</summary>
-    private static async Task<IReadOnlyList<SuggestionFeedback>> ReadFeedbackRowsAsync(SqliteConnection connection, SqliteTransaction? tx,
-        IReadOnlyList<string>? contextHashes, CancellationToken cancellationToken)
-    {
-        var rows = await connection.QueryAsync<(string ContextHash, long Position, string Agent, string Action, string? FinalText, string? TicketKey,
-            string Engine, string Model, string SuggestionType, string CreatedAt)>(new CommandDefinition(
-            $"""
-            SELECT context_hash, position, agent, action, final_text, ticket_key, engine, model, suggestion_type, created_at
-            FROM feedback {(contextHashes is null ? "" : "WHERE context_hash IN @contextHashes")} ORDER BY id
-            """, new { contextHashes }, tx, cancellationToken: cancellationToken));
-        return rows.Select(r => new SuggestionFeedback
-        {
-            ContextHash = r.ContextHash,
-            Position = (int)r.Position,
-            Agent = r.Agent,
-            Action = r.Action,
-            FinalText = r.FinalText,
-            TicketKey = r.TicketKey,
-            Engine = r.Engine,
-            Model = r.Model,
-            SuggestionType = r.SuggestionType,
-            CreatedAt = ParseTimestamp(r.CreatedAt),
-        }).ToList();
     }
 }
