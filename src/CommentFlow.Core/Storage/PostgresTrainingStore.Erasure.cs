@@ -91,7 +91,7 @@ internal sealed partial class PostgresTrainingStore
     }
 
     /// <summary>The rows to erase, locked (FOR UPDATE) so the rows read are the rows deleted.</summary>
-    private static async Task<List<(long Id, TrainingSample Sample)>> ReadErasedAsync(NpgsqlConnection connection, NpgsqlTransaction tx,
+    private async Task<List<(long Id, TrainingSample Sample)>> ReadErasedAsync(NpgsqlConnection connection, NpgsqlTransaction tx,
         string condition, object[] parameters, CancellationToken cancellationToken)
     {
         await using var command = new NpgsqlCommand($"SELECT {SampleColumns}, id FROM samples WHERE {condition} FOR UPDATE", connection, tx);
@@ -109,8 +109,6 @@ internal sealed partial class PostgresTrainingStore
         }
         return rows;
     }
-
-    private const int IdAfterSampleColumns = 13;
 
     /// <summary>VACUUM of the two tables the deletes touch; see the class comment for what it does and does not guarantee.</summary>
     private static async Task<bool> ScrubAsync(NpgsqlConnection connection, CancellationToken cancellationToken)

@@ -70,16 +70,17 @@ internal sealed partial class PostgresTrainingStore(NpgsqlDataSource dataSource,
         }
     }
 
-    private const string SampleColumns =
-        "context_hash, ticket_key, created_at, issue_type, status, priority, model, engine, latency_ms, payload_encoding, payload, language, queue";
-
-    /// <summary>One row of <see cref="SampleColumns"/>, read in column order (the readers may be sequential).</summary>
-    private static StoredRow ReadRow(NpgsqlDataReader reader) =>
+    /// <summary>One row of <see cref="DbTrainingStore.SampleColumns"/>, read in column order (the readers may be sequential).</summary>
+    private static StoredRow ReadRow(DbDataReader reader) =>
         new(reader.GetString(0), reader.IsDBNull(1) ? null : reader.GetString(1), reader.GetFieldValue<DateTimeOffset>(2), reader.GetString(3),
             reader.GetString(4), reader.GetString(5), reader.GetString(6), reader.GetString(7), reader.GetDouble(8), reader.GetInt16(9),
             reader.GetFieldValue<byte[]>(10), reader.IsDBNull(11) ? null : reader.GetString(11), reader.IsDBNull(12) ? null : reader.GetString(12));
 
-    private static TrainingSample ReadSample(NpgsqlDataReader reader) => ReadRow(reader).ToSample();
+    protected override TrainingSample ReadSample(DbDataReader reader) => ReadRow(reader).ToSample();
+
+    protected override string SearchCondition => @"(ticket_key ILIKE @anywhere ESCAPE '\' OR context_hash LIKE @prefix ESCAPE '\')";
+
+    protected override string CreatedDay => "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')";
 
     /// <summary>
     /// Takes the writers' lock (the <c>stats_totals</c> row, until the transaction ends) and returns the samples held.

@@ -23,9 +23,6 @@ internal sealed partial class SqliteTrainingStore
     /// <summary>How long the final checkpoint waits for readers (an export streaming) to move on before giving up.</summary>
     internal TimeSpan ScrubTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>The erased rows are read as <see cref="SampleColumns"/> followed by their id.</summary>
-    private const int IdAfterSampleColumns = 13;
-
     public async Task<ErasureResult> ForgetTicketAsync(string ticketKey, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(ticketKey);
@@ -106,7 +103,7 @@ internal sealed partial class SqliteTrainingStore
         return connection;
     }
 
-    private static async Task<List<(long Id, TrainingSample Sample)>> ReadErasedAsync(SqliteConnection connection, SqliteTransaction tx,
+    private async Task<List<(long Id, TrainingSample Sample)>> ReadErasedAsync(SqliteConnection connection, SqliteTransaction tx,
         string condition, (string Name, string Value)[] parameters, CancellationToken cancellationToken)
     {
         await using var command = connection.CreateCommand();

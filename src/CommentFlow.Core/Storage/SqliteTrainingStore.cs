@@ -82,16 +82,19 @@ internal sealed partial class SqliteTrainingStore(string connectionString, Stora
         return rows;
     }
 
-    private const string SampleColumns =
-        "context_hash, ticket_key, created_at, issue_type, status, priority, model, engine, latency_ms, payload_encoding, payload, language, queue";
-
-    /// <summary>One row of <see cref="SampleColumns"/>.</summary>
-    private static StoredRow ReadRow(SqliteDataReader reader) =>
+    /// <summary>One row of <see cref="DbTrainingStore.SampleColumns"/>.</summary>
+    private static StoredRow ReadRow(DbDataReader reader) =>
         new(reader.GetString(0), reader.IsDBNull(1) ? null : reader.GetString(1), StoreTimestamps.Parse(reader.GetString(2)), reader.GetString(3),
             reader.GetString(4), reader.GetString(5), reader.GetString(6), reader.GetString(7), reader.GetDouble(8), reader.GetInt32(9),
             reader.GetFieldValue<byte[]>(10), reader.IsDBNull(11) ? null : reader.GetString(11), reader.IsDBNull(12) ? null : reader.GetString(12));
 
-    private static TrainingSample ReadSample(SqliteDataReader reader) => ReadRow(reader).ToSample();
+    protected override TrainingSample ReadSample(DbDataReader reader) => ReadRow(reader).ToSample();
+
+    // SQLite's LIKE ignores ASCII case already; ticket keys are ASCII in practice.
+    protected override string SearchCondition => @"(ticket_key LIKE @anywhere ESCAPE '\' OR context_hash LIKE @prefix ESCAPE '\')";
+
+    // created_at is ISO 8601 UTC text: its first ten characters are the day.
+    protected override string CreatedDay => "substr(created_at, 1, 10)";
 
     /// <summary>The journal mode and <c>synchronous</c> level (2 = FULL, 1 = NORMAL) a connection of this store runs with: what the durability promise rests on.</summary>
     internal async Task<(string JournalMode, long Synchronous)> DurabilityAsync(CancellationToken cancellationToken)
