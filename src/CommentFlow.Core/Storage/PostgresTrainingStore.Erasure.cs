@@ -25,9 +25,9 @@ internal sealed partial class PostgresTrainingStore
     public async Task<ErasureResult> ForgetTicketAsync(string ticketKey, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(ticketKey);
-        var started = _time.GetTimestamp();
+        var started = Time.GetTimestamp();
         ticketKey = Text(ticketKey); // as the column holds it
-        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
 
         List<(long Id, TrainingSample Sample)> erased;
         int feedback;
@@ -43,22 +43,22 @@ internal sealed partial class PostgresTrainingStore
             await connection.ExecuteAsync(new CommandDefinition(
                 "DELETE FROM samples WHERE id = ANY(@ids)", new { ids = erased.Select(e => e.Id).ToArray() }, tx, cancellationToken: cancellationToken));
             await StatsDelta.SubtractAsync(connection, tx, erased.Select(e => e.Sample), Now(), cancellationToken);
-            await connection.ExecuteAsync(new CommandDefinition(SqliteTrainingStore.JiraCommentsForgetSql, new { ticketKey }, tx, cancellationToken: cancellationToken));
+            await connection.ExecuteAsync(new CommandDefinition(JiraCommentsForgetSql, new { ticketKey }, tx, cancellationToken: cancellationToken));
             await tx.CommitAsync(cancellationToken);
         }
 
         // Vacuum even when nothing matched: a retry after a run that a reader kept from reclaiming completes it.
         var scrubbed = await ScrubAsync(connection, cancellationToken);
         // The ticket key is not logged: the log would keep what the store just erased.
-        LogErased(_logger, erased.Count, feedback, scrubbed, _time.GetElapsedTime(started).TotalMilliseconds);
+        LogErased(logger, erased.Count, feedback, scrubbed, Time.GetElapsedTime(started).TotalMilliseconds);
         return new ErasureResult(erased.Count, feedback, scrubbed) { ContextHashes = [.. erased.Select(e => e.Sample.ContextHash)] };
     }
 
     public async Task<ErasureResult> DeleteOlderThanAsync(DateTimeOffset cutoff, CancellationToken cancellationToken)
     {
-        var started = _time.GetTimestamp();
+        var started = Time.GetTimestamp();
         var before = cutoff.ToUniversalTime();
-        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         int samples = 0, feedback = 0;
         while (true)
         {
@@ -85,13 +85,13 @@ internal sealed partial class PostgresTrainingStore
         var scrubbed = samples + feedback == 0 || await ScrubAsync(connection, cancellationToken);
         if (samples + feedback > 0)
         {
-            LogRetentionDeleted(_logger, samples, feedback, cutoff, scrubbed, _time.GetElapsedTime(started).TotalMilliseconds);
+            LogRetentionDeleted(logger, samples, feedback, cutoff, scrubbed, Time.GetElapsedTime(started).TotalMilliseconds);
         }
         return new ErasureResult(samples, feedback, scrubbed);
     }
 
     /// <summary>The rows to erase, locked (FOR UPDATE) so the rows read are the rows deleted.</summary>
-    private static async Task<List<(long Id, TrainingSample Sample)>> ReadErasedAsync(NpgsqlConnection connection, NpgsqlTransaction tx,
+    private async Task<List<(long Id, TrainingSample Sample)>> ReadErasedAsync(NpgsqlConnection connection, NpgsqlTransaction tx,
         string condition, object[] parameters, CancellationToken cancellationToken)
     {
         await using var command = new NpgsqlCommand($"SELECT {SampleColumns}, id FROM samples WHERE {condition} FOR UPDATE", connection, tx);
@@ -109,8 +109,6 @@ internal sealed partial class PostgresTrainingStore
         }
         return rows;
     }
-
-    private const int IdAfterSampleColumns = 13;
 
     /// <summary>VACUUM of the two tables the deletes touch; see the class comment for what it does and does not guarantee.</summary>
     private static async Task<bool> ScrubAsync(NpgsqlConnection connection, CancellationToken cancellationToken)

@@ -23,20 +23,10 @@ internal sealed partial class SqliteTrainingStore
     /// <summary>How long the final checkpoint waits for readers (an export streaming) to move on before giving up.</summary>
     internal TimeSpan ScrubTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>The erased rows are read as <see cref="SampleColumns"/> followed by their id.</summary>
-    private const int IdAfterSampleColumns = 13;
-
-    /// <summary>
-    /// The ticket's Jira comments lose their link to it, but their ids stay: a late webhook delivery or the poller's overlap
-    /// must not bring an erased reply back as a new sample.
-    /// </summary>
-    internal const string JiraCommentsForgetSql =
-        "UPDATE jira_comments SET ticket_key = '', context_hash = NULL, position = NULL, similarity = NULL WHERE ticket_key = @ticketKey";
-
     public async Task<ErasureResult> ForgetTicketAsync(string ticketKey, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(ticketKey);
-        var started = _time.GetTimestamp();
+        var started = Time.GetTimestamp();
         await using var connection = await OpenForErasureAsync(cancellationToken);
 
         List<(long Id, TrainingSample Sample)> erased;
@@ -54,21 +44,21 @@ internal sealed partial class SqliteTrainingStore
                 "DELETE FROM samples WHERE ticket_key = @ticketKey", new { ticketKey }, tx, cancellationToken: cancellationToken));
             await connection.ExecuteAsync(new CommandDefinition(JiraCommentsForgetSql, new { ticketKey }, tx, cancellationToken: cancellationToken));
             Debug.Assert(deleted == erased.Count, "the write lock is held: the rows read are the rows deleted");
-            await StatsDelta.SubtractAsync(connection, tx, erased.Select(e => e.Sample), FormatTimestamp(_time.GetUtcNow()), cancellationToken);
+            await StatsDelta.SubtractAsync(connection, tx, erased.Select(e => e.Sample), Now(), cancellationToken);
             await tx.CommitAsync(cancellationToken);
         }
 
         // Scrub even when nothing matched: a retry after a checkpoint that readers kept from finishing completes it.
         var scrubbed = await ScrubAsync(connection, vacuum: erased.Count + feedback > 0, cancellationToken);
         // The ticket key is not logged: the log would keep what the store just erased.
-        LogErased(_logger, erased.Count, feedback, scrubbed, _time.GetElapsedTime(started).TotalMilliseconds);
+        LogErased(logger, erased.Count, feedback, scrubbed, Time.GetElapsedTime(started).TotalMilliseconds);
         return new ErasureResult(erased.Count, feedback, scrubbed) { ContextHashes = [.. erased.Select(e => e.Sample.ContextHash)] };
     }
 
     public async Task<ErasureResult> DeleteOlderThanAsync(DateTimeOffset cutoff, CancellationToken cancellationToken)
     {
-        var started = _time.GetTimestamp();
-        var before = FormatTimestamp(cutoff); // same fixed-width UTC format as created_at, so text order is time order
+        var started = Time.GetTimestamp();
+        var before = StoreTimestamps.Format(cutoff); // same fixed-width UTC format as created_at, so text order is time order
         await using var connection = await OpenForErasureAsync(cancellationToken);
         int samples = 0, feedback = 0;
         while (true)
@@ -90,14 +80,14 @@ internal sealed partial class SqliteTrainingStore
                 new { before, last }, tx, cancellationToken: cancellationToken));
             samples += await connection.ExecuteAsync(new CommandDefinition(
                 "DELETE FROM samples WHERE created_at < @before AND id <= @last", new { before, last }, tx, cancellationToken: cancellationToken));
-            await StatsDelta.SubtractAsync(connection, tx, batch.Select(e => e.Sample), FormatTimestamp(_time.GetUtcNow()), cancellationToken);
+            await StatsDelta.SubtractAsync(connection, tx, batch.Select(e => e.Sample), Now(), cancellationToken);
             await tx.CommitAsync(cancellationToken);
         }
 
         var scrubbed = samples + feedback == 0 || await ScrubAsync(connection, vacuum: true, cancellationToken);
         if (samples + feedback > 0)
         {
-            LogRetentionDeleted(_logger, samples, feedback, cutoff, scrubbed, _time.GetElapsedTime(started).TotalMilliseconds);
+            LogRetentionDeleted(logger, samples, feedback, cutoff, scrubbed, Time.GetElapsedTime(started).TotalMilliseconds);
         }
         return new ErasureResult(samples, feedback, scrubbed);
     }
@@ -113,7 +103,7 @@ internal sealed partial class SqliteTrainingStore
         return connection;
     }
 
-    private static async Task<List<(long Id, TrainingSample Sample)>> ReadErasedAsync(SqliteConnection connection, SqliteTransaction tx,
+    private async Task<List<(long Id, TrainingSample Sample)>> ReadErasedAsync(SqliteConnection connection, SqliteTransaction tx,
         string condition, (string Name, string Value)[] parameters, CancellationToken cancellationToken)
     {
         await using var command = connection.CreateCommand();

@@ -53,7 +53,7 @@ internal static class StoreEvidence
         command.Parameters.AddWithValue("$action", finalText is null ? FeedbackAction.Accepted : FeedbackAction.Edited);
         command.Parameters.AddWithValue("$text", (object?)finalText ?? DBNull.Value);
         command.Parameters.AddWithValue("$key", (object?)ticketKey ?? DBNull.Value);
-        command.Parameters.AddWithValue("$at", SqliteTrainingStore.FormatTimestamp(at ?? new DateTimeOffset(2026, 11, 24, 9, 0, 0, TimeSpan.Zero)));
+        command.Parameters.AddWithValue("$at", StoreTimestamps.Format(at ?? new DateTimeOffset(2026, 11, 24, 9, 0, 0, TimeSpan.Zero)));
         await command.ExecuteNonQueryAsync();
     }
 

@@ -621,6 +621,47 @@ public abstract class StoreContractTests
         Assert.InRange(read, 300, 301);
         Assert.Equal(301, (await t.Store.GetStatsAsync(None)).TotalSamples);
     }
+
+    [Fact]
+    public async Task GetStatsAsync_AnotherInstanceCommitsDuringTheReads_TotalsCountsAndFeedbackFromOneSnapshot()
+    {
+        var t = await NewAsync();
+        var writer = t.OpenAnother();
+        using var stop = new CancellationTokenSource();
+        // Each round commits a sample, then feedback on it: any one snapshot holds as many feedback rows as samples, or one less.
+        var writes = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                var sample = Some.Sample();
+                await writer.WriteAsync([sample], null, None);
+                await writer.WriteFeedbackAsync(Feedback(sample, 0, FeedbackActions.Accepted), None);
+            }
+        }, None);
+        try
+        {
+            // Read until the writer has visibly committed between reads several times; no timing assumed.
+            var seen = new HashSet<long>();
+            for (var reads = 0; reads < 50 || seen.Count < 5; reads++)
+            {
+                if (writes.IsCompleted)
+                {
+                    await writes;
+                    Assert.Fail("the writer stopped");
+                }
+                var stats = await t.Store.GetStatsAsync(None);
+                seen.Add(stats.TotalSamples);
+                Assert.Equal(stats.TotalSamples, stats.ByEngine.Values.Sum());
+                Assert.Equal(stats.TotalSuggestions, stats.Feedback.ByEngine.Values.Sum(e => e.Shown));
+                Assert.InRange(stats.Feedback.Total, stats.TotalSamples - 1, stats.TotalSamples);
+            }
+        }
+        finally
+        {
+            await stop.CancelAsync();
+        }
+        await writes;
+    }
 }
 
 public sealed class SqliteStoreTests : StoreContractTests

@@ -1,0 +1,260 @@
+using System.Data;
+using System.Data.Common;
+using System.Globalization;
+using System.Reflection;
+using CommentFlow.Domain;
+using CommentFlow.Privacy;
+using Dapper;
+
+namespace CommentFlow.Storage;
+
+/// <summary>
+/// What the SQLite and PostgreSQL stores do the same way, written once over ADO.NET's base classes. A store adds only what
+/// differs by dialect: its connections, how a write transaction takes the writers' lock, how a read snapshot is taken,
+/// and how timestamps and text are held. SQL here runs unchanged on both.
+/// </summary>
+internal abstract partial class DbTrainingStore(StorageOptions options, TimeProvider time, PersonalDataMasker? masker)
+{
+    private const int FeedbackMigration = 3;
+
+    // Compression never switches off again once on, so a stale "true" is always right and saves compressing inside the transaction.
+    private volatile bool _compressedKnown;
+
+    protected StorageOptions Options { get; } = options;
+
+    protected TimeProvider Time { get; } = time;
+
+    /// <summary>A new open connection, one per operation.</summary>
+    protected abstract Task<DbConnection> ConnectAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// A write transaction that holds the writers' lock until it ends; <c>Held</c> is the samples held when taking the lock
+    /// read them already (null: the caller reads them if it needs them).
+    /// </summary>
+    protected abstract Task<(DbTransaction Tx, long? Held)> BeginWriteAsync(DbConnection connection, CancellationToken cancellationToken);
+
+    /// <summary>A read-only transaction whose reads all see one snapshot, taking no lock that blocks writers.</summary>
+    protected abstract Task<DbTransaction> BeginSnapshotAsync(DbConnection connection, CancellationToken cancellationToken);
+
+    /// <summary>The parameter type and value of a timestamp column (text in SQLite, timestamptz in PostgreSQL).</summary>
+    protected abstract DbType TimestampType { get; }
+
+    protected abstract object TimestampValue(DateTimeOffset value);
+
+    /// <summary>A timestamp column's value as the provider returns it.</summary>
+    protected abstract DateTimeOffset ReadTimestamp(object value);
+
+    /// <summary>A text value as a text column can hold it.</summary>
+    protected virtual string AsText(string value) => value;
+
+    protected string? AsTextOrNull(string? value) => value is null ? null : AsText(value);
+
+    /// <summary>The sample as its text columns (and so the stats) hold it.</summary>
+    protected virtual TrainingSample AsStored(TrainingSample sample) => sample;
+
+    /// <summary>A condition that <paramref name="column"/> is one of the array parameter <paramref name="parameter"/>.</summary>
+    protected abstract string IsAnyOf(string column, string parameter);
+
+    // Hooks for the stores' own [LoggerMessage] methods, which keep their event ids.
+    protected abstract void OnMigrationApplied(int version, string name);
+
+    protected abstract void OnCompressionEnabled(long samples, int converted);
+
+    /// <summary>store_meta holds text, in the same fixed-width UTC format in both stores.</summary>
+    protected string Now() => StoreTimestamps.Format(Time.GetUtcNow());
+
+    /// <summary>
+    /// Inside the caller's migration transaction (which keeps a second instance out), once the schema_migrations table
+    /// exists: applies the embedded migrations under <paramref name="prefix"/> not applied yet, then seeds store_meta.
+    /// </summary>
+    protected async Task ApplyMigrationsAsync(DbConnection connection, DbTransaction tx, string prefix, CancellationToken cancellationToken)
+    {
+        var applied = (await connection.QueryAsync<long>(new CommandDefinition(
+            "SELECT version FROM schema_migrations", transaction: tx, cancellationToken: cancellationToken))).ToHashSet();
+
+        var now = Time.GetUtcNow();
+        foreach (var (version, name, sql) in LoadMigrations(prefix))
+        {
+            if (applied.Contains(version))
+            {
+                continue;
+            }
+            await connection.ExecuteAsync(new CommandDefinition(sql, transaction: tx, cancellationToken: cancellationToken));
+            if (version == FeedbackMigration)
+            {
+                await StoreMaintenance.BackfillShownTypesAsync(connection, tx, cancellationToken);
+            }
+            await connection.ExecuteAsync(new CommandDefinition(
+                "INSERT INTO schema_migrations (version, name, applied_at) VALUES (@version, @name, @appliedAt)",
+                new { version, name, appliedAt = TimestampValue(now) }, tx, cancellationToken: cancellationToken));
+            OnMigrationApplied(version, name);
+        }
+
+        await connection.ExecuteAsync(new CommandDefinition(
+            """
+            INSERT INTO store_meta (key, value) VALUES ('created', @stamp), ('last_modified', @stamp), ('compressed', '0')
+            ON CONFLICT (key) DO NOTHING
+            """, new { stamp = StoreTimestamps.Format(now) }, tx, cancellationToken: cancellationToken));
+    }
+
+    private static IEnumerable<(int Version, string Name, string Sql)> LoadMigrations(string prefix)
+    {
+        var assembly = Assembly.GetExecutingAssembly();
+        foreach (var resource in assembly.GetManifestResourceNames().Where(n => n.StartsWith(prefix, StringComparison.Ordinal)).Order(StringComparer.Ordinal))
+        {
+            var name = resource[prefix.Length..^".sql".Length];
+            var version = int.Parse(name.AsSpan(0, name.IndexOf('_', StringComparison.Ordinal)), CultureInfo.InvariantCulture);
+            using var reader = new StreamReader(assembly.GetManifestResourceStream(resource)!);
+            yield return (version, name, reader.ReadToEnd());
+        }
+    }
+
+    public Task<WriteResult> WriteAsync(IReadOnlyList<TrainingSample> samples, IProgress<int>? progress, CancellationToken cancellationToken) =>
+        WriteAsync(Prepare(samples), progress, cancellationToken);
+
+    // Mask, serialise (and, when compression is known to be on, compress) before taking the writers' lock.
+    public PreparedBatch Prepare(IReadOnlyList<TrainingSample> samples) =>
+        new(samples, BatchPreparation.Prepare(masker, samples, _compressedKnown ? Options.GzipLevel : null));
+
+    public async Task<WriteResult> WriteAsync(PreparedBatch batch, IProgress<int>? progress, CancellationToken cancellationToken)
+    {
+        if (batch.Count == 0)
+        {
+            return default;
+        }
+        var prepared = batch.Prepared ?? Prepare(batch.Samples).Prepared!;
+        var (samples, masked, payloads, compressedKnown) = (prepared.Samples, prepared.Masked, prepared.Payloads, prepared.Compressed);
+
+        await using var connection = await ConnectAsync(cancellationToken);
+        var write = await BeginWriteAsync(connection, cancellationToken);
+        await using var tx = write.Tx;
+
+        var compress = compressedKnown;
+        if (!compress)
+        {
+            var held = write.Held ?? await connection.ExecuteScalarAsync<long>(new CommandDefinition(
+                "SELECT samples FROM stats_totals WHERE id = 1", transaction: tx, cancellationToken: cancellationToken));
+            (compress, payloads, var converted) = await StoreMaintenance.CompressionForBatchAsync(connection, tx, held, samples.Count, payloads, Options, cancellationToken);
+            if (converted is { } n)
+            {
+                OnCompressionEnabled(held, n);
+            }
+        }
+
+        // Parameters by name without a prefix: SQLite and Npgsql both bind them to @name.
+        await using var insert = connection.CreateCommand();
+        insert.Transaction = tx;
+        insert.CommandText =
+            """
+            INSERT INTO samples (context_hash, ticket_key, created_at, issue_type, status, priority, comments_count,
+                                 suggestions_count, model, engine, latency_ms, payload_encoding, payload, language, queue)
+            VALUES (@hash, @key, @created, @issue_type, @status, @priority, @comments, @suggestions, @model, @engine,
+                    @latency, @encoding, @payload, @language, @queue)
+            ON CONFLICT (context_hash) DO NOTHING
+            """;
+        DbParameter Add(string name, DbType type)
+        {
+            var parameter = insert.CreateParameter();
+            parameter.ParameterName = name;
+            parameter.DbType = type;
+            insert.Parameters.Add(parameter);
+            return parameter;
+        }
+        var pHash = Add("hash", DbType.String);
+        var pKey = Add("key", DbType.String);
+        var pCreated = Add("created", TimestampType);
+        var pIssueType = Add("issue_type", DbType.String);
+        var pStatus = Add("status", DbType.String);
+        var pPriority = Add("priority", DbType.String);
+        var pComments = Add("comments", DbType.Int32);
+        var pSuggestions = Add("suggestions", DbType.Int32);
+        var pModel = Add("model", DbType.String);
+        var pEngine = Add("engine", DbType.String);
+        var pLatency = Add("latency", DbType.Double);
+        var pEncoding = Add("encoding", DbType.Int16); // INTEGER in SQLite, smallint in PostgreSQL
+        var pPayload = Add("payload", DbType.Binary);
+        var pLanguage = Add("language", DbType.String);
+        var pQueue = Add("queue", DbType.String);
+        pEncoding.Value = (short)(compress ? SamplePayload.Gzip : SamplePayload.Plain);
+        await insert.PrepareAsync(cancellationToken);
+
+        var aggregates = new StatsDelta();
+        var written = 0;
+        for (var i = 0; i < samples.Count; i++)
+        {
+            var s = AsStored(samples[i]);
+            pHash.Value = s.ContextHash;
+            pKey.Value = (object?)s.Context.TicketKey ?? DBNull.Value;
+            pCreated.Value = TimestampValue(s.CreatedAt);
+            pIssueType.Value = s.Context.IssueType;
+            pStatus.Value = s.Context.Status;
+            pPriority.Value = s.Context.Priority;
+            pComments.Value = s.Context.Comments.Count;
+            pSuggestions.Value = s.Suggestions.Count;
+            pModel.Value = s.Model;
+            pEngine.Value = s.Engine;
+            pLatency.Value = s.LatencyMs;
+            pPayload.Value = payloads[i];
+            pLanguage.Value = (object?)s.Context.Language ?? DBNull.Value;
+            pQueue.Value = (object?)s.Context.Queue ?? DBNull.Value;
+            if (await insert.ExecuteNonQueryAsync(cancellationToken) == 1)
+            {
+                written++;
+                aggregates.Add(s, masked[i]);
+            }
+            progress?.Report(i + 1);
+        }
+
+        await aggregates.ApplyAsync(connection, tx, Now(), cancellationToken);
+        await tx.CommitAsync(cancellationToken);
+
+        if (compress)
+        {
+            _compressedKnown = true;
+        }
+        return new WriteResult(written, samples.Count - written);
+    }
+
+    public async Task<StoreStats> GetStatsAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await ConnectAsync(cancellationToken);
+        // One snapshot for every read, so totals, counts and feedback describe the same commits.
+        await using var tx = await BeginSnapshotAsync(connection, cancellationToken);
+        var totals = await connection.QuerySingleAsync<(long Samples, long Suggestions, long Comments)>(new CommandDefinition(
+            "SELECT samples, suggestions, comments FROM stats_totals WHERE id = 1", transaction: tx, cancellationToken: cancellationToken));
+        var meta = (await connection.QueryAsync<(string Key, string Value)>(new CommandDefinition(
+            "SELECT key, value FROM store_meta", transaction: tx, cancellationToken: cancellationToken))).ToDictionary(r => r.Key, r => r.Value);
+        var counts = (await connection.QueryAsync<(string Dimension, string Value, long Count)>(new CommandDefinition(
+            "SELECT dimension, value, count FROM stats_counts WHERE count > 0 ORDER BY dimension, count DESC, value",
+            transaction: tx, cancellationToken: cancellationToken))).ToList();
+        var feedback = await FeedbackStats.ReadAsync(connection, tx, cancellationToken);
+        await tx.CommitAsync(cancellationToken);
+
+        IReadOnlyDictionary<string, long> By(string dimension) =>
+            counts.Where(c => c.Dimension == dimension).ToDictionary(c => c.Value, c => c.Count);
+
+        return new StoreStats
+        {
+            TotalSamples = totals.Samples,
+            TotalSuggestions = totals.Suggestions,
+            TotalComments = totals.Comments,
+            Compressed = meta.GetValueOrDefault("compressed") == "1",
+            Created = StoreTimestamps.Parse(meta["created"]),
+            LastModified = StoreTimestamps.Parse(meta["last_modified"]),
+            ByIssueType = By(StatsDelta.IssueType),
+            ByStatus = By(StatsDelta.Status),
+            ByPriority = By(StatsDelta.Priority),
+            ByEngine = By(StatsDelta.Engine),
+            ByModel = By(StatsDelta.Model),
+            ByLanguage = By(StatsDelta.Language),
+            Masked = By(StatsDelta.Masked),
+            Feedback = feedback,
+        };
+    }
+
+    public async Task PingAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await ConnectAsync(cancellationToken);
+        await connection.ExecuteScalarAsync<long>(new CommandDefinition("SELECT samples FROM stats_totals WHERE id = 1", cancellationToken: cancellationToken));
+    }
+}
