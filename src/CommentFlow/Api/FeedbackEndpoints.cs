@@ -1,3 +1,4 @@
+using CommentFlow.Api.Access;
 using CommentFlow.Domain;
 using CommentFlow.Feedback;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -6,8 +7,9 @@ namespace CommentFlow.Api;
 
 internal static class FeedbackEndpoints
 {
-    public static RouteGroupBuilder MapFeedback(this RouteGroupBuilder group)
+    public static RouteGroupBuilder MapFeedback(this IEndpointRouteBuilder api)
     {
+        var group = api.MapGroup("").RequireAuthorization(AccessPolicies.Agent);
         group.MapPost("/feedback", FeedbackAsync)
             .WithName("Feedback")
             .WithSummary("Records what an agent did with a suggestion: accepted, edited (with the text posted) or dismissed.")

@@ -1,3 +1,4 @@
+using CommentFlow.Api.Access;
 using CommentFlow.Caching;
 using CommentFlow.Domain;
 using CommentFlow.Feedback;
@@ -17,8 +18,9 @@ internal static class JiraEndpoints
 
     private const string Invalid = "The Jira comment is invalid.";
 
-    public static RouteGroupBuilder MapJira(this RouteGroupBuilder group)
+    public static RouteGroupBuilder MapJira(this IEndpointRouteBuilder api)
     {
+        var group = api.MapGroup("").RequireAuthorization(AccessPolicies.Agent);
         group.MapPost("/jira/comment", PostCommentAsync)
             .WithName("PostJiraComment")
             .WithSummary("Posts a suggestion (as given or edited) or a text to a Jira ticket, an internal note unless internal is false, and records the feedback.")

@@ -1,3 +1,4 @@
+using CommentFlow.Api.Access;
 using CommentFlow.OwnModel;
 using CommentFlow.Dataset;
 using CommentFlow.Engines.Local;
@@ -8,8 +9,9 @@ namespace CommentFlow.Api;
 
 internal static class ModelEndpoints
 {
-    public static RouteGroupBuilder MapModels(this RouteGroupBuilder group)
+    public static RouteGroupBuilder MapModels(this IEndpointRouteBuilder api)
     {
+        var group = api.MapGroup("").RequireAuthorization(AccessPolicies.Admin);
         group.MapGet("/models", ListModels)
             .WithName("GetModels")
             .WithSummary("Versions of the own model, the active one, the one being served, and shadow agreement with Ollama.");

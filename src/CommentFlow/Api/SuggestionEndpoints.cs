@@ -1,3 +1,4 @@
+using CommentFlow.Api.Access;
 using CommentFlow.Domain;
 using CommentFlow.Engines;
 using CommentFlow.Jira;
@@ -7,8 +8,9 @@ namespace CommentFlow.Api;
 
 internal static class SuggestionEndpoints
 {
-    public static RouteGroupBuilder MapSuggestions(this RouteGroupBuilder group)
+    public static RouteGroupBuilder MapSuggestions(this IEndpointRouteBuilder api)
     {
+        var group = api.MapGroup("").RequireAuthorization(AccessPolicies.Agent);
         group.MapPost("/suggestions", SuggestAsync)
             .WithName("Suggest")
             .WithSummary("Suggest the next comments for a ticket; the answer is captured as a training sample. A ticket_key alone reads the ticket from Jira.")
