@@ -40,13 +40,12 @@ internal static class ServerApp
             o.SerializerOptions.Encoder = JavaScriptEncoder.Create(UnicodeRanges.All);
             o.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJsonContext.Default);
         });
-        builder.AddCommentFlowStorage();
+        builder.AddCommentFlowCore();
         builder.AddCapture();
         builder.AddRetention();
         builder.AddEngines();
-        builder.AddJira();
         builder.AddJiraReplies();
-        builder.AddTraining();
+        builder.AddTrainingJobs();
         builder.AddCommentFlowHealthChecks();
         builder.AddCommentFlowAccess();
         configure?.Invoke(builder);
