@@ -9,7 +9,8 @@ namespace CommentFlow.Api;
 /// <summary>
 /// Reads a JSON body ourselves rather than through parameter binding, so every way a body can be wrong
 /// (too large, not JSON, invalid UTF-8, a field of the wrong type) becomes a 400 problem that names the field; then
-/// checks it with the endpoint's validation, whose refusals are the same kind of 400. Every handler with a body uses it.
+/// checks it with the endpoint's validation, whose refusals are the same kind of 400. Every handler with a JSON body uses
+/// it, except Jira's webhook, which must check the signature over the raw bytes first.
 /// </summary>
 internal static class JsonBody
 {
