@@ -32,7 +32,7 @@ internal static class LocalModelScenario
     {
         var corpus = RealisticTickets.Load(env.SharedData);
         var dataDir = env.NewDir("local");
-        var host = new LocalModelHost(Options.Create(new CommentFlowOptions { DataDir = dataDir }), Options.Create(new LocalOptions()),
+        var host = new LocalModelHost(new ModelRegistry(new CommentFlowOptions { DataDir = dataDir }.ResolveModelsDir()), Options.Create(new LocalOptions()),
             TimeProvider.System, NullLogger<LocalModelHost>.Instance);
 
         // Trained as the server trains: the tickets with their answers as kept comments, typed as an agent's would be.

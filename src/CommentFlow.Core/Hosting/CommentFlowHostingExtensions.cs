@@ -29,6 +29,34 @@ internal static class CommentFlowHostingExtensions
 {
     public const string OllamaHttpClient = "ollama";
 
+    /// <summary>
+    /// What the server and every command share, registered once: the store, the model registry, the rules engine, the
+    /// dataset snapshots and Jira's client. The server adds capture, the engines and its background jobs on top.
+    /// </summary>
+    public static IHostApplicationBuilder AddCommentFlowCore(this IHostApplicationBuilder builder)
+    {
+        builder.AddCommentFlowStorage();
+        builder.AddModelRegistry();
+        builder.AddRules();
+        builder.AddTraining();
+        builder.AddJira();
+        return builder;
+    }
+
+    /// <summary>One registry object per process for the models folder; several processes may still share the folder (its lock file).</summary>
+    public static IHostApplicationBuilder AddModelRegistry(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddSingleton(sp => new ModelRegistry(sp.GetRequiredService<IOptions<CommentFlowOptions>>().Value.ResolveModelsDir()));
+        return builder;
+    }
+
+    public static IHostApplicationBuilder AddRules(this IHostApplicationBuilder builder)
+    {
+        builder.AddValidatedOptions<RulesOptions>(RulesOptions.Section);
+        builder.Services.AddSingleton(sp => new RulesEngine(RuleSet.Load(sp.GetRequiredService<IOptions<RulesOptions>>().Value.ResolvePath())));
+        return builder;
+    }
+
     public static IHostApplicationBuilder AddCommentFlowStorage(this IHostApplicationBuilder builder)
     {
         builder.AddValidatedOptions<CommentFlowOptions>(CommentFlowOptions.Section);
@@ -38,21 +66,21 @@ internal static class CommentFlowHostingExtensions
         builder.Services.AddSingleton(sp => NpgsqlDataSource.Create(sp.GetRequiredService<IOptions<StorageOptions>>().Value.ConnectionString!));
         // Where capture keeps what the store refuses; the CLI lists and replays it.
         builder.Services.AddSingleton<Quarantine>();
+        builder.Services.AddSingleton<TrainingStores>();
         builder.Services.AddSingleton<ITrainingStore>(sp =>
         {
             var root = sp.GetRequiredService<IOptions<CommentFlowOptions>>().Value;
             var storage = sp.GetRequiredService<IOptions<StorageOptions>>().Value;
-            var time = sp.GetRequiredService<TimeProvider>();
+            var stores = sp.GetRequiredService<TrainingStores>();
             var masker = sp.GetRequiredService<PersonalDataMasker>();
             if (storage.Provider == StorageProviders.Postgres)
             {
-                return new PostgresTrainingStore(sp.GetRequiredService<NpgsqlDataSource>(), storage, time,
-                    sp.GetRequiredService<ILogger<PostgresTrainingStore>>(), masker);
+                return stores.Postgres(sp.GetRequiredService<NpgsqlDataSource>(), masker);
             }
             var connectionString = string.IsNullOrWhiteSpace(storage.ConnectionString)
                 ? SqliteTrainingStore.DefaultConnectionString(root.ResolveDataDir())
                 : storage.ConnectionString;
-            return new SqliteTrainingStore(connectionString, storage, time, sp.GetRequiredService<ILogger<SqliteTrainingStore>>(), masker);
+            return stores.Sqlite(connectionString, masker);
         });
         builder.AddMasking();
         builder.Services.AddHostedService<StoreMigrator>();
@@ -70,6 +98,15 @@ internal static class CommentFlowHostingExtensions
         builder.AddValidatedOptions<TrainingOptions>(TrainingOptions.Section);
         builder.AddValidatedOptions<CleaningOptions>(CleaningOptions.Section);
         builder.Services.AddSingleton(sp => new SnapshotStore(sp.GetRequiredService<IOptions<CommentFlowOptions>>().Value.ResolveSnapshotsDir()));
+        return builder;
+    }
+
+    /// <summary>
+    /// Training started over HTTP (the server's): needs the engines' <see cref="LocalModelHost"/>. Register it last, so
+    /// that on stop it is the first to wait for its job, while everything the job uses is still running.
+    /// </summary>
+    public static IHostApplicationBuilder AddTrainingJobs(this IHostApplicationBuilder builder)
+    {
         builder.Services.AddSingleton<TrainingJobs>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<TrainingJobs>());
         return builder;
@@ -97,10 +134,7 @@ internal static class CommentFlowHostingExtensions
     public static IHostApplicationBuilder AddEngines(this IHostApplicationBuilder builder)
     {
         builder.AddValidatedOptions<OllamaOptions>(OllamaOptions.Section);
-        builder.AddValidatedOptions<RulesOptions>(RulesOptions.Section);
         builder.AddValidatedOptions<CacheOptions>(CacheOptions.Section);
-
-        builder.Services.AddSingleton(sp => new RulesEngine(RuleSet.Load(sp.GetRequiredService<IOptions<RulesOptions>>().Value.ResolvePath())));
 
         // The engine's own timeout (a linked token) bounds each call; the HttpClient timeout is only a backstop.
         builder.Services.AddHttpClient(OllamaHttpClient, (sp, http) =>

@@ -1,4 +1,3 @@
-using CommentFlow.Configuration;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -11,7 +10,7 @@ namespace CommentFlow.OwnModel;
 /// already hold the old model finish with it.
 /// </summary>
 internal sealed partial class LocalModelHost(
-    IOptions<CommentFlowOptions> root,
+    ModelRegistry registry,
     IOptions<LocalOptions> options,
     TimeProvider time,
     ILogger<LocalModelHost> logger) : BackgroundService
@@ -20,7 +19,7 @@ internal sealed partial class LocalModelHost(
 
     public LocalModel? Current => _current;
 
-    public ModelRegistry Registry { get; } = new(root.Value.ResolveModelsDir());
+    public ModelRegistry Registry => registry;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {

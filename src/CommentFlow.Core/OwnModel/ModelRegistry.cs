@@ -47,17 +47,18 @@ internal sealed class ModelRegistry(string modelsDir)
         return activate || (activateWhenNoneActive && state.Active is null) ? Activate(next, manifest.Version) : next;
     });
 
-    /// <summary>Makes <paramref name="version"/> the active model. Throws when it is unknown.</summary>
-    public Task<RegistryState> PromoteAsync(string version) => UpdateAsync(state =>
+    /// <summary>Makes <paramref name="version"/> the active model; an unknown version changes nothing and says so.</summary>
+    public Task<RegistryChange> PromoteAsync(string version) => ChangeAsync(state =>
         state.Versions.Any(v => v.Version == version)
-            ? Activate(state, version)
-            : throw new InvalidOperationException($"No model version '{version}'. Known: {string.Join(", ", state.Versions.Select(v => v.Version))}."));
+            ? RegistryChange.Done(Activate(state, version))
+            : RegistryChange.Refuse(state, RegistryOutcome.UnknownVersion,
+                $"No model version '{version}'. Known: {string.Join(", ", state.Versions.Select(v => v.Version))}."));
 
-    /// <summary>Goes back to the model that was active before the current one. Throws when there is none.</summary>
-    public Task<RegistryState> RollbackAsync() => UpdateAsync(state =>
+    /// <summary>Goes back to the model that was active before the current one; with none, changes nothing and says so.</summary>
+    public Task<RegistryChange> RollbackAsync() => ChangeAsync(state =>
         state.Previous.Count == 0
-            ? throw new InvalidOperationException("There is no earlier active model to roll back to.")
-            : state with { Active = state.Previous[^1], Previous = state.Previous.Take(state.Previous.Count - 1).ToList() });
+            ? RegistryChange.Refuse(state, RegistryOutcome.NothingToRollBack, "There is no earlier active model to roll back to.")
+            : RegistryChange.Done(state with { Active = state.Previous[^1], Previous = state.Previous.Take(state.Previous.Count - 1).ToList() }));
 
     /// <summary>
     /// A folder to write a new version into. <see cref="TryPublish"/> renames it into place: a version folder exists
@@ -160,17 +161,24 @@ internal sealed class ModelRegistry(string modelsDir)
             Previous = state.Active is null ? state.Previous : [.. state.Previous, state.Active],
         };
 
-    /// <summary>Read, change and write the registry while holding the lock file; the change may throw to refuse.</summary>
-    private async Task<RegistryState> UpdateAsync(Func<RegistryState, RegistryState> change)
+    private async Task<RegistryState> UpdateAsync(Func<RegistryState, RegistryState> change) =>
+        (await ChangeAsync(state => RegistryChange.Done(change(state)))).State;
+
+    /// <summary>Read, change and write the registry while holding the lock file; a refused change writes nothing.</summary>
+    private async Task<RegistryChange> ChangeAsync(Func<RegistryState, RegistryChange> change)
     {
         await using var held = await LockAsync();
-        var next = change(Read());
+        var result = change(Read());
+        if (result.Outcome != RegistryOutcome.Changed)
+        {
+            return result;
+        }
         await AtomicFile.WriteAsync(Path.Combine(ModelsDir, FileName), async stream =>
         {
-            await JsonSerializer.SerializeAsync(stream, next, RegistryJsonContext.Default.RegistryState);
+            await JsonSerializer.SerializeAsync(stream, result.State, RegistryJsonContext.Default.RegistryState);
             return true;
         });
-        return next;
+        return result;
     }
 
     /// <summary>
@@ -216,6 +224,22 @@ internal static class ModelFiles
 internal sealed record ModelImportResult(int Copied, int AlreadyPresent, IReadOnlyList<string> Missing, string? Active);
 
 internal sealed record RegistryState(string? Active, IReadOnlyList<string> Previous, IReadOnlyList<ModelManifest> Versions);
+
+/// <summary>How a promote or rollback ended. Asking for an unknown version or for a rollback with none before is an answer, not a fault.</summary>
+internal enum RegistryOutcome
+{
+    Changed,
+    UnknownVersion,
+    NothingToRollBack,
+}
+
+/// <summary>The registry after a promote or rollback (unchanged when refused), and why it was refused.</summary>
+internal sealed record RegistryChange(RegistryOutcome Outcome, RegistryState State, string? Refusal)
+{
+    public static RegistryChange Done(RegistryState state) => new(RegistryOutcome.Changed, state, null);
+
+    public static RegistryChange Refuse(RegistryState state, RegistryOutcome outcome, string reason) => new(outcome, state, reason);
+}
 
 /// <summary>What a trained version is: its data, its settings, how good it was when trained.</summary>
 internal sealed record ModelManifest

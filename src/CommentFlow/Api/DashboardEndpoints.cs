@@ -22,30 +22,28 @@ internal static class DashboardEndpoints
     public const int MaxQueryLength = 200;
     public static IReadOnlyList<string> ExportFormats { get; } = ["seed", "legacy", "jsonl", "chat", "csv"];
 
-    public static RouteGroupBuilder MapDashboard(this RouteGroupBuilder group)
+    public static IEndpointRouteBuilder MapDashboard(this IEndpointRouteBuilder api)
     {
-        group.MapGet("/samples", ListSamplesAsync)
+        var agent = api.MapGroup("").RequireAuthorization(AccessPolicies.Agent);
+        var admin = api.MapGroup("").RequireAuthorization(AccessPolicies.Admin);
+        admin.MapGet("/samples", ListSamplesAsync)
             .WithName("ListSamples")
             .WithSummary("A page of stored samples, newest first, with their suggestions and feedback (?page=1&size=20&q=…: q matches a ticket key anywhere or the start of a context hash).")
             .WithIntegerQueryParameter("page", "Page number, from 1 (default 1).", 1, MaxPage)
             .WithIntegerQueryParameter("size", $"Samples per page (default {DefaultPageSize}).", 1, MaxPageSize)
-            .WithQueryParameter("q", "Search: part of a ticket key (any case), or the start of a context hash.", MaxQueryLength, required: false)
-            .RequireAuthorization(AccessPolicies.Admin);
-        group.MapGet("/samples/daily", DailyAsync)
+            .WithQueryParameter("q", "Search: part of a ticket key (any case), or the start of a context hash.", MaxQueryLength, required: false);
+        agent.MapGet("/samples/daily", DailyAsync)
             .WithName("GetSamplesPerDay")
-            .WithSummary("Samples stored per UTC day of their creation, oldest first.")
-            .RequireAuthorization(AccessPolicies.Agent);
-        group.MapGet("/activity", Activity)
+            .WithSummary("Samples stored per UTC day of their creation, oldest first.");
+        agent.MapGet("/activity", Activity)
             .WithName("GetActivity")
-            .WithSummary("Since the process started (in memory, last 24 h): answers by engine per minute, latency percentiles by engine over its last 1,000 answers, shadow agreement per minute.")
-            .RequireAuthorization(AccessPolicies.Agent);
-        group.MapGet("/export", Export)
+            .WithSummary("Since the process started (in memory, last 24 h): answers by engine per minute, latency percentiles by engine over its last 1,000 answers, shadow agreement per minute.");
+        admin.MapGet("/export", Export)
             .WithName("DownloadExport")
             .WithSummary("The store exported as a download (?format=seed|legacy|jsonl|chat|csv), streamed; the same files as 'commentflow export'.")
             .WithQueryParameter("format", "seed, legacy, jsonl, chat or csv.", 10)
-            .Produces<string>(StatusCodes.Status200OK, "application/jsonl", "application/json", "text/csv")
-            .RequireAuthorization(AccessPolicies.Admin);
-        return group;
+            .Produces<string>(StatusCodes.Status200OK, "application/jsonl", "application/json", "text/csv");
+        return api;
     }
 
     private static async Task<Results<Ok<SamplesResponse>, ValidationProblem>> ListSamplesAsync(HttpRequest request, ITrainingStore store, CancellationToken cancellationToken)

@@ -16,16 +16,18 @@ internal static class DatasetEndpoints
 {
     public const string TrainingDatasetFile = "training_dataset.json";
 
-    public static RouteGroupBuilder MapDataset(this RouteGroupBuilder group)
+    public static IEndpointRouteBuilder MapDataset(this IEndpointRouteBuilder api)
     {
-        group.MapGet("/ml-stats", GetStatsAsync)
+        // Aggregates for the agents' front end; writing the whole dataset to disk is an operator's call.
+        var agent = api.MapGroup("").RequireAuthorization(AccessPolicies.Agent);
+        var admin = api.MapGroup("").RequireAuthorization(AccessPolicies.Admin);
+        agent.MapGet("/ml-stats", GetStatsAsync)
             .WithName("GetStats")
-            .WithSummary("Totals and distributions of the training store, and the capture counters.")
-            .RequireAuthorization(AccessPolicies.Agent);
-        group.MapPost("/export-training-data", ExportAsync)
+            .WithSummary("Totals and distributions of the training store, and the capture counters.");
+        admin.MapPost("/export-training-data", ExportAsync)
             .WithName("ExportTrainingData")
             .WithSummary("Writes data/ml_models/training_dataset.json: one row per suggestion.");
-        return group;
+        return api;
     }
 
     internal static async Task<StatsResponse> BuildStatsAsync(ITrainingStore store, CaptureQueue capture, EngineCounters engines, CancellationToken cancellationToken)

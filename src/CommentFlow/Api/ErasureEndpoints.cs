@@ -1,3 +1,4 @@
+using CommentFlow.Api.Access;
 using CommentFlow.Caching;
 using CommentFlow.Capture;
 using CommentFlow.Dataset;
@@ -7,14 +8,15 @@ using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace CommentFlow.Api;
 
-/// <summary>Erasure of a ticket's data on request (admin only: it is mapped on the admin group).</summary>
+/// <summary>Erasure of a ticket's data on request (admin only).</summary>
 internal static class ErasureEndpoints
 {
     /// <summary>Longest an erasure waits for the capture writer to store what was queued before it.</summary>
     private static readonly TimeSpan FlushTimeout = TimeSpan.FromSeconds(30);
 
-    public static RouteGroupBuilder MapErasure(this RouteGroupBuilder group)
+    public static RouteGroupBuilder MapErasure(this IEndpointRouteBuilder api)
     {
+        var group = api.MapGroup("").RequireAuthorization(AccessPolicies.Admin);
         group.MapDelete("/samples", ForgetTicketAsync)
             .WithName("ForgetTicket")
             .WithSummary("Erases every sample and feedback row of a ticket (?ticket_key=…) from the store and says how many.")

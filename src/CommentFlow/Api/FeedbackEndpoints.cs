@@ -1,3 +1,4 @@
+using CommentFlow.Api.Access;
 using CommentFlow.Domain;
 using CommentFlow.Feedback;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -6,8 +7,9 @@ namespace CommentFlow.Api;
 
 internal static class FeedbackEndpoints
 {
-    public static RouteGroupBuilder MapFeedback(this RouteGroupBuilder group)
+    public static RouteGroupBuilder MapFeedback(this IEndpointRouteBuilder api)
     {
+        var group = api.MapGroup("").RequireAuthorization(AccessPolicies.Agent);
         group.MapPost("/feedback", FeedbackAsync)
             .WithName("Feedback")
             .WithSummary("Records what an agent did with a suggestion: accepted, edited (with the text posted) or dismissed.")
@@ -22,54 +24,38 @@ internal static class FeedbackEndpoints
     private static async Task<Results<Ok<FeedbackResponse>, ValidationProblem>> FeedbackAsync(
         HttpRequest request, FeedbackService feedback, CancellationToken cancellationToken)
     {
-        var (body, errors) = await JsonBody.ReadAsync(request, ApiJsonContext.Default.FeedbackRequest, cancellationToken);
-        if (errors is not null)
-        {
-            return TypedResults.ValidationProblem(errors, title: Invalid);
-        }
-        var (target, invalid) = FeedbackValidation.Validate(body!);
-        if (invalid is not null)
-        {
-            return TypedResults.ValidationProblem(invalid, title: Invalid);
-        }
-        return await RecordAsync(feedback, target!, body!.Action!, body.FinalText, body.Agent?.Trim() ?? "",
-            body.SuggestionId is not null ? "suggestion_id" : "text", cancellationToken);
+        var input = await JsonBody.ReadAsync(request, ApiJsonContext.Default.FeedbackRequest, FeedbackValidation.Validate, Invalid, cancellationToken);
+        return input.TryGet(out var given, out var problem) ? await RecordAsync(feedback, given, cancellationToken) : problem;
     }
 
     private static async Task<Results<Ok<FeedbackResponse>, ValidationProblem>> SaveAsync(
         HttpRequest request, FeedbackService feedback, CancellationToken cancellationToken)
     {
-        var (body, errors) = await JsonBody.ReadAsync(request, ApiJsonContext.Default.LegacySaveRequest, cancellationToken);
-        if (errors is not null)
-        {
-            return TypedResults.ValidationProblem(errors, title: Invalid);
-        }
-        var (target, invalid) = FeedbackValidation.Validate(body!);
-        if (invalid is not null)
-        {
-            return TypedResults.ValidationProblem(invalid, title: Invalid);
-        }
-        return await RecordAsync(feedback, target!, FeedbackActions.Accepted, null, "", "text", cancellationToken);
+        var input = await JsonBody.ReadAsync(request, ApiJsonContext.Default.LegacySaveRequest, FeedbackValidation.Validate, Invalid, cancellationToken);
+        return input.TryGet(out var given, out var problem) ? await RecordAsync(feedback, given, cancellationToken) : problem;
     }
 
     private const string Invalid = "The feedback is invalid.";
 
-    private static async Task<Results<Ok<FeedbackResponse>, ValidationProblem>> RecordAsync(FeedbackService feedback, FeedbackTarget target,
-        string action, string? finalText, string agent, string field, CancellationToken cancellationToken)
+    private static async Task<Results<Ok<FeedbackResponse>, ValidationProblem>> RecordAsync(FeedbackService feedback, GivenFeedback given,
+        CancellationToken cancellationToken)
     {
-        var outcome = await feedback.RecordAsync(target, action, finalText, agent, cancellationToken);
+        var outcome = await feedback.RecordAsync(given.Target, given.Action, given.FinalText, given.Agent, cancellationToken);
         if (outcome.Stored is not { } stored)
         {
-            return TypedResults.ValidationProblem(JsonBody.Error(field, outcome.Error!), title: Invalid);
+            return TypedResults.ValidationProblem(JsonBody.Error(given.TargetField, outcome.Error!), title: Invalid);
         }
         return TypedResults.Ok(new FeedbackResponse(stored.SuggestionId, stored.Action, stored.Agent, outcome.Replaced));
     }
 }
 
+/// <summary>Feedback as checked, from either call: what to record, and the field that named the suggestion (for "not found").</summary>
+internal sealed record GivenFeedback(FeedbackTarget Target, string Action, string? FinalText, string Agent, string TargetField);
+
 /// <summary>The limits of a feedback request. A request that breaks one gets a 400 naming the field, and nothing is stored.</summary>
 internal static class FeedbackValidation
 {
-    public static (FeedbackTarget? Target, Dictionary<string, string[]>? Errors) Validate(FeedbackRequest request)
+    public static (GivenFeedback? Given, Dictionary<string, string[]>? Errors) Validate(FeedbackRequest request)
     {
         var errors = new Dictionary<string, string[]>();
         void Fail(string field, string message) => errors[field] = [message];
@@ -124,7 +110,9 @@ internal static class FeedbackValidation
         {
             Fail("agent", $"agent is longer than {SuggestionValidation.MaxShortFieldLength} characters.");
         }
-        return errors.Count > 0 ? (null, errors) : (target, null);
+        return errors.Count > 0
+            ? (null, errors)
+            : (new GivenFeedback(target!, request.Action!, request.FinalText, request.Agent?.Trim() ?? "", request.SuggestionId is not null ? "suggestion_id" : "text"), null);
 
         void Long(string name, string? value)
         {
@@ -136,7 +124,7 @@ internal static class FeedbackValidation
     }
 
     /// <summary>The earlier service's save call: "used" and "copied" both mean the agent took the suggestion.</summary>
-    public static (FeedbackTarget? Target, Dictionary<string, string[]>? Errors) Validate(LegacySaveRequest request)
+    public static (GivenFeedback? Given, Dictionary<string, string[]>? Errors) Validate(LegacySaveRequest request)
     {
         var errors = new Dictionary<string, string[]>();
         if (string.IsNullOrWhiteSpace(request.TicketKey) || request.TicketKey.Length > SuggestionValidation.MaxShortFieldLength)
@@ -151,6 +139,8 @@ internal static class FeedbackValidation
         {
             errors["action"] = ["action must be 'used' or 'copied'."];
         }
-        return errors.Count > 0 ? (null, errors) : (new FeedbackTarget.ByTicket(request.TicketKey!, request.Text!), null);
+        return errors.Count > 0
+            ? (null, errors)
+            : (new GivenFeedback(new FeedbackTarget.ByTicket(request.TicketKey!, request.Text!), FeedbackActions.Accepted, null, "", "text"), null);
     }
 }

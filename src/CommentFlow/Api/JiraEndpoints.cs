@@ -1,3 +1,4 @@
+using CommentFlow.Api.Access;
 using CommentFlow.Caching;
 using CommentFlow.Domain;
 using CommentFlow.Feedback;
@@ -17,8 +18,9 @@ internal static class JiraEndpoints
 
     private const string Invalid = "The Jira comment is invalid.";
 
-    public static RouteGroupBuilder MapJira(this RouteGroupBuilder group)
+    public static RouteGroupBuilder MapJira(this IEndpointRouteBuilder api)
     {
+        var group = api.MapGroup("").RequireAuthorization(AccessPolicies.Agent);
         group.MapPost("/jira/comment", PostCommentAsync)
             .WithName("PostJiraComment")
             .WithSummary("Posts a suggestion (as given or edited) or a text to a Jira ticket, an internal note unless internal is false, and records the feedback.")
@@ -68,12 +70,12 @@ internal static class JiraEndpoints
         HttpRequest request, JiraClient jira, FeedbackService feedback, SuggestionCache cache, ITrainingStore store, TimeProvider time,
         CancellationToken cancellationToken)
     {
-        var (body, errors) = await JsonBody.ReadAsync(request, ApiJsonContext.Default.JiraCommentRequest, cancellationToken);
-        if (errors is not null || (errors = Validate(body!, jira.IsConfigured)) is not null)
+        var input = await JsonBody.ReadAsync(request, ApiJsonContext.Default.JiraCommentRequest, b => Validate(b, jira.IsConfigured), Invalid, cancellationToken);
+        if (!input.TryGet(out var body, out var problem))
         {
-            return TypedResults.ValidationProblem(errors, title: Invalid);
+            return problem;
         }
-        var key = body!.TicketKey!;
+        var key = body.TicketKey!;
 
         // The suggestion is found before anything is posted, so an unknown id posts nothing.
         FoundSuggestion? found;
@@ -133,7 +135,7 @@ internal static class JiraEndpoints
         return TypedResults.Ok(new JiraCommentResponse(key, posted.Id, internalNote, recorded));
     }
 
-    private static Dictionary<string, string[]>? Validate(JiraCommentRequest request, bool configured)
+    private static (JiraCommentRequest? Valid, Dictionary<string, string[]>? Errors) Validate(JiraCommentRequest request, bool configured)
     {
         var errors = new Dictionary<string, string[]>();
         if (!configured)
@@ -160,7 +162,7 @@ internal static class JiraEndpoints
         {
             errors["agent"] = [$"agent is longer than {SuggestionValidation.MaxShortFieldLength} characters."];
         }
-        return errors.Count > 0 ? errors : null;
+        return errors.Count > 0 ? (null, errors) : (request, null);
     }
 
     private static string Normalize(string text) => string.Join(' ', text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));

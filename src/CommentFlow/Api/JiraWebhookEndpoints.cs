@@ -24,10 +24,11 @@ internal static partial class JiraWebhookEndpoints
 
     private static readonly string[] CommentEvents = ["comment_created", "comment_updated", "jira:issue_updated"];
 
-    public static RouteGroupBuilder MapJiraWebhook(this RouteGroupBuilder group)
+    public static RouteGroupBuilder MapJiraWebhook(this IEndpointRouteBuilder api)
     {
+        // Anonymous: Jira sends no API key; it signs its deliveries instead, checked by the handler.
+        var group = api.MapGroup("").AllowAnonymous();
         group.MapPost("/jira/webhook", ReceiveAsync)
-            .AllowAnonymous()
             .WithName("JiraWebhook")
             .WithSummary("Jira's admin webhook (comment_created, comment_updated, jira:issue_updated), signed with CommentFlow:Jira:WebhookSecret.")
             .Accepts<JsonElement>("application/json");

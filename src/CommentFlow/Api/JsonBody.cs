@@ -1,18 +1,48 @@
 using System.Buffers;
+using System.Diagnostics.CodeAnalysis;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
+using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace CommentFlow.Api;
 
 /// <summary>
 /// Reads a JSON body ourselves rather than through parameter binding, so every way a body can be wrong
-/// (too large, not JSON, invalid UTF-8, a field of the wrong type) becomes a 400 problem that names the field.
+/// (too large, not JSON, invalid UTF-8, a field of the wrong type) becomes a 400 problem that names the field; then
+/// checks it with the endpoint's validation, whose refusals are the same kind of 400. Every handler with a JSON body uses
+/// it, except Jira's webhook, which must check the signature over the raw bytes first.
 /// </summary>
 internal static class JsonBody
 {
     public const int MaxBytes = 1 << 20;
 
-    public static async Task<(T? Value, Dictionary<string, string[]>? Errors)> ReadAsync<T>(
+    /// <summary>The body read and checked by <paramref name="validate"/>, which turns it into what the handler works with.</summary>
+    public static async Task<JsonInput<TValid>> ReadAsync<TBody, TValid>(HttpRequest request, JsonTypeInfo<TBody> typeInfo,
+        Func<TBody, (TValid? Valid, Dictionary<string, string[]>? Errors)> validate, string invalidTitle, CancellationToken cancellationToken)
+        where TBody : class where TValid : class
+    {
+        var read = await ReadAsync(request, typeInfo, invalidTitle, cancellationToken);
+        return read.TryGet(out var body, out var problem) ? Check(body, validate, invalidTitle) : JsonInput<TValid>.Refused(problem);
+    }
+
+    /// <summary>The body read, not yet checked: for a handler that completes it first (a suggestion by ticket key reads Jira).</summary>
+    public static async Task<JsonInput<T>> ReadAsync<T>(HttpRequest request, JsonTypeInfo<T> typeInfo, string invalidTitle,
+        CancellationToken cancellationToken) where T : class
+    {
+        var (value, errors) = await ReadValueAsync(request, typeInfo, cancellationToken);
+        return errors is null ? JsonInput<T>.Of(value!) : JsonInput<T>.Refused(TypedResults.ValidationProblem(errors, title: invalidTitle));
+    }
+
+    public static JsonInput<TValid> Check<TBody, TValid>(TBody body, Func<TBody, (TValid? Valid, Dictionary<string, string[]>? Errors)> validate,
+        string invalidTitle) where TValid : class
+    {
+        var (valid, errors) = validate(body);
+        return errors is null && valid is not null
+            ? JsonInput<TValid>.Of(valid)
+            : JsonInput<TValid>.Refused(TypedResults.ValidationProblem(errors ?? Error("body", "The request is invalid."), title: invalidTitle));
+    }
+
+    private static async Task<(T? Value, Dictionary<string, string[]>? Errors)> ReadValueAsync<T>(
         HttpRequest request, JsonTypeInfo<T> typeInfo, CancellationToken cancellationToken) where T : class
     {
         if (request.ContentLength > MaxBytes)
@@ -75,4 +105,28 @@ internal static class JsonBody
 
     // "$.all_comments[2]" -> "all_comments[2]"; "$" or null -> "body".
     private static string FieldOf(string? path) => path is null or "$" ? "body" : path.StartsWith("$.", StringComparison.Ordinal) ? path[2..] : path;
+}
+
+/// <summary>A request body read and checked: the value the handler works with, or the 400 problem that answers the request.</summary>
+internal sealed class JsonInput<T> where T : class
+{
+    private readonly T? _value;
+    private readonly ValidationProblem? _problem;
+
+    private JsonInput(T? value, ValidationProblem? problem) => (_value, _problem) = (value, problem);
+
+    public static JsonInput<T> Of(T value) => new(value, null);
+
+    public static JsonInput<T> Refused(ValidationProblem problem) => new(null, problem);
+
+    public bool TryGet([NotNullWhen(true)] out T? value, [NotNullWhen(false)] out ValidationProblem? problem)
+    {
+        if (_problem is null)
+        {
+            (value, problem) = (_value!, null);
+            return true;
+        }
+        (value, problem) = (null, _problem);
+        return false;
+    }
 }

@@ -1,3 +1,4 @@
+using CommentFlow.Api.Access;
 using CommentFlow.OwnModel;
 using CommentFlow.Dataset;
 using CommentFlow.Engines.Local;
@@ -8,17 +9,20 @@ namespace CommentFlow.Api;
 
 internal static class ModelEndpoints
 {
-    public static RouteGroupBuilder MapModels(this RouteGroupBuilder group)
+    public static RouteGroupBuilder MapModels(this IEndpointRouteBuilder api)
     {
+        var group = api.MapGroup("").RequireAuthorization(AccessPolicies.Admin);
         group.MapGet("/models", ListModels)
             .WithName("GetModels")
             .WithSummary("Versions of the own model, the active one, the one being served, and shadow agreement with Ollama.");
         group.MapPost("/models/{version}/promote", PromoteAsync)
             .WithName("PromoteModel")
-            .WithSummary("Makes a version the active one. Every instance on the same models folder (ModelsDir) serves it within Local:ReloadSeconds.");
+            .WithSummary("Makes a version the active one. Every instance on the same models folder (ModelsDir) serves it within Local:ReloadSeconds.")
+            .ProducesProblem(StatusCodes.Status404NotFound);
         group.MapPost("/models/rollback", RollbackAsync)
             .WithName("RollbackModel")
-            .WithSummary("Goes back to the version that was active before; every instance on the same models folder follows within Local:ReloadSeconds.");
+            .WithSummary("Goes back to the version that was active before; every instance on the same models folder follows within Local:ReloadSeconds.")
+            .ProducesProblem(StatusCodes.Status409Conflict);
         group.MapPost("/train", StartTraining)
             .WithName("StartTraining")
             .WithSummary("Trains a new version of the own model in the background (one job at a time) from ?snapshot=<id>, or from a snapshot of the store "
@@ -62,41 +66,45 @@ internal static class ModelEndpoints
             ? TypedResults.Ok(TrainingJobDto.Of(job))
             : TypedResults.Problem($"No training job '{id}'.", statusCode: StatusCodes.Status404NotFound, title: "Unknown job");
 
-    private static Results<PhysicalFileHttpResult, ProblemHttpResult> GetEvaluation(LocalModelHost host)
+    private static Results<PhysicalFileHttpResult, ProblemHttpResult> GetEvaluation(ModelRegistry registry)
     {
-        var path = Path.Combine(host.Registry.ModelsDir, CommentFlow.Training.StoreEvaluationFiles.Json);
+        var path = Path.Combine(registry.ModelsDir, CommentFlow.Training.StoreEvaluationFiles.Json);
         return File.Exists(path)
             ? TypedResults.PhysicalFile(path, "application/json")
             : TypedResults.Problem("No evaluation yet: run 'commentflow evaluate' on this store.", statusCode: StatusCodes.Status404NotFound, title: "No evaluation");
     }
 
     // The registry is the shared truth: this instance, like the others, swaps the model in at its next poll.
-    private static Task<Results<Ok<ModelChangeResponse>, ProblemHttpResult>> PromoteAsync(LocalModelHost host, string version) =>
-        ChangeAsync(() => host.Registry.PromoteAsync(version), StatusCodes.Status404NotFound, "Unknown version");
+    private static Task<Results<Ok<ModelChangeResponse>, ProblemHttpResult>> PromoteAsync(ModelRegistry registry, string version) =>
+        ChangeAsync(() => registry.PromoteAsync(version));
 
-    private static Task<Results<Ok<ModelChangeResponse>, ProblemHttpResult>> RollbackAsync(LocalModelHost host) =>
-        ChangeAsync(host.Registry.RollbackAsync, StatusCodes.Status409Conflict, "Nothing to roll back to");
+    private static Task<Results<Ok<ModelChangeResponse>, ProblemHttpResult>> RollbackAsync(ModelRegistry registry) =>
+        ChangeAsync(registry.RollbackAsync);
 
-    private static async Task<Results<Ok<ModelChangeResponse>, ProblemHttpResult>> ChangeAsync(Func<Task<RegistryState>> change, int refusedStatus, string refusedTitle)
+    private static async Task<Results<Ok<ModelChangeResponse>, ProblemHttpResult>> ChangeAsync(Func<Task<RegistryChange>> change)
     {
+        RegistryChange result;
         try
         {
-            var state = await change();
-            return TypedResults.Ok(new ModelChangeResponse(state.Active, state.Previous));
-        }
-        catch (InvalidOperationException ex)
-        {
-            return TypedResults.Problem(ex.Message, statusCode: refusedStatus, title: refusedTitle);
+            result = await change();
         }
         catch (TimeoutException ex)
         {
+            // Another process holding the lock file for long is a fault of the moment, not an answer about the registry.
             return TypedResults.Problem(ex.Message, statusCode: StatusCodes.Status503ServiceUnavailable, title: "Registry busy");
         }
+        // Problems through the problem-details service (application/problem+json, trace id), like every other error.
+        return result.Outcome switch
+        {
+            RegistryOutcome.UnknownVersion => TypedResults.Problem(result.Refusal, statusCode: StatusCodes.Status404NotFound, title: "Unknown version"),
+            RegistryOutcome.NothingToRollBack => TypedResults.Problem(result.Refusal, statusCode: StatusCodes.Status409Conflict, title: "Nothing to roll back to"),
+            _ => TypedResults.Ok(new ModelChangeResponse(result.State.Active, result.State.Previous)),
+        };
     }
 
-    private static Ok<ModelsResponse> ListModels(LocalModelHost host, ShadowEvaluator shadow)
+    private static Ok<ModelsResponse> ListModels(ModelRegistry registry, LocalModelHost host, ShadowEvaluator shadow)
     {
-        var state = host.Registry.Read();
+        var state = registry.Read();
         return TypedResults.Ok(new ModelsResponse(
             state.Active,
             host.Current?.Manifest.Version,

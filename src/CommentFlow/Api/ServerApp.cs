@@ -40,13 +40,12 @@ internal static class ServerApp
             o.SerializerOptions.Encoder = JavaScriptEncoder.Create(UnicodeRanges.All);
             o.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJsonContext.Default);
         });
-        builder.AddCommentFlowStorage();
+        builder.AddCommentFlowCore();
         builder.AddCapture();
         builder.AddRetention();
         builder.AddEngines();
-        builder.AddJira();
         builder.AddJiraReplies();
-        builder.AddTraining();
+        builder.AddTrainingJobs();
         builder.AddCommentFlowHealthChecks();
         builder.AddCommentFlowAccess();
         configure?.Invoke(builder);
@@ -58,21 +57,18 @@ internal static class ServerApp
         app.UseCommentFlowDashboard(); // before access: the page is public, the data it reads is not
         app.UseCommentFlowAccess();
 
-        // Who may call what: endpoints mapped on `agent` take an agent or an admin key, those on `admin` an admin key, and
-        // any endpoint that names no policy is admin-only (the fallback policy). MapDataset and MapServiceEndpoints mix
-        // roles, so they mark their agent and anonymous endpoints themselves. Health checks are anonymous.
+        // Who may call what is said where each feature maps its routes: every Map… below puts its endpoints on groups
+        // that require AccessPolicies.Agent or .Admin, or allow anonymous callers (a test checks that none is left out).
         var api = app.MapGroup("/api/ml/comments").RequireRateLimiting(AccessPolicies.RateLimit);
-        var agent = api.MapGroup("").RequireAuthorization(AccessPolicies.Agent);
-        var admin = api.MapGroup("").RequireAuthorization(AccessPolicies.Admin);
-        agent.MapSuggestions();
-        agent.MapFeedback();
-        agent.MapJira();
-        api.MapJiraWebhook(); // anonymous: Jira signs its deliveries instead
+        api.MapSuggestions();
+        api.MapFeedback();
+        api.MapJira();
+        api.MapJiraWebhook();
         api.MapDataset();
         api.MapServiceEndpoints();
         api.MapDashboard();
-        admin.MapModels();
-        admin.MapErasure();
+        api.MapModels();
+        api.MapErasure();
         app.MapCommentFlowHealth();
         app.MapCommentFlowOpenApi();
         return app;

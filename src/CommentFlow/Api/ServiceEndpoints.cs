@@ -13,13 +13,17 @@ namespace CommentFlow.Api;
 /// <summary>The earlier service's smaller endpoints, kept so its front end keeps working.</summary>
 internal static class ServiceEndpoints
 {
-    public static RouteGroupBuilder MapServiceEndpoints(this RouteGroupBuilder group)
+    public static IEndpointRouteBuilder MapServiceEndpoints(this IEndpointRouteBuilder api)
     {
-        group.MapGet("/cache/stats", CacheStats).WithName("GetCacheStats").WithSummary("Entries, hits and misses of the suggestion cache.").RequireAuthorization(AccessPolicies.Agent);
-        group.MapPost("/cache/clear", ClearCache).WithName("ClearCache").WithSummary("Empties the suggestion cache.");
-        group.MapGet("/warmup", WarmUpAsync).WithName("WarmUp").WithSummary("Loads the Ollama model now, so the next request does not wait for it.").RequireAuthorization(AccessPolicies.Agent);
-        group.MapGet("/health", HealthAsync).WithName("GetServiceHealth").WithSummary("Engines, store, capture and whether Jira is configured, at a glance.").AllowAnonymous();
-        return group;
+        var agent = api.MapGroup("").RequireAuthorization(AccessPolicies.Agent);
+        var admin = api.MapGroup("").RequireAuthorization(AccessPolicies.Admin);
+        // The earlier service's health, answered without a key like /health: it names no data, only whether things are up.
+        var anonymous = api.MapGroup("").AllowAnonymous();
+        agent.MapGet("/cache/stats", CacheStats).WithName("GetCacheStats").WithSummary("Entries, hits and misses of the suggestion cache.");
+        admin.MapPost("/cache/clear", ClearCache).WithName("ClearCache").WithSummary("Empties the suggestion cache.");
+        agent.MapGet("/warmup", WarmUpAsync).WithName("WarmUp").WithSummary("Loads the Ollama model now, so the next request does not wait for it.");
+        anonymous.MapGet("/health", HealthAsync).WithName("GetServiceHealth").WithSummary("Engines, store, capture and whether Jira is configured, at a glance.");
+        return api;
     }
 
     internal static OllamaDto OllamaOf(OllamaStatus status, OllamaOptions options)

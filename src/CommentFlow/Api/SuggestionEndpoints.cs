@@ -1,3 +1,4 @@
+using CommentFlow.Api.Access;
 using CommentFlow.Domain;
 using CommentFlow.Engines;
 using CommentFlow.Jira;
@@ -7,8 +8,9 @@ namespace CommentFlow.Api;
 
 internal static class SuggestionEndpoints
 {
-    public static RouteGroupBuilder MapSuggestions(this RouteGroupBuilder group)
+    public static RouteGroupBuilder MapSuggestions(this IEndpointRouteBuilder api)
     {
+        var group = api.MapGroup("").RequireAuthorization(AccessPolicies.Agent);
         group.MapPost("/suggestions", SuggestAsync)
             .WithName("Suggest")
             .WithSummary("Suggest the next comments for a ticket; the answer is captured as a training sample. A ticket_key alone reads the ticket from Jira.")
@@ -21,13 +23,13 @@ internal static class SuggestionEndpoints
     private static async Task<Results<Ok<SuggestionsResponse>, ValidationProblem, ProblemHttpResult>> SuggestAsync(
         HttpRequest request, SuggestionService service, CancellationToken cancellationToken)
     {
-        var (body, errors) = await JsonBody.ReadAsync(request, ApiJsonContext.Default.SuggestionRequest, cancellationToken);
-        if (errors is not null)
+        var input = await JsonBody.ReadAsync(request, ApiJsonContext.Default.SuggestionRequest, Invalid, cancellationToken);
+        if (!input.TryGet(out var body, out var problem))
         {
-            return TypedResults.ValidationProblem(errors, title: Invalid);
+            return problem;
         }
         string? source = null;
-        if (!string.IsNullOrWhiteSpace(body!.TicketKey) && string.IsNullOrWhiteSpace(body.Summary) && string.IsNullOrWhiteSpace(body.Description))
+        if (!string.IsNullOrWhiteSpace(body.TicketKey) && string.IsNullOrWhiteSpace(body.Summary) && string.IsNullOrWhiteSpace(body.Description))
         {
             // Resolved only here: requests that carry their ticket never touch Jira, however it is doing.
             var jira = request.HttpContext.RequestServices.GetRequiredService<JiraClient>();
@@ -49,13 +51,13 @@ internal static class SuggestionEndpoints
             }
             source = JiraEndpoints.SourceJira;
         }
-        var (context, max, invalid) = SuggestionValidation.Validate(body);
-        if (invalid is not null)
+        // Checked only now: a request by ticket key is checked as Jira completed it.
+        if (!JsonBody.Check<SuggestionRequest, ValidSuggestionRequest>(body, SuggestionValidation.Validate, Invalid).TryGet(out var valid, out problem))
         {
-            return TypedResults.ValidationProblem(invalid, title: Invalid);
+            return problem;
         }
 
-        var outcome = await service.SuggestAsync(context!, max, cancellationToken);
+        var outcome = await service.SuggestAsync(valid.Context, valid.MaxSuggestions, cancellationToken);
         return TypedResults.Ok(new SuggestionsResponse
         {
             RequestId = Guid.CreateVersion7().ToString("N"),

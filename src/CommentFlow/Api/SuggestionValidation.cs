@@ -11,7 +11,7 @@ internal static class SuggestionValidation
     public const int DefaultSuggestions = 5;
     public const int MaxSuggestions = 10;
 
-    public static (TicketContext? Context, int MaxSuggestions, Dictionary<string, string[]>? Errors) Validate(SuggestionRequest request)
+    public static (ValidSuggestionRequest? Valid, Dictionary<string, string[]>? Errors) Validate(SuggestionRequest request)
     {
         var errors = new Dictionary<string, string[]>();
         void Fail(string field, string message) => errors[field] = [message];
@@ -56,7 +56,7 @@ internal static class SuggestionValidation
 
         if (errors.Count > 0)
         {
-            return (null, max, errors);
+            return (null, errors);
         }
 
         var context = new TicketContext
@@ -69,7 +69,7 @@ internal static class SuggestionValidation
             Priority = OrDefault(request.Priority, TicketContext.DefaultPriority),
             Comments = comments.Select(c => c!).ToList(),
         };
-        return (context, max, null);
+        return (new ValidSuggestionRequest(context, max), null);
 
         void Long(string name, string? value)
         {
@@ -90,3 +90,5 @@ internal static class SuggestionValidation
 
     private static string OrDefault(string? value, string fallback) => string.IsNullOrWhiteSpace(value) ? fallback : value;
 }
+
+internal sealed record ValidSuggestionRequest(TicketContext Context, int MaxSuggestions);

@@ -1,4 +1,3 @@
-using CommentFlow.Engines;
 using CommentFlow.Hosting;
 using CommentFlow.Storage;
 using Microsoft.Extensions.Hosting;
@@ -21,18 +20,13 @@ internal static class CliHost
             ["Logging:LogLevel:Default"] = "Warning",
             ["Logging:LogLevel:Microsoft.Hosting.Lifetime"] = "Warning",
         });
-        builder.AddCommentFlowStorage();
+        // The server's object graph (ServerApp), less what only serving needs.
+        builder.AddCommentFlowCore();
         builder.AddHistoryImport();
-        builder.AddTraining();
-        builder.AddJira();
         if (engines)
         {
             builder.AddCapture();
             builder.AddEngines();
-        }
-        else
-        {
-            builder.Services.AddOptions<RulesOptions>().BindConfiguration(RulesOptions.Section);
         }
         return builder.Build();
     }

@@ -1,7 +1,7 @@
 using CommentFlow.Storage;
 using System.CommandLine;
 using System.Text.Json;
-using CommentFlow.Configuration;
+using CommentFlow.OwnModel;
 using CommentFlow.Dataset;
 using CommentFlow.Engines;
 using CommentFlow.Export;
@@ -114,8 +114,8 @@ internal static class EvaluateCommand
         var (host, store) = await CliHost.OpenStoreAsync(configurationArgs, ct);
         using (host)
         {
-            var modelsDir = host.Services.GetRequiredService<IOptions<CommentFlowOptions>>().Value.ResolveModelsDir();
-            var rules = new RulesEngine(RuleSet.Load(host.Services.GetRequiredService<IOptions<RulesOptions>>().Value.ResolvePath()));
+            var modelsDir = host.Services.GetRequiredService<ModelRegistry>().ModelsDir;
+            var rules = host.Services.GetRequiredService<RulesEngine>();
             StoreEvaluationReport report;
             try
             {

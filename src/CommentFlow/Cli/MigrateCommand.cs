@@ -2,11 +2,9 @@ using CommentFlow.OwnModel;
 using System.CommandLine;
 using System.Diagnostics;
 using System.Text.Json;
-using CommentFlow.Configuration;
+using CommentFlow.Hosting;
 using CommentFlow.Storage;
 using CommentFlow.Training;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
 using Npgsql;
 using Spectre.Console;
 
@@ -62,14 +60,12 @@ internal static class MigrateCommand
             }
 
             using var host = CliHost.Build(parse.UnmatchedTokens);
-            var options = host.Services.GetRequiredService<IOptions<CommentFlowOptions>>().Value;
-            var storage = host.Services.GetRequiredService<IOptions<StorageOptions>>().Value;
+            var stores = host.Services.GetRequiredService<TrainingStores>();
             var time = host.Services.GetRequiredService<TimeProvider>();
-            var logs = host.Services.GetRequiredService<ILoggerFactory>();
             // No masker on either side: the samples were masked when first stored, and are copied as they are.
-            var source = new SqliteTrainingStore(SqliteTrainingStore.ConnectionStringFor(file.FullName), storage, time, logs.CreateLogger<SqliteTrainingStore>());
+            var source = stores.Sqlite(SqliteTrainingStore.ConnectionStringFor(file.FullName));
             await using var dataSource = NpgsqlDataSource.Create(connection.ConnectionString);
-            var destination = new PostgresTrainingStore(dataSource, storage, time, logs.CreateLogger<PostgresTrainingStore>());
+            var destination = stores.Postgres(dataSource);
             var migration = new StoreCopy(source, destination, time) { BatchSize = parse.GetValue(batchSize), Merge = parse.GetValue(merge) };
 
             var clock = Stopwatch.StartNew();
@@ -97,15 +93,17 @@ internal static class MigrateCommand
                 return 1;
             }
 
-            // The models, once the store is copied: a model is of no use without the data it names.
+            // The models, once the store is copied: a model is of no use without the data it names. The source's are beside
+            // its file, wherever this configuration's are.
             var sourceModels = new ModelRegistry(Path.Combine(file.DirectoryName!, "ml_models"));
-            var modelsDir = parse.GetValue(modelsTo)?.FullName ?? options.ResolveModelsDir();
+            var destinationModels = parse.GetValue(modelsTo) is { } dir ? new ModelRegistry(dir.FullName) : host.Services.GetRequiredService<ModelRegistry>();
+            var modelsDir = destinationModels.ModelsDir;
             ModelImportResult? models = null;
             if (Path.GetFullPath(sourceModels.ModelsDir) != Path.GetFullPath(modelsDir) && File.Exists(Path.Combine(sourceModels.ModelsDir, ModelRegistry.FileName)))
             {
                 try
                 {
-                    models = await new ModelRegistry(modelsDir).ImportAsync(sourceModels);
+                    models = await destinationModels.ImportAsync(sourceModels);
                 }
                 catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or TimeoutException)
                 {

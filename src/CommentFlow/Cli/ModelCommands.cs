@@ -1,7 +1,6 @@
 using CommentFlow.OwnModel;
 using System.CommandLine;
 using System.Text.Json;
-using CommentFlow.Configuration;
 using CommentFlow.Dataset;
 using CommentFlow.Training;
 using Microsoft.Extensions.Options;
@@ -107,22 +106,18 @@ internal static class ModelCommands
         return command;
     }
 
-    private static async Task<int> ChangeAsync(IEnumerable<string> configurationArgs, Func<ModelRegistry, Task<RegistryState>> change)
+    private static async Task<int> ChangeAsync(IEnumerable<string> configurationArgs, Func<ModelRegistry, Task<RegistryChange>> change)
     {
         using var host = CliHost.Build(configurationArgs);
-        try
+        var result = await change(Registry(host));
+        if (result.Outcome != RegistryOutcome.Changed)
         {
-            var state = await change(Registry(host));
-            AnsiConsole.MarkupLineInterpolated($"Active model: [green]{state.Active}[/]");
-            return 0;
-        }
-        catch (InvalidOperationException ex)
-        {
-            AnsiConsole.MarkupLineInterpolated($"[red]{ex.Message}[/]");
+            AnsiConsole.MarkupLineInterpolated($"[red]{result.Refusal}[/]");
             return 1;
         }
+        AnsiConsole.MarkupLineInterpolated($"Active model: [green]{result.State.Active}[/]");
+        return 0;
     }
 
-    private static ModelRegistry Registry(IHost host) =>
-        new(host.Services.GetRequiredService<IOptions<CommentFlowOptions>>().Value.ResolveModelsDir());
+    private static ModelRegistry Registry(IHost host) => host.Services.GetRequiredService<ModelRegistry>();
 }

@@ -32,7 +32,7 @@ public sealed class OllamaExamplesTests : IAsyncLifetime
     /// <summary>The own model's host over a data folder, with its active version (if any) loaded.</summary>
     internal static LocalModelHost ModelHost(string dataDir)
     {
-        var host = new LocalModelHost(Options.Create(new CommentFlowOptions { DataDir = dataDir }), Options.Create(new LocalOptions()),
+        var host = new LocalModelHost(new ModelRegistry(new CommentFlowOptions { DataDir = dataDir }.ResolveModelsDir()), Options.Create(new LocalOptions()),
             TimeProvider.System, NullLogger<LocalModelHost>.Instance);
         host.Refresh();
         return host;

@@ -111,8 +111,13 @@ public sealed class OwnModelTests
         Assert.Equal(b.Version, registry.Read().Active);
         await registry.RollbackAsync();
         Assert.Equal(a.Version, registry.Read().Active);
-        await Assert.ThrowsAsync<InvalidOperationException>(() => registry.RollbackAsync());
-        await Assert.ThrowsAsync<InvalidOperationException>(() => registry.PromoteAsync("no-such-version"));
+        var nothingBefore = await registry.RollbackAsync();
+        Assert.Equal(RegistryOutcome.NothingToRollBack, nothingBefore.Outcome);
+        Assert.Equal(a.Version, nothingBefore.State.Active);
+        var unknown = await registry.PromoteAsync("no-such-version");
+        Assert.Equal(RegistryOutcome.UnknownVersion, unknown.Outcome);
+        Assert.Contains("no-such-version", unknown.Refusal, StringComparison.Ordinal);
+        Assert.Equal(a.Version, registry.Read().Active);
     }
 
     [Fact]

@@ -1,8 +1,8 @@
 namespace CommentFlow.Api.Access;
 
 /// <summary>
-/// Policy names for <c>RequireAuthorization</c> and <c>RequireRateLimiting</c>. An endpoint that names no
-/// authorization policy falls back to <see cref="Admin"/>, so a new endpoint is closed until someone opens it.
+/// Policy names for <c>RequireAuthorization</c> and <c>RequireRateLimiting</c>. Each feature's <c>Map…</c> names the
+/// policy of its route groups; the fallback (admin) only covers requests no endpoint matches.
 /// </summary>
 internal static class AccessPolicies
 {
