@@ -65,6 +65,10 @@ internal static class OwnSuggestions
             {
                 continue;
             }
+            if (SuggestionTypes.Normalize(index.TypeOf(doc)) is { } stored && suggestions.Any(s => s.Type == stored))
+            {
+                continue; // a kind already offered: not worth adapting
+            }
             if (ReplyComposer.AdaptWhole(index, doc, query) is not { } adapted)
             {
                 continue;

@@ -169,13 +169,21 @@ internal static partial class ReplyComposer
             }
         }
 
-        /// <summary>Greedy: the sentence that raises the objective most, until none does.</summary>
+        /// <summary>
+        /// Greedy: the sentence that raises the objective most, until none does (the first in pool order among equals).
+        /// Candidates are tried in the order of an upper bound of their objective (each pattern's LCS can grow by at most
+        /// the candidate's words it contains), and the trying stops when no bound left reaches the best found: the same
+        /// choice as trying them all, for a fraction of the reads.
+        /// </summary>
         public List<int> Choose()
         {
             var chosen = new List<int>();
+            var isChosen = new bool[_pool.Count];
             var best = 0.0;
             var prefixes = new ulong[(MaxSentences + 1) * _stateWords];
             var state = new ulong[_stateWords];
+            var current = new int[_patterns.Length];
+            var bounds = new (double Bound, int Candidate)[_pool.Count];
             for (var step = 0; step < MaxSentences; step++)
             {
                 // The patterns' states after each prefix of the reply as it stands.
@@ -189,13 +197,29 @@ internal static partial class ReplyComposer
                     Read(to, chosen[c]);
                     length += _pool[chosen[c]].Tokens.Length;
                 }
-                int pick = -1, pickAt = 0;
-                var pickScore = best + 1e-9;
+                var whole = prefixes.AsSpan(chosen.Count * _stateWords, _stateWords);
+                for (var k = 0; k < _patterns.Length; k++)
+                {
+                    current[k] = _patterns[k].LcsOf(whole.Slice(_offsets[k], _patterns[k].Words));
+                }
+                var open = 0;
                 for (var candidate = 0; candidate < _pool.Count; candidate++)
                 {
-                    if (chosen.Contains(candidate))
+                    if (!isChosen[candidate])
                     {
-                        continue;
+                        bounds[open++] = (Bound(current, candidate, length + _pool[candidate].Tokens.Length), candidate);
+                    }
+                }
+                var order = bounds.AsSpan(0, open);
+                order.Sort(static (a, b) => b.Bound.CompareTo(a.Bound));
+
+                int pick = -1, pickAt = 0;
+                var pickScore = best + 1e-9;
+                foreach (var (bound, candidate) in order)
+                {
+                    if (bound < pickScore)
+                    {
+                        break; // neither this one nor any after it can reach the best
                     }
                     var at = InsertionPoint(chosen, candidate);
                     prefixes.AsSpan(at * _stateWords, _stateWords).CopyTo(state);
@@ -205,7 +229,7 @@ internal static partial class ReplyComposer
                         Read(state, chosen[c]);
                     }
                     var score = Score(state, length + _pool[candidate].Tokens.Length);
-                    if (score > pickScore)
+                    if (score > pickScore || (score == pickScore && pick >= 0 && candidate < pick))
                     {
                         (pick, pickAt, pickScore) = (candidate, at, score);
                     }
@@ -215,9 +239,29 @@ internal static partial class ReplyComposer
                     break;
                 }
                 chosen.Insert(pickAt, pick);
+                isChosen[pick] = true;
                 best = pickScore;
             }
             return chosen;
+        }
+
+        /// <summary>
+        /// At least the objective of the reply with <paramref name="candidate"/> added, <paramref name="length"/> words long:
+        /// the same sum as <see cref="Score"/>, each LCS replaced by its largest possible value.
+        /// </summary>
+        private double Bound(int[] current, int candidate, int length)
+        {
+            var score = 0.0;
+            var rows = _rows[candidate];
+            for (var k = 0; k < _patterns.Length; k++)
+            {
+                var lcs = Math.Min(_patterns[k].Length, current[k] + rows[k].Length);
+                if (lcs > 0)
+                {
+                    score += _weights[k] * 2.0 * lcs / (_patterns[k].Length + length);
+                }
+            }
+            return score;
         }
 
         /// <summary>The objective of the reply with one more sentence, in letter order.</summary>
@@ -367,7 +411,7 @@ internal static partial class ReplyComposer
         }
         // Where the words are in the sentence's text: the same \w+ matches the answer's tokens came from.
         int from = 0, to = 0, k2 = 0;
-        foreach (var m in TicketText.WordPattern.EnumerateMatches(text.ToLowerInvariant()))
+        foreach (var m in TicketText.WordPattern.EnumerateMatches(text)) // \w+ matches the same spans in any case
         {
             if (k2 == lo)
             {
