@@ -122,6 +122,7 @@ internal static partial class ReplyComposer
         private readonly int[] _offsets;
         private readonly int _stateWords;
         private readonly int[][][] _rows;
+        private readonly int[][] _alone;
 
         public Objective(RetrievalIndex index, IReadOnlyList<(int Doc, float Similarity)> neighbours, QueryWords query, List<ComposedSentence> pool)
         {
@@ -167,12 +168,24 @@ internal static partial class ReplyComposer
                     _rows[p][k] = [.. rows];
                 }
             }
+            // Each sentence's LCS with each pattern on its own: what adding it can add at most (see Bound).
+            _alone = new int[pool.Count][];
+            var alone = new ulong[_stateWords];
+            for (var p = 0; p < pool.Count; p++)
+            {
+                BitParallelLcs.Start(alone);
+                Read(alone, p);
+                _alone[p] = new int[_patterns.Length];
+                for (var k = 0; k < _patterns.Length; k++)
+                {
+                    _alone[p][k] = _patterns[k].LcsOf(alone.AsSpan(_offsets[k], _patterns[k].Words));
+                }
+            }
         }
 
         /// <summary>
         /// Greedy: the sentence that raises the objective most, until none does (the first in pool order among equals).
-        /// Candidates are tried in the order of an upper bound of their objective (each pattern's LCS can grow by at most
-        /// the candidate's words it contains), and the trying stops when no bound left reaches the best found: the same
+        /// Candidates are tried in the order of an upper bound of their objective (see <see cref="Bound"/>), and the trying stops when no bound left reaches the best found: the same
         /// choice as trying them all, for a fraction of the reads.
         /// </summary>
         public List<int> Choose()
@@ -247,15 +260,16 @@ internal static partial class ReplyComposer
 
         /// <summary>
         /// At least the objective of the reply with <paramref name="candidate"/> added, <paramref name="length"/> words long:
-        /// the same sum as <see cref="Score"/>, each LCS replaced by its largest possible value.
+        /// the same sum as <see cref="Score"/>, each LCS replaced by its largest possible value, the reply's LCS now plus the
+        /// sentence's own LCS with the pattern (a common subsequence splits into the part in the sentence and the rest).
         /// </summary>
         private double Bound(int[] current, int candidate, int length)
         {
             var score = 0.0;
-            var rows = _rows[candidate];
+            var alone = _alone[candidate];
             for (var k = 0; k < _patterns.Length; k++)
             {
-                var lcs = Math.Min(_patterns[k].Length, current[k] + rows[k].Length);
+                var lcs = Math.Min(_patterns[k].Length, current[k] + alone[k]);
                 if (lcs > 0)
                 {
                     score += _weights[k] * 2.0 * lcs / (_patterns[k].Length + length);
