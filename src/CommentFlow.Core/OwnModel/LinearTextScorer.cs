@@ -1,5 +1,7 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using System.Text;
 
 namespace CommentFlow.OwnModel;
@@ -124,21 +126,39 @@ internal sealed record ScorerVocabulary(string[][] WordGrams, double[] WordIdf, 
             writer.Write((byte)WordGrams[i].Length);
             foreach (var word in WordGrams[i])
             {
-                writer.Write(word);
+                WriteUnits(writer, word);
             }
             writer.Write(WordIdf[i]);
         }
         writer.Write(CharGrams.Length);
         for (var i = 0; i < CharGrams.Length; i++)
         {
-            // Characters as UTF-16 units: a gram may hold half of a surrogate pair, which UTF-8 strings would mangle.
-            writer.Write((byte)CharGrams[i].Length);
-            foreach (var c in CharGrams[i])
-            {
-                writer.Write((ushort)c);
-            }
+            WriteUnits(writer, CharGrams[i]);
             writer.Write(CharIdf[i]);
         }
+    }
+
+    // Text as UTF-16 units, not BinaryWriter's UTF-8: a character n-gram may hold half of a surrogate pair (and a word a
+    // lone one), which UTF-8 would replace.
+    private static void WriteUnits(BinaryWriter writer, string text)
+    {
+        writer.Write7BitEncodedInt(text.Length);
+        foreach (var c in text)
+        {
+            writer.Write((ushort)c);
+        }
+    }
+
+    private static string ReadUnits(BinaryReader reader)
+    {
+        var length = reader.Read7BitEncodedInt();
+        return string.Create(length, reader, (units, r) =>
+        {
+            for (var i = 0; i < units.Length; i++)
+            {
+                units[i] = (char)r.ReadUInt16();
+            }
+        });
     }
 
     public static ScorerVocabulary Read(Stream stream)
@@ -156,22 +176,16 @@ internal sealed record ScorerVocabulary(string[][] WordGrams, double[] WordIdf, 
             var gram = new string[reader.ReadByte()];
             for (var j = 0; j < gram.Length; j++)
             {
-                gram[j] = reader.ReadString();
+                gram[j] = ReadUnits(reader);
             }
             wordGrams[i] = gram;
             wordIdf[i] = reader.ReadDouble();
         }
         var charGrams = new string[reader.ReadInt32()];
         var charIdf = new double[charGrams.Length];
-        Span<char> buffer = stackalloc char[byte.MaxValue];
         for (var i = 0; i < charGrams.Length; i++)
         {
-            int length = reader.ReadByte();
-            for (var j = 0; j < length; j++)
-            {
-                buffer[j] = (char)reader.ReadUInt16();
-            }
-            charGrams[i] = new string(buffer[..length]);
+            charGrams[i] = ReadUnits(reader);
             charIdf[i] = reader.ReadDouble();
         }
         return new ScorerVocabulary(wordGrams, wordIdf, charGrams, charIdf);
@@ -193,17 +207,19 @@ internal sealed class LinearTextScorer
     private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _unigramLookup;
     private readonly Dictionary<long, int> _bigrams;
 
-    // Character n-grams as a trie whose node ids are their slots: ML.NET's dictionary holds every prefix of its n-grams.
+    // Every feature's row: its idf, then its weight for each member and class. Word rows are by slot. Character n-grams
+    // form a trie (ML.NET's dictionary holds every prefix of its n-grams): single characters index _rootRows, longer
+    // n-grams are edges (parent node, last character) of an open-addressing table whose rows sit at the same position,
+    // so a lookup's key and row are fetched together rather than one after the other. A node's id is its table position,
+    // or the table's capacity plus its root index.
+    private readonly float[] _wordRows;
     private readonly int[] _charRoots;
+    private readonly float[] _rootRows;
     private readonly ulong[] _edgeKeys;
-    private readonly int[] _edgeSlots;
+    private readonly float[] _edgeRows;
     private readonly int _edgeShift;
 
-    private readonly int _wordCount;
-
-    // Per feature (word slots, then character slots): its idf, then its weight for each member and class.
     private readonly int _stride;
-    private readonly float[] _rows;
     private readonly float[] _biases;
     private readonly int _members;
     private readonly int _classes;
@@ -213,8 +229,8 @@ internal sealed class LinearTextScorer
     {
         _members = weights.Length;
         _classes = biases[0].Length;
-        _wordCount = vocabulary.WordGrams.Length;
-        var features = _wordCount + vocabulary.CharGrams.Length;
+        var wordCount = vocabulary.WordGrams.Length;
+        var features = wordCount + vocabulary.CharGrams.Length;
         foreach (var member in weights)
         {
             if (member.Length != _classes || member.Any(w => w.Length != features))
@@ -222,18 +238,33 @@ internal sealed class LinearTextScorer
                 throw new InvalidDataException($"the scorer's {features} features do not match the model's weights");
             }
         }
+        _stride = 1 + _members * _classes;
+        _biases = [.. biases.SelectMany(b => b)];
+        void Fill(Span<float> row, double idf, int feature)
+        {
+            row[0] = (float)idf;
+            for (var m = 0; m < _members; m++)
+            {
+                for (var k = 0; k < _classes; k++)
+                {
+                    row[1 + m * _classes + k] = weights[m][k][feature];
+                }
+            }
+        }
 
         _unigrams = new Dictionary<string, int>(StringComparer.Ordinal);
         _bigrams = [];
-        for (var slot = 0; slot < _wordCount; slot++)
+        _wordRows = new float[wordCount * _stride];
+        for (var slot = 0; slot < wordCount; slot++)
         {
+            Fill(_wordRows.AsSpan(slot * _stride, _stride), vocabulary.WordIdf[slot], slot);
             var gram = vocabulary.WordGrams[slot];
             if (gram.Length == 1)
             {
                 _unigrams[gram[0]] = slot;
             }
         }
-        for (var slot = 0; slot < _wordCount; slot++)
+        for (var slot = 0; slot < wordCount; slot++)
         {
             var gram = vocabulary.WordGrams[slot];
             if (gram.Length == 2)
@@ -243,51 +274,38 @@ internal sealed class LinearTextScorer
         }
         _unigramLookup = _unigrams.GetAlternateLookup<ReadOnlySpan<char>>();
 
+        var grams = vocabulary.CharGrams;
+        var roots = grams.Count(g => g.Length == 1);
+        var capacity = (int)BitOperations.RoundUpToPowerOf2((uint)Math.Max(16, (grams.Length - roots) * 3 / 2));
+        _edgeShift = 64 - BitOperations.Log2((uint)capacity);
         _charRoots = new int[char.MaxValue + 1];
         Array.Fill(_charRoots, NoSlot);
-        var edges = vocabulary.CharGrams.Count(g => g.Length > 1);
-        var bits = Math.Max(4, BitOperations.Log2((uint)Math.Max(1, edges)) + 2);
-        _edgeKeys = new ulong[1 << bits];
-        _edgeSlots = new int[1 << bits];
-        _edgeShift = 64 - bits;
-        var byGram = new Dictionary<string, int>(vocabulary.CharGrams.Length, StringComparer.Ordinal);
-        for (var slot = 0; slot < vocabulary.CharGrams.Length; slot++)
+        _rootRows = new float[roots * _stride];
+        _edgeKeys = new ulong[capacity];
+        _edgeRows = new float[capacity * _stride];
+        var nodes = new Dictionary<string, int>(grams.Length, StringComparer.Ordinal);
+        var rootCount = 0;
+        // Parents before children: by length, then slot.
+        foreach (var slot in Enumerable.Range(0, grams.Length).OrderBy(i => grams[i].Length).ThenBy(i => i))
         {
-            byGram[vocabulary.CharGrams[slot]] = slot;
-        }
-        for (var slot = 0; slot < vocabulary.CharGrams.Length; slot++)
-        {
-            var gram = vocabulary.CharGrams[slot];
+            var gram = grams[slot];
             if (gram.Length == 1)
             {
-                _charRoots[gram[0]] = slot;
+                _charRoots[gram[0]] = rootCount;
+                Fill(_rootRows.AsSpan(rootCount * _stride, _stride), vocabulary.CharIdf[slot], wordCount + slot);
+                nodes[gram] = capacity + rootCount++;
                 continue;
             }
-            var key = EdgeKey(byGram[gram[..^1]], gram[^1]);
+            var key = EdgeKey(nodes[gram[..^1]], gram[^1]);
             var at = (int)((key * 0x9E3779B97F4A7C15UL) >> _edgeShift);
             while (_edgeKeys[at] != 0)
             {
-                at = (at + 1) & (_edgeKeys.Length - 1);
+                at = (at + 1) & (capacity - 1);
             }
             _edgeKeys[at] = key;
-            _edgeSlots[at] = slot;
+            Fill(_edgeRows.AsSpan(at * _stride, _stride), vocabulary.CharIdf[slot], wordCount + slot);
+            nodes[gram] = at;
         }
-
-        _stride = 1 + _members * _classes;
-        _rows = new float[features * _stride];
-        for (var f = 0; f < features; f++)
-        {
-            var idf = f < _wordCount ? vocabulary.WordIdf[f] : vocabulary.CharIdf[f - _wordCount];
-            _rows[f * _stride] = (float)idf;
-            for (var m = 0; m < _members; m++)
-            {
-                for (var k = 0; k < _classes; k++)
-                {
-                    _rows[f * _stride + 1 + m * _classes + k] = weights[m][k][f];
-                }
-            }
-        }
-        _biases = [.. biases.SelectMany(b => b)];
     }
 
     public int Classes => _classes;
@@ -306,7 +324,11 @@ internal sealed class LinearTextScorer
         return builder.ToString();
     }
 
-    /// <summary>The members' probabilities summed, by class position, for a raw text (cleaned and normalised here in one pass).</summary>
+    /// <summary>
+    /// The members' probabilities summed, by class position, for a raw text (cleaned and normalised here in one pass).
+    /// Each block's w·x is accumulated per occurrence (TF-IDF is linear in the count) and its squared norm as
+    /// idf² × (2c − 1) at the c-th occurrence of an n-gram (the squares of the counts, telescoped).
+    /// </summary>
     public void Score(string text, Span<float> summed)
     {
         var scratch = Scratch.For(text.Length);
@@ -315,10 +337,13 @@ internal sealed class LinearTextScorer
         Span<double> totals = stackalloc double[_members * _classes];
         totals.Clear();
         Span<double> block = stackalloc double[_members * _classes];
+        var counts = scratch.Counts;
 
         // Words: split on spaces; a bigram needs both words known, as a missing key matches no learnt bigram.
-        var counts = scratch.Counts;
         counts.Clear();
+        block.Clear();
+        double norm = 0;
+        var wordRows = _wordRows.AsSpan();
         var previous = NoSlot;
         var words = chars.AsSpan(1, length);
         var start = 0;
@@ -333,41 +358,52 @@ internal sealed class LinearTextScorer
                 var slot = _unigramLookup.TryGetValue(words[start..i], out var found) ? found : NoSlot;
                 if (slot != NoSlot)
                 {
-                    counts.Add(slot);
+                    norm += Occur(counts.Increment(slot), wordRows.Slice(slot * _stride, _stride), block);
                     if (previous != NoSlot && _bigrams.TryGetValue(BigramKey(previous, slot), out var bigram))
                     {
-                        counts.Add(bigram);
+                        norm += Occur(counts.Increment(bigram), wordRows.Slice(bigram * _stride, _stride), block);
                     }
                 }
                 previous = slot;
             }
             start = i + 1;
         }
-        AddBlock(counts, 0, block, totals);
+        AddBlock(block, norm, totals);
 
         // Characters: STX text ETX, every n-gram up to five long starting at each position, walked down the trie.
         counts.Clear();
+        block.Clear();
+        norm = 0;
         if (length > 0)
         {
             chars[0] = ScorerVocabulary.StartMarker;
             chars[length + 1] = ScorerVocabulary.EndMarker;
             var framed = chars.AsSpan(0, length + 2);
+            var rootRows = _rootRows.AsSpan();
+            var edgeRows = _edgeRows.AsSpan();
+            var capacity = _edgeKeys.Length;
             for (var p = 0; p < framed.Length; p++)
             {
-                var node = _charRoots[framed[p]];
-                var end = Math.Min(framed.Length, p + ScorerVocabulary.CharGramLength);
-                for (var q = p + 1; node != NoSlot; q++)
+                var root = _charRoots[framed[p]];
+                if (root == NoSlot)
                 {
-                    counts.Add(node);
-                    if (q == end)
+                    continue;
+                }
+                var node = capacity + root;
+                norm += Occur(counts.Increment(node), rootRows.Slice(root * _stride, _stride), block);
+                var end = Math.Min(framed.Length, p + ScorerVocabulary.CharGramLength);
+                for (var q = p + 1; q < end; q++)
+                {
+                    node = Child(node, framed[q]);
+                    if (node == NoSlot)
                     {
                         break;
                     }
-                    node = Child(node, framed[q]);
+                    norm += Occur(counts.Increment(node), edgeRows.Slice(node * _stride, _stride), block);
                 }
             }
         }
-        AddBlock(counts, _wordCount, block, totals);
+        AddBlock(block, norm, totals);
 
         summed[.._classes].Clear();
         for (var m = 0; m < _members; m++)
@@ -392,22 +428,35 @@ internal sealed class LinearTextScorer
         }
     }
 
-    /// <summary>One block's TF-IDF dotted with every member's weights, then scaled by the block's L2 norm (a zero vector stays zero).</summary>
-    private void AddBlock(SlotCounts counts, int offset, Span<double> block, Span<double> totals)
+    /// <summary>The <paramref name="count"/>-th occurrence of a feature: its idf times its weights into the block; returns its share of the squared norm.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static double Occur(int count, ReadOnlySpan<float> row, Span<double> block)
     {
-        block.Clear();
-        double norm = 0;
-        var rows = _rows.AsSpan();
-        foreach (var (slot, count) in counts)
+        double idf = row[0];
+        var j = 0;
+        if (Vector128.IsHardwareAccelerated)
         {
-            var row = rows.Slice((offset + slot) * _stride, _stride);
-            var value = (float)(count * (double)row[0]);
-            norm += (double)value * value;
-            for (var j = 0; j < block.Length; j++)
+            // Four weights at a time, widened to double as the scalar loop does.
+            var scale = Vector128.Create(idf);
+            ref var weights = ref MemoryMarshal.GetReference(row);
+            ref var sums = ref MemoryMarshal.GetReference(block);
+            for (; j + 4 <= block.Length; j += 4)
             {
-                block[j] += value * (double)row[1 + j];
+                var four = Vector128.LoadUnsafe(ref weights, (nuint)(1 + j));
+                (Vector128.LoadUnsafe(ref sums, (nuint)j) + Vector128.WidenLower(four) * scale).StoreUnsafe(ref sums, (nuint)j);
+                (Vector128.LoadUnsafe(ref sums, (nuint)(j + 2)) + Vector128.WidenUpper(four) * scale).StoreUnsafe(ref sums, (nuint)(j + 2));
             }
         }
+        for (; j < block.Length; j++)
+        {
+            block[j] += idf * row[1 + j];
+        }
+        return idf * idf * (2 * count - 1);
+    }
+
+    /// <summary>A block's w·x scaled by its L2 norm (ML.NET's per-block normalisation; a zero vector stays zero).</summary>
+    private static void AddBlock(ReadOnlySpan<double> block, double norm, Span<double> totals)
+    {
         if (norm > 0)
         {
             var scale = 1 / Math.Sqrt(norm);
@@ -458,7 +507,7 @@ internal sealed class LinearTextScorer
             var stored = _edgeKeys[at];
             if (stored == key)
             {
-                return _edgeSlots[at];
+                return at;
             }
             if (stored == 0)
             {
@@ -514,7 +563,8 @@ internal sealed class LinearTextScorer
             _shift = 32 - BitOperations.Log2((uint)size);
         }
 
-        public void Add(int slot)
+        /// <summary>Counts one more occurrence of <paramref name="slot"/>; returns its count so far.</summary>
+        public int Increment(int slot)
         {
             var key = slot + 1;
             var mask = _keys.Length - 1;
@@ -522,15 +572,13 @@ internal sealed class LinearTextScorer
             {
                 if (_keys[at] == key)
                 {
-                    _counts[at]++;
-                    return;
+                    return ++_counts[at];
                 }
                 if (_keys[at] == 0)
                 {
                     _keys[at] = key;
-                    _counts[at] = 1;
                     _used[_usedCount++] = at;
-                    return;
+                    return _counts[at] = 1;
                 }
             }
         }
@@ -542,17 +590,6 @@ internal sealed class LinearTextScorer
                 _keys[_used[i]] = 0;
             }
             _usedCount = 0;
-        }
-
-        public Enumerator GetEnumerator() => new(this);
-
-        public struct Enumerator(SlotCounts owner)
-        {
-            private int _index = -1;
-
-            public readonly (int Slot, int Count) Current => (owner._keys[owner._used[_index]] - 1, owner._counts[owner._used[_index]]);
-
-            public bool MoveNext() => ++_index < owner._usedCount;
         }
     }
 }

@@ -90,6 +90,26 @@ public sealed class TextClassifierScorerTests(ITestOutputHelper output)
         Assert.Equal(model.Labels, loaded.Labels);
     }
 
+    [Fact]
+    public void SaveLoad_LoneSurrogatesAndEmojiInTraining_ScorerStillEqualsMlNet()
+    {
+        // Words and n-grams holding half of a surrogate pair must survive the scorer's file unchanged.
+        string[] odd = ["printer \uD800jam again", "invoice 😀 refund", "password x\uDC00 locked"];
+        var examples = Synthetic().Concat(odd.Select((t, i) => (t, i == 0 ? "hardware" : i == 1 ? "billing" : "access"))).ToList();
+        var path = Path.Combine(TempDir.Create(), ModelFiles.Classifier);
+        TextClassifier.Train(examples, ClassifierTrainer.Averaged).Save(path);
+
+        var model = TextClassifier.Load(path);
+
+        Assert.True(model.HasScorer);
+        foreach (var text in odd.Append("\uD800jam 😀 x\uDC00"))
+        {
+            var expected = model.EngineScores(text);
+            var actual = model.ScorerScores(text)!;
+            Assert.All(expected.Zip(actual), p => Assert.InRange(p.Second, p.First - 1e-5, p.First + 1e-5));
+        }
+    }
+
     private static List<(string, string)> Synthetic()
     {
         var random = new Random(7);
