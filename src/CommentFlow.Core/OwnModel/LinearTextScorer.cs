@@ -208,16 +208,15 @@ internal sealed class LinearTextScorer
     private readonly Dictionary<long, int> _bigrams;
 
     // Every feature's row: its idf, then its weight for each member and class. Word rows are by slot. Character n-grams
-    // form a trie (ML.NET's dictionary holds every prefix of its n-grams): single characters index _rootRows, longer
-    // n-grams are edges (parent node, last character) of an open-addressing table whose rows sit at the same position,
-    // so a lookup's key and row are fetched together rather than one after the other. A node's id is its table position,
-    // or the table's capacity plus its root index.
+    // form a trie (ML.NET's dictionary holds every prefix of its n-grams) numbered breadth first, siblings together and
+    // sorted by character: a node's children are _nodeChars[_firstChild[node].._firstChild[node + 1]], and its row is at
+    // its number, so the n-grams a text shares with many others sit close together (fewer cache and TLB misses than rows
+    // scattered by a hash).
     private readonly float[] _wordRows;
     private readonly int[] _charRoots;
-    private readonly float[] _rootRows;
-    private readonly ulong[] _edgeKeys;
-    private readonly float[] _edgeRows;
-    private readonly int _edgeShift;
+    private readonly char[] _nodeChars;
+    private readonly int[] _firstChild;
+    private readonly float[] _nodeRows;
 
     private readonly int _stride;
     private readonly float[] _biases;
@@ -275,36 +274,48 @@ internal sealed class LinearTextScorer
         _unigramLookup = _unigrams.GetAlternateLookup<ReadOnlySpan<char>>();
 
         var grams = vocabulary.CharGrams;
-        var roots = grams.Count(g => g.Length == 1);
-        var capacity = (int)BitOperations.RoundUpToPowerOf2((uint)Math.Max(16, (grams.Length - roots) * 3 / 2));
-        _edgeShift = 64 - BitOperations.Log2((uint)capacity);
+        var nodes = grams.Length;
+        var ids = new Dictionary<string, int>(nodes, StringComparer.Ordinal);
+        var parents = new int[nodes];
         _charRoots = new int[char.MaxValue + 1];
         Array.Fill(_charRoots, NoSlot);
-        _rootRows = new float[roots * _stride];
-        _edgeKeys = new ulong[capacity];
-        _edgeRows = new float[capacity * _stride];
-        var nodes = new Dictionary<string, int>(grams.Length, StringComparer.Ordinal);
-        var rootCount = 0;
-        // Parents before children: by length, then slot.
-        foreach (var slot in Enumerable.Range(0, grams.Length).OrderBy(i => grams[i].Length).ThenBy(i => i))
+        _nodeChars = new char[nodes];
+        _nodeRows = new float[nodes * _stride];
+        var next = 0;
+        // Level by level; within a level by parent, then character.
+        foreach (var level in Enumerable.Range(0, nodes).GroupBy(i => grams[i].Length).OrderBy(g => g.Key))
         {
-            var gram = grams[slot];
-            if (gram.Length == 1)
+            var ordered = level.Select(slot => (Slot: slot, Parent: level.Key == 1 ? NoSlot : ids[grams[slot][..^1]]))
+                .OrderBy(n => n.Parent).ThenBy(n => grams[n.Slot][^1]).ToList();
+            foreach (var (slot, parent) in ordered)
             {
-                _charRoots[gram[0]] = rootCount;
-                Fill(_rootRows.AsSpan(rootCount * _stride, _stride), vocabulary.CharIdf[slot], wordCount + slot);
-                nodes[gram] = capacity + rootCount++;
-                continue;
+                var gram = grams[slot];
+                ids[gram] = next;
+                parents[next] = parent;
+                _nodeChars[next] = gram[^1];
+                Fill(_nodeRows.AsSpan(next * _stride, _stride), vocabulary.CharIdf[slot], wordCount + slot);
+                if (parent == NoSlot)
+                {
+                    _charRoots[gram[0]] = next;
+                }
+                next++;
             }
-            var key = EdgeKey(nodes[gram[..^1]], gram[^1]);
-            var at = (int)((key * 0x9E3779B97F4A7C15UL) >> _edgeShift);
-            while (_edgeKeys[at] != 0)
+        }
+        // Children follow their parents' order, so a node's children start where the previous node's end.
+        _firstChild = new int[nodes + 1];
+        var roots = parents.Count(p => p == NoSlot);
+        var childCounts = new int[nodes];
+        foreach (var parent in parents)
+        {
+            if (parent != NoSlot)
             {
-                at = (at + 1) & (capacity - 1);
+                childCounts[parent]++;
             }
-            _edgeKeys[at] = key;
-            Fill(_edgeRows.AsSpan(at * _stride, _stride), vocabulary.CharIdf[slot], wordCount + slot);
-            nodes[gram] = at;
+        }
+        _firstChild[0] = roots;
+        for (var i = 0; i < nodes; i++)
+        {
+            _firstChild[i + 1] = _firstChild[i] + childCounts[i];
         }
     }
 
@@ -379,27 +390,13 @@ internal sealed class LinearTextScorer
             chars[0] = ScorerVocabulary.StartMarker;
             chars[length + 1] = ScorerVocabulary.EndMarker;
             var framed = chars.AsSpan(0, length + 2);
-            var rootRows = _rootRows.AsSpan();
-            var edgeRows = _edgeRows.AsSpan();
-            var capacity = _edgeKeys.Length;
+            var rows = _nodeRows.AsSpan();
             for (var p = 0; p < framed.Length; p++)
             {
-                var root = _charRoots[framed[p]];
-                if (root == NoSlot)
-                {
-                    continue;
-                }
-                var node = capacity + root;
-                norm += Occur(counts.Increment(node), rootRows.Slice(root * _stride, _stride), block);
                 var end = Math.Min(framed.Length, p + ScorerVocabulary.CharGramLength);
-                for (var q = p + 1; q < end; q++)
+                for (int q = p + 1, node = _charRoots[framed[p]]; node != NoSlot; node = q < end ? Child(node, framed[q++]) : NoSlot)
                 {
-                    node = Child(node, framed[q]);
-                    if (node == NoSlot)
-                    {
-                        break;
-                    }
-                    norm += Occur(counts.Increment(node), edgeRows.Slice(node * _stride, _stride), block);
+                    norm += Occur(counts.Increment(node), rows.Slice(node * _stride, _stride), block);
                 }
             }
         }
@@ -497,27 +494,27 @@ internal sealed class LinearTextScorer
         return length;
     }
 
+    /// <summary>
+    /// The child of <paramref name="parent"/> by <paramref name="c"/>: a binary search of its sorted children whose steps
+    /// depend only on their number (conditional moves, not branches a new text would mispredict).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private int Child(int parent, char c)
     {
-        var key = EdgeKey(parent, c);
-        var mask = _edgeKeys.Length - 1;
-        for (var at = (int)((key * 0x9E3779B97F4A7C15UL) >> _edgeShift); ; at = (at + 1) & mask)
+        int first = _firstChild[parent], count = _firstChild[parent + 1] - first;
+        if (count == 0)
         {
-            var stored = _edgeKeys[at];
-            if (stored == key)
-            {
-                return at;
-            }
-            if (stored == 0)
-            {
-                return NoSlot;
-            }
+            return NoSlot;
         }
+        var chars = _nodeChars;
+        while (count > 1)
+        {
+            var half = count >> 1;
+            first = chars[first + half] <= c ? first + half : first;
+            count -= half;
+        }
+        return chars[first] == c ? first : NoSlot;
     }
-
-    // The top bit keeps every key non-zero, zero marking an empty cell.
-    private static ulong EdgeKey(int parent, char c) => 1UL << 63 | (ulong)(uint)parent << 16 | c;
 
     private static long BigramKey(int first, int second) => (long)first << 32 | (uint)second;
 
