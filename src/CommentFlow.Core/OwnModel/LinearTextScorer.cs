@@ -196,7 +196,8 @@ internal sealed record ScorerVocabulary(string[][] WordGrams, double[] WordIdf, 
 /// The classifier's served path without ML.NET: the same normalisation, word 1–2-grams and character 1–5-grams (with the
 /// tokenizer's markers), TF-IDF (float, as ML.NET stores it), each block scaled to unit L2 norm, then each member's
 /// weights and biases and its softmax; the members' probabilities are summed. ML.NET's featurizer allocates and walks
-/// its pipeline per row (~0.5 ms); here a prediction is one pass over the text with lookups in flat tables.
+/// its pipeline per row (~0.5 ms); here a prediction is one pass over the text, a dictionary lookup per word and a
+/// walk down a trie per character position, with no allocation.
 /// Thread-safe: the tables are read-only and the per-call scratch is per thread.
 /// </summary>
 internal sealed class LinearTextScorer
@@ -318,8 +319,6 @@ internal sealed class LinearTextScorer
             _firstChild[i + 1] = _firstChild[i] + childCounts[i];
         }
     }
-
-    public int Classes => _classes;
 
     /// <summary>TextNormalizingTransformer with lower case, punctuation removed, numbers and diacritics kept (after <see cref="TextClassifier.Clean"/>).</summary>
     public static string Normalize(string cleaned)
