@@ -3,6 +3,7 @@ using System.Text.RegularExpressions;
 using Microsoft.Extensions.ObjectPool;
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using Microsoft.ML.Trainers;
 using Microsoft.ML.Transforms.Text;
 
 namespace CommentFlow.OwnModel;
@@ -45,12 +46,17 @@ internal sealed partial class TextClassifier
 {
     private const string MemberPrefix = "member-";
 
+    /// <summary>The zip entry of the served scorer's dictionaries (<see cref="ScorerVocabulary"/>); models saved before it have none.</summary>
+    private const string ScorerEntry = "scorer.bin";
+
     private readonly MLContext _ml;
     private readonly ITransformer[] _members;
     private readonly DataViewSchema _schema;
     private readonly ObjectPool<PredictionEngine<ClassifierRow, MemberScores>> _engines;
+    private readonly ScorerVocabulary? _vocabulary;
+    private readonly LinearTextScorer? _scorer;
 
-    private TextClassifier(MLContext ml, ITransformer[] members, DataViewSchema schema)
+    private TextClassifier(MLContext ml, ITransformer[] members, DataViewSchema schema, ScorerVocabulary? vocabulary)
     {
         _ml = ml;
         _members = members;
@@ -61,7 +67,35 @@ internal sealed partial class TextClassifier
         Slots = [.. names.DenseValues().Select(n => n.ToString())];
         Labels = [.. Slots.Order(StringComparer.Ordinal)];
         _engines = new DefaultObjectPool<PredictionEngine<ClassifierRow, MemberScores>>(new EnginePolicy(ml, Served(ml, members)), MaxEngines);
+        _vocabulary = vocabulary;
+        _scorer = vocabulary is null ? null : Scorer(vocabulary, members);
     }
+
+    /// <summary>The served scorer, from the saved dictionaries and the members' own weights and biases (public model parameters).</summary>
+    private static LinearTextScorer Scorer(ScorerVocabulary vocabulary, ITransformer[] members)
+    {
+        var weights = new float[members.Length][][];
+        var biases = new float[members.Length][];
+        for (var m = 0; m < members.Length; m++)
+        {
+            var model = Flatten(members[m]).OfType<IPredictionTransformer<object>>().Single().Model as MaximumEntropyModelParameters
+                ?? throw new InvalidDataException("the served scorer needs maximum-entropy members");
+            VBuffer<float>[] classes = [];
+            model.GetWeights(ref classes, out var count);
+            weights[m] = [.. classes.Take(count).Select(w => w.DenseValues().ToArray())];
+            biases[m] = [.. model.GetBiases()];
+        }
+        return new LinearTextScorer(vocabulary, weights, biases);
+    }
+
+    private static IEnumerable<ITransformer> Flatten(ITransformer transformer) =>
+        transformer is IEnumerable<ITransformer> chain ? chain.SelectMany(Flatten) : [transformer];
+
+    /// <summary>Whether <see cref="PredictOne"/> runs the served scorer (false for models saved before it, which ML.NET serves).</summary>
+    internal bool HasScorer => _scorer is not null;
+
+    /// <summary>Why training saved no scorer: the learnt dictionaries differed from ML.NET's (null when they matched).</summary>
+    internal string? ScorerMismatch { get; private init; }
 
     /// <summary>
     /// A <see cref="PredictionEngine{TSrc,TDst}"/> is not thread-safe: a request rents one. Requests run on thread-pool
@@ -137,6 +171,7 @@ internal sealed partial class TextClassifier
             }, nameof(ClassifierRow.Text)))
             .Append(ml.Transforms.Concatenate("Features", "WordFeatures", "CharFeatures"))
             .Fit(data);
+        var (vocabulary, mismatch) = LearnVocabulary(ml, featurizer, data);
         var features = ml.Data.Cache(featurizer.Transform(data));
         ClassifierTrainer[] trainers = trainer == ClassifierTrainer.Averaged
             ? [ClassifierTrainer.SdcaMaximumEntropy, ClassifierTrainer.LbfgsMaximumEntropy]
@@ -146,17 +181,39 @@ internal sealed partial class TextClassifier
             cancellationToken.ThrowIfCancellationRequested();
             return (ITransformer)featurizer.Append(Trainer(ml, t).Fit(features));
         }).ToArray();
-        return new TextClassifier(ml, members, data.Schema);
+        return new TextClassifier(ml, members, data.Schema, vocabulary) { ScorerMismatch = mismatch };
+    }
+
+    /// <summary>The featurizer's dictionaries and idf learnt again from the same rows, kept only if every slot is ML.NET's.</summary>
+    private static (ScorerVocabulary? Vocabulary, string? Mismatch) LearnVocabulary(MLContext ml, ITransformer featurizer, IDataView data)
+    {
+        var texts = ml.Data.CreateEnumerable<ClassifierRow>(data, reuseRowObject: false).Select(r => r.Text).ToList();
+        var vocabulary = ScorerVocabulary.Learn(texts);
+        var schema = featurizer.GetOutputSchema(data.Schema);
+        var empty = ml.Data.LoadFromEnumerable(Array.Empty<ClassifierRow>());
+        var tokenizer = ml.Transforms.Text.TokenizeIntoCharactersAsKeys("Characters", nameof(ClassifierRow.Text)).Fit(empty);
+        VBuffer<ReadOnlyMemory<char>> charNames = default;
+        tokenizer.GetOutputSchema(empty.Schema)["Characters"].GetKeyValues(ref charNames);
+        var mismatch = vocabulary.Mismatch(SlotNames(schema["WordFeatures"]), SlotNames(schema["CharFeatures"]),
+            [.. charNames.DenseValues().Select(n => n.ToString())]);
+        return (mismatch is null ? vocabulary : null, mismatch);
+    }
+
+    private static List<string> SlotNames(DataViewSchema.Column column)
+    {
+        VBuffer<ReadOnlyMemory<char>> names = default;
+        column.GetSlotNames(ref names);
+        return [.. names.DenseValues().Select(n => n.ToString())];
     }
 
     /// <summary>Predicts many at once (one pass through each member), in input order.</summary>
-    public IReadOnlyList<string> Predict(IEnumerable<string> texts) => [.. Probabilities(texts).Select(Best)];
+    public IReadOnlyList<string> Predict(IEnumerable<string> texts) => [.. Probabilities(texts).Select(s => Best(s))];
 
     /// <summary>What each member alone predicts, in member order: cross-validation compares them with their average at no extra cost.</summary>
     public IReadOnlyList<IReadOnlyList<string>> PredictByMember(IEnumerable<string> texts)
     {
         var data = Rows(texts);
-        return [.. _members.Select(m => (IReadOnlyList<string>)[.. Scores(m, data).Select(Best)])];
+        return [.. _members.Select(m => (IReadOnlyList<string>)[.. Scores(m, data).Select(s => Best(s))])];
     }
 
     private IDataView Rows(IEnumerable<string> texts) => _ml.Data.LoadFromEnumerable(texts.Select(t => new ClassifierRow { Text = Clean(t) }).ToList());
@@ -188,7 +245,7 @@ internal sealed partial class TextClassifier
         return sum!;
     }
 
-    private string Best(float[] scores)
+    private string Best(ReadOnlySpan<float> scores)
     {
         var best = 0;
         for (var j = 1; j < scores.Length; j++)
@@ -201,20 +258,23 @@ internal sealed partial class TextClassifier
         return Slots[best];
     }
 
-    /// <summary>One model file: a single member as ML.NET saves it, several as a zip of their files.</summary>
+    /// <summary>
+    /// One model file: a zip of the members as ML.NET saves them and the served scorer's dictionaries. (Before the scorer,
+    /// a single member was saved as ML.NET's file alone; <see cref="Load"/> still reads those.)
+    /// </summary>
     public void Save(string path)
     {
-        if (_members.Length == 1)
-        {
-            _ml.Model.Save(_members[0], _schema, path);
-            return;
-        }
         using var file = File.Create(path);
         using var zip = new ZipArchive(file, ZipArchiveMode.Create);
         for (var i = 0; i < _members.Length; i++)
         {
             using var entry = zip.CreateEntry($"{MemberPrefix}{i}.zip", CompressionLevel.NoCompression).Open();
             _ml.Model.Save(_members[i], _schema, entry);
+        }
+        if (_vocabulary is not null)
+        {
+            using var entry = zip.CreateEntry(ScorerEntry, CompressionLevel.Fastest).Open();
+            _vocabulary.Write(entry);
         }
     }
 
@@ -239,15 +299,36 @@ internal sealed partial class TextClassifier
                     buffer.Position = 0;
                     return ml.Model.Load(buffer, out schema);
                 }).ToArray();
-                return new TextClassifier(ml, members, schema);
+                ScorerVocabulary? vocabulary = null;
+                if (zip.GetEntry(ScorerEntry) is { } scorer)
+                {
+                    using var stream = scorer.Open();
+                    vocabulary = ScorerVocabulary.Read(stream);
+                }
+                return new TextClassifier(ml, members, schema, vocabulary);
             }
         }
         var model = ml.Model.Load(path, out var single);
-        return new TextClassifier(ml, [model], single);
+        return new TextClassifier(ml, [model], single, vocabulary: null);
     }
 
-    /// <summary>One prediction on the request path.</summary>
+    /// <summary>One prediction on the request path: the served scorer when the model has one, else ML.NET.</summary>
     public string PredictOne(string text)
+    {
+        if (_scorer is null)
+        {
+            return PredictOneByEngine(text);
+        }
+        Span<float> sum = stackalloc float[Slots.Length];
+        _scorer.Score(text, sum);
+        return Best(sum);
+    }
+
+    /// <summary>One prediction through ML.NET's prediction engine, whatever the model holds (the reference the scorer must equal).</summary>
+    internal string PredictOneByEngine(string text) => Best(EngineScores(text));
+
+    /// <summary>The members' probabilities summed, by <see cref="Slots"/> position, from ML.NET.</summary>
+    internal float[] EngineScores(string text)
     {
         var engine = _engines.Get();
         try
@@ -261,12 +342,24 @@ internal sealed partial class TextClassifier
                     sum[j] += scores[from + j];
                 }
             }
-            return Best(sum);
+            return sum;
         }
         finally
         {
             _engines.Return(engine);
         }
+    }
+
+    /// <summary>The same sums from the served scorer; null when the model has none.</summary>
+    internal float[]? ScorerScores(string text)
+    {
+        if (_scorer is null)
+        {
+            return null;
+        }
+        var sum = new float[Slots.Length];
+        _scorer.Score(text, sum);
+        return sum;
     }
 
     /// <summary>FeaturizeText splits words on spaces only: newlines and tabs would glue words together.</summary>
