@@ -171,7 +171,6 @@ internal sealed partial class TextClassifier
             }, nameof(ClassifierRow.Text)))
             .Append(ml.Transforms.Concatenate("Features", "WordFeatures", "CharFeatures"))
             .Fit(data);
-        var (vocabulary, mismatch) = LearnVocabulary(ml, featurizer, data);
         var features = ml.Data.Cache(featurizer.Transform(data));
         ClassifierTrainer[] trainers = trainer == ClassifierTrainer.Averaged
             ? [ClassifierTrainer.SdcaMaximumEntropy, ClassifierTrainer.LbfgsMaximumEntropy]
@@ -181,6 +180,9 @@ internal sealed partial class TextClassifier
             cancellationToken.ThrowIfCancellationRequested();
             return (ITransformer)featurizer.Append(Trainer(ml, t).Fit(features));
         }).ToArray();
+        // After the fits and in a context of its own: the trainers draw from the context's random numbers, and a model
+        // must not change because the scorer's dictionaries were learnt.
+        var (vocabulary, mismatch) = LearnVocabulary(new MLContext(seed), featurizer, data);
         return new TextClassifier(ml, members, data.Schema, vocabulary) { ScorerMismatch = mismatch };
     }
 
