@@ -141,7 +141,8 @@ internal sealed class ModelRegistry(string modelsDir)
         return new ModelImportResult(copied, present, missing, state.Active);
     }
 
-    private static void CopyDirectory(string from, string to)
+    /// <summary>A version's folder with everything under it (also what tests use to stage a trained model).</summary>
+    internal static void CopyDirectory(string from, string to)
     {
         Directory.CreateDirectory(to);
         foreach (var file in Directory.EnumerateFiles(from))

@@ -138,8 +138,10 @@ internal sealed partial class TextClassifier
     /// <summary>The label of each position of the score vector (the key order the featurizer gave them).</summary>
     private string[] Slots { get; }
 
+    /// <param name="servedScorer">Whether to learn the served scorer's dictionaries: not for a cross-validation fold,
+    /// whose model only predicts in batch and is thrown away.</param>
     public static TextClassifier Train(IReadOnlyList<(string Text, string Label)> examples, ClassifierTrainer trainer, int seed = 42,
-        CancellationToken cancellationToken = default)
+        CancellationToken cancellationToken = default, bool servedScorer = true)
     {
         // ML.NET's fits take no token (its CancelExecution is internal): the token is checked between them.
         cancellationToken.ThrowIfCancellationRequested();
@@ -182,7 +184,7 @@ internal sealed partial class TextClassifier
         }).ToArray();
         // After the fits and in a context of its own: the trainers draw from the context's random numbers, and a model
         // must not change because the scorer's dictionaries were learnt.
-        var (vocabulary, mismatch) = LearnVocabulary(new MLContext(seed), featurizer, data);
+        var (vocabulary, mismatch) = servedScorer ? LearnVocabulary(new MLContext(seed), featurizer, data) : (null, "not learnt");
         return new TextClassifier(ml, members, data.Schema, vocabulary) { ScorerMismatch = mismatch };
     }
 

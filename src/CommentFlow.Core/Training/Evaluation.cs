@@ -63,7 +63,7 @@ internal static class Evaluation
             var fit = train.Where((_, i) => fold[i] != f).ToList();
             var validation = train.Where((_, i) => fold[i] == f).ToList();
             var expected = validation.Select(t => t.Label).ToList();
-            var candidate = TextClassifier.Train(fit, ClassifierTrainer.Averaged, seed, cancellationToken);
+            var candidate = TextClassifier.Train(fit, ClassifierTrainer.Averaged, seed, cancellationToken, servedScorer: false);
             var texts = validation.Select(t => t.Text).ToList();
             var byMember = candidate.PredictByMember(texts);
             for (var m = 0; m < members.Length; m++)

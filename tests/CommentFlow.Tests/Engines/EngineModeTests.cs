@@ -59,7 +59,7 @@ public sealed class EngineModeTests : IAsyncLifetime
     private static async Task<TestServer> StartAsync(Lazy<Task<string>> trained, string ollama, params string[] settings)
     {
         var dataDir = TempDir.Create();
-        CopyDirectory(Path.Combine(await trained.Value, "ml_models"), Path.Combine(dataDir, "ml_models"));
+        ModelRegistry.CopyDirectory(Path.Combine(await trained.Value, "ml_models"), Path.Combine(dataDir, "ml_models"));
         var server = await TestServer.StartAsync(dataDir, ["Cache:TtlSeconds=0", "Ollama:WarmUp=false", .. settings]);
         await OwnModelTests.WaitUntilAsync(async () => (await server.GetJsonAsync("/api/ml/comments/models"))["serving"] is not null);
         await SuggestionApiTests.WaitForOllamaAsync(server, ollama);
@@ -176,16 +176,4 @@ public sealed class EngineModeTests : IAsyncLifetime
 
     private static string Format(double value) => value.ToString("R", CultureInfo.InvariantCulture);
 
-    private static void CopyDirectory(string from, string to)
-    {
-        Directory.CreateDirectory(to);
-        foreach (var file in Directory.GetFiles(from))
-        {
-            File.Copy(file, Path.Combine(to, Path.GetFileName(file)));
-        }
-        foreach (var dir in Directory.GetDirectories(from))
-        {
-            CopyDirectory(dir, Path.Combine(to, Path.GetFileName(dir)));
-        }
-    }
 }

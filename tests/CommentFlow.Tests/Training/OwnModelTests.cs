@@ -129,7 +129,7 @@ public sealed class OwnModelTests
         var (storeB, registryB) = await StoreWithAsync(TempDir.Create(), History("B"));
         // Train B elsewhere and copy it in, as another instance or a CI job would publish it.
         var b = await TrainAsync(storeB, registryB);
-        CopyDirectory(registryB.PathOf(b.Version), registry.PathOf(b.Version));
+        ModelRegistry.CopyDirectory(registryB.PathOf(b.Version), registry.PathOf(b.Version));
         await registry.RegisterAsync(b, activate: false);
 
         await using var server = await TestServer.StartAsync(dataDir, "Engine=local", "Cache:TtlSeconds=0", "Local:ReloadSeconds=1");
@@ -347,12 +347,4 @@ public sealed class OwnModelTests
         }
     }
 
-    private static void CopyDirectory(string from, string to)
-    {
-        Directory.CreateDirectory(to);
-        foreach (var file in Directory.GetFiles(from))
-        {
-            File.Copy(file, Path.Combine(to, Path.GetFileName(file)));
-        }
-    }
 }
