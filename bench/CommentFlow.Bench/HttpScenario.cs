@@ -282,6 +282,10 @@ internal static class HttpScenario
             }
         }
 
+        public long ResidentKilobytes() =>
+            File.ReadLines($"/proc/{_process.Id}/status").Where(l => l.StartsWith("VmRSS:", StringComparison.Ordinal))
+                .Select(l => long.Parse(l.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture)).Single();
+
         public double CpuSeconds()
         {
             _process.Refresh();

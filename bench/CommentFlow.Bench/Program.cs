@@ -15,7 +15,7 @@ if (scenario == "trivial-server")
 var quick = args.Contains("--quick");
 var samplesArg = Array.IndexOf(args, "--samples");
 int? samples = samplesArg >= 0 ? int.Parse(args[samplesArg + 1], CultureInfo.InvariantCulture) : null;
-string[] known = ["ingest", "prep", "stats", "http", "local", "training", "storage", "erasure", "micro", "all"];
+string[] known = ["ingest", "prep", "stats", "http", "local", "training", "storage", "erasure", "micro", "soak", "all"];
 if (!known.Contains(scenario))
 {
     Console.Error.WriteLine($"Unknown scenario '{scenario}'. Scenarios: {string.Join(", ", known)}.");
@@ -57,6 +57,10 @@ try
     if (Runs("storage"))
     {
         rows.AddRange(await StorageScenario.RunAsync(env, details));
+    }
+    if (Runs("soak"))
+    {
+        rows.AddRange(await SoakScenario.RunAsync(env, details));
     }
     if (Runs("micro"))
     {

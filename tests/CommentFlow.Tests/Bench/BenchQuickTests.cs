@@ -15,6 +15,7 @@ public sealed class BenchQuickTests
     [InlineData("storage", new[] { "storage" })]
     [InlineData("micro", new[] { "micro" })]
     [InlineData("prep", new[] { "prep" })]
+    [InlineData("soak", new[] { "soak" })]
     public async Task Scenario_Quick_MeasuresBothSidesAndWritesResultsAndCharts(string scenario, string[] expected)
     {
         var output = await RunBenchAsync(scenario, "--quick", "--samples", "1500");

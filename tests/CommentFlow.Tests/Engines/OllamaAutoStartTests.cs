@@ -15,7 +15,8 @@ public sealed class OllamaAutoStartTests
     {
         // Records how it was started, then stays up like `ollama serve`.
         var (environment, marker) = await StandInOllamaAsync("echo \"$1 $OLLAMA_HOST $$\" > \"$MARKER\"\nexec sleep 60");
-        var port = FreePort();
+        using var reserved = ReservedPort();
+        var port = ((IPEndPoint)reserved.LocalEndPoint!).Port;
         using var server = await ServerProcess.StartAsync(TempDir.Create(), environment, $"Ollama:Url=http://127.0.0.1:{port}", "Ollama:AutoStart=true");
 
         // The script writes its line in one go; a line without its newline is still being written.
@@ -40,7 +41,8 @@ public sealed class OllamaAutoStartTests
     public async Task AutoStart_Off_NeverStartsOllama()
     {
         var (environment, marker) = await StandInOllamaAsync("echo started > \"$MARKER\"");
-        using var server = await ServerProcess.StartAsync(TempDir.Create(), environment, $"Ollama:Url=http://127.0.0.1:{FreePort()}",
+        using var reserved = ReservedPort();
+        using var server = await ServerProcess.StartAsync(TempDir.Create(), environment, $"Ollama:Url=http://127.0.0.1:{((IPEndPoint)reserved.LocalEndPoint!).Port}",
             "Ollama:StatusIntervalSeconds=1");
 
         // The monitor decides on starting Ollama right after its first probe finds it down. A second probe (a newer
@@ -98,10 +100,14 @@ public sealed class OllamaAutoStartTests
         return (new Dictionary<string, string> { ["PATH"] = $"{bin}:{Environment.GetEnvironmentVariable("PATH")}" }, marker);
     }
 
-    private static int FreePort()
+    /// <summary>
+    /// A loopback port bound and never listened on, held for the test: nothing can take it in the meantime (a port freed
+    /// again could be handed to another test's server), and a connection to it is refused, as when Ollama is not running.
+    /// </summary>
+    private static Socket ReservedPort()
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        return socket;
     }
 }

@@ -76,7 +76,7 @@ public sealed class OllamaEngineTests : IAsyncLifetime
     [InlineData(OllamaFault.EmptyContent, FailureReasons.EmptyResponse)]
     [InlineData(OllamaFault.InvalidSuggestions, FailureReasons.InvalidOutput)]
     [InlineData(OllamaFault.DropConnection, FailureReasons.ConnectionError)]
-    public async Task SuggestAsync_Fault_FailsWithReasonWithinTimeout(OllamaFault fault, string reason)
+    public async Task SuggestAsync_Fault_FailsWithReason(OllamaFault fault, string reason)
     {
         _fake.Fault = fault;
         // Only the slow fault needs a short timeout; the others get room, so a loaded CI machine (first call JIT-compiles
@@ -86,10 +86,13 @@ public sealed class OllamaEngineTests : IAsyncLifetime
         var clock = Stopwatch.StartNew();
         var result = await engine.SuggestAsync(Ticket, 5, CancellationToken.None);
         Assert.False(result.Succeeded);
+        // The slow fake answers validly after 10 s: a timeout that did not fire gives a success, not this reason. No upper
+        // bound on the time (a loaded machine stretches it); the lower one shows the engine waited the whole timeout (less the few milliseconds a timer may fire early).
         Assert.Equal(reason, result.Failure);
-        // Room for a loaded machine (a full parallel run once took 2.9 s on the 1 s timeout), still far from the slow
-        // fake's 10 s: a timeout that did not fire fails this.
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(timeout + 4) && clock.Elapsed < _fake.SlowDelay, $"took {clock.Elapsed}");
+        if (fault == OllamaFault.Slow)
+        {
+            Assert.True(clock.Elapsed >= TimeSpan.FromSeconds(timeout * 0.9), $"gave up after {clock.Elapsed}, before the {timeout} s timeout");
+        }
     }
 
     [Fact]

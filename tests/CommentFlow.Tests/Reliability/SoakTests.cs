@@ -1,85 +1,64 @@
-using System.Diagnostics;
-using System.Globalization;
 using System.Net.Http.Json;
 using CommentFlow.Tests.Fakes;
 using Xunit.Abstractions;
 
 namespace CommentFlow.Tests.Reliability;
 
-/// <summary>A steady 500 requests/s for 60 s against the real server: no error, every sample captured, memory flat.</summary>
+/// <summary>
+/// 10,000 requests on the schedule of 500/s against the real server: no error, every answer captured once. Nothing here
+/// is timed: on a slow machine the requests queue up and the test takes longer. The real-time figures (the rate kept,
+/// latency, resident memory over 60 s, against a trivial handler) are the bench's <c>soak</c> scenario.
+/// </summary>
 public sealed class SoakTests(ITestOutputHelper output)
 {
     private const int RatePerSecond = 500;
-    private static readonly TimeSpan Duration = TimeSpan.FromSeconds(60);
+    private const int Requests = 10_000;
 
     [Fact]
-    public async Task Serve_500RequestsPerSecondFor60s_NoErrorEverySampleCapturedMemoryFlat()
+    public async Task Serve_10000RequestsAt500PerSecond_NoErrorEveryAnswerCapturedOnce()
     {
-        var dataDir = TempDir.Create();
-        // A cache of 2,000 answers is full within ~5 s at 400 new tickets/s: the windows compared below then see the
-        // steady state, not the default 10,000 entries still filling on a machine slowed by other work (it was at 40 s once).
-        using var server = await ServerProcess.StartAsync(dataDir, "Engine=rules", "Cache:MaxEntries=2000");
+        using var server = await ServerProcess.StartAsync(TempDir.Create(), "Engine=rules", "Cache:MaxEntries=2000");
         var inFlight = new List<Task>();
         var errors = 0;
         var sent = 0;
-        var rss = new List<(double Seconds, long Kilobytes)>();
-        var clock = Stopwatch.StartNew();
-        var nextSample = TimeSpan.Zero;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(10));
-        while (clock.Elapsed < Duration && await timer.WaitForNextTickAsync())
+        while (sent < Requests && await timer.WaitForNextTickAsync())
         {
             // Catch up with the schedule, so a late tick does not lower the rate.
-            var due = (int)(Math.Min(clock.Elapsed.TotalSeconds, Duration.TotalSeconds) * RatePerSecond) - sent;
+            var due = Math.Min(Requests, (int)(clock.Elapsed.TotalSeconds * RatePerSecond)) - sent;
             for (var k = 0; k < due; k++)
             {
-                var i = sent++;
-                inFlight.Add(SendAsync(server, i, () => Interlocked.Increment(ref errors)));
+                inFlight.Add(SendAsync(server, sent++, () => Interlocked.Increment(ref errors)));
             }
-            if (clock.Elapsed >= nextSample)
-            {
-                rss.Add((clock.Elapsed.TotalSeconds, ResidentKilobytes(server.Id)));
-                nextSample += TimeSpan.FromSeconds(1);
-            }
-            if (inFlight.Count > 5_000)
-            {
-                inFlight.RemoveAll(t => t.IsCompleted);
-            }
-        }
-        // The last tick can fall a few milliseconds short of 60 s: send what the schedule still owes.
-        while (sent < Duration.TotalSeconds * RatePerSecond)
-        {
-            var i = sent++;
-            inFlight.Add(SendAsync(server, i, () => Interlocked.Increment(ref errors)));
         }
         await Task.WhenAll(inFlight);
-        var elapsed = clock.Elapsed;
-        rss.Add((elapsed.TotalSeconds, ResidentKilobytes(server.Id)));
 
-        // Every answer captured: 80 % new tickets written, the repeats answered from the cache (never enqueued twice).
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        System.Text.Json.Nodes.JsonNode capture;
-        do
-        {
-            await Task.Delay(100);
-            capture = (await server.StatsAsync())["capture"]!;
-        }
-        while (capture["written"]!.GetValue<long>() + capture["duplicates"]!.GetValue<long>() < capture["enqueued"]!.GetValue<long>() && DateTime.UtcNow < deadline);
-
-        output.WriteLine($"sent {sent} in {elapsed.TotalSeconds:F1} s ({sent / elapsed.TotalSeconds:F0}/s), errors {errors}; capture {capture.ToJsonString()}");
-        output.WriteLine("RSS curve (s, MB): " + string.Join(" ", rss.Select(p => string.Create(CultureInfo.InvariantCulture, $"{p.Seconds:F0}:{p.Kilobytes / 1024.0:F1}"))));
+        // Every answer captured: 80 % new tickets written, the repeats answered from the cache or refused by the store's
+        // dedup (a repeat that arrives before its first answer is cached is enqueued again).
+        var capture = await CapturedAsync(server);
+        output.WriteLine($"sent {sent} in {clock.Elapsed.TotalSeconds:F1} s, errors {errors}; capture {capture.ToJsonString()}");
         Assert.Equal(0, errors);
-        Assert.Equal(Duration.TotalSeconds * RatePerSecond, sent);
-        Assert.True(elapsed < Duration + TimeSpan.FromSeconds(10), $"the {sent} requests took {elapsed}");
         Assert.Equal(0, capture["dropped"]!.GetValue<long>() + capture["lost"]!.GetValue<long>() + capture["failed_writes"]!.GetValue<long>());
         Assert.Equal(capture["enqueued"]!.GetValue<long>(), capture["written"]!.GetValue<long>() + capture["duplicates"]!.GetValue<long>());
-        Assert.Equal(sent * 4 / 5, capture["written"]!.GetValue<long>());
+        Assert.Equal(Requests * 4 / 5, capture["written"]!.GetValue<long>());
+        Assert.Equal(Requests * 4 / 5, (await server.StatsAsync())["stats"]!["total_samples"]!.GetValue<long>());
+    }
 
-        // Flat: once warm (the cache full, see above), the median of the last
-        // quarter is within 10 % of the median of the quarter before. Medians, because a collection that grows or trims
-        // the heap moves one sample by 20 MB either way; a leak moves them all (keeping each sample would add ~2 MB/s).
-        var warm = Median(rss.Where(p => p.Seconds >= 30 && p.Seconds < 45));
-        var last = Median(rss.Where(p => p.Seconds >= 45));
-        Assert.True(last - warm < warm / 10, $"RSS median grew from {warm / 1024} MB (30–45 s) to {last / 1024} MB (45–60 s)");
+    /// <summary>Capture's counters once the writer has stored everything enqueued (it is idle: nothing more arrives).</summary>
+    private static async Task<System.Text.Json.Nodes.JsonNode> CapturedAsync(ServerProcess server)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (true)
+        {
+            var capture = (await server.StatsAsync())["capture"]!;
+            if (capture["written"]!.GetValue<long>() + capture["duplicates"]!.GetValue<long>() + capture["lost"]!.GetValue<long>() >= capture["enqueued"]!.GetValue<long>())
+            {
+                return capture;
+            }
+            Assert.True(DateTime.UtcNow < deadline, $"capture still writing after 60 s: {capture.ToJsonString()}");
+            await Task.Delay(100);
+        }
     }
 
     private static async Task SendAsync(ServerProcess server, int i, Action onError)
@@ -100,14 +79,4 @@ public sealed class SoakTests(ITestOutputHelper output)
             onError();
         }
     }
-
-    private static long Median(IEnumerable<(double Seconds, long Kilobytes)> points)
-    {
-        var sorted = points.Select(p => p.Kilobytes).Order().ToList();
-        return sorted[sorted.Count / 2];
-    }
-
-    private static long ResidentKilobytes(int pid) =>
-        File.ReadLines($"/proc/{pid}/status").Where(l => l.StartsWith("VmRSS:", StringComparison.Ordinal))
-            .Select(l => long.Parse(l.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture)).Single();
 }

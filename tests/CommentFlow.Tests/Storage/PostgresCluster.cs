@@ -1,12 +1,12 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 
 namespace CommentFlow.Tests.Storage;
 
 /// <summary>
-/// A PostgreSQL server of the test's own (initdb in a temporary folder, loopback port), for tests that stop and start
-/// it: the shared server of the run must stay up for the other tests. Uses the binaries scripts/postgres.sh found.
+/// A PostgreSQL server of the test's own (initdb in a temporary folder), for tests that stop and start it: the shared
+/// server of the run must stay up for the other tests. Uses the binaries scripts/postgres.sh found. It listens on a Unix
+/// socket in its folder only: a loopback port, free while the server is stopped, could be taken by another test's
+/// server in the meantime, and the restart would fail.
 /// </summary>
 internal sealed class PostgresCluster : IAsyncDisposable
 {
@@ -14,11 +14,11 @@ internal sealed class PostgresCluster : IAsyncDisposable
 
     private readonly string _bin;
     private readonly string _dir;
-    private readonly int _port;
 
-    private PostgresCluster(string bin, string dir, int port) => (_bin, _dir, _port) = (bin, dir, port);
+    private PostgresCluster(string bin, string dir) => (_bin, _dir) = (bin, dir);
 
-    public string ConnectionString => $"Host=127.0.0.1;Port={_port};Username=postgres;Database=postgres";
+    // The port only names the socket file (.s.PGSQL.5432); the folder is the test's own.
+    public string ConnectionString => $"Host={Path.Combine(_dir, "socket")};Port=5432;Username=postgres;Database=postgres";
 
     public static async Task<PostgresCluster> StartAsync()
     {
@@ -31,15 +31,15 @@ internal sealed class PostgresCluster : IAsyncDisposable
         {
             await RunAsync("chown", "-R", "postgres", dir);
         }
-        var cluster = new PostgresCluster(bin, dir, FreePort());
+        var cluster = new PostgresCluster(bin, dir);
         await cluster.RunPgAsync("initdb", "-D", Path.Combine(dir, "data"), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync");
         await cluster.StartAgainAsync();
         return cluster;
     }
 
-    /// <summary>Starts the server (again) on the same port.</summary>
+    /// <summary>Starts the server (again) on the same socket.</summary>
     public Task StartAgainAsync() => RunPgAsync("pg_ctl", "-D", Path.Combine(_dir, "data"), "-l", Path.Combine(_dir, "server.log"), "-w", "-t", "60",
-        "-o", $"-c listen_addresses=127.0.0.1 -p {_port} -k {Path.Combine(_dir, "socket")} -c fsync=off -c max_connections=100", "start");
+        "-o", $"-c listen_addresses='' -p 5432 -k {Path.Combine(_dir, "socket")} -c fsync=off -c max_connections=100", "start");
 
     /// <summary>Fast shutdown: open connections are cut, as in an outage.</summary>
     public Task StopAsync() => RunPgAsync("pg_ctl", "-D", Path.Combine(_dir, "data"), "-m", "fast", "-w", "stop");
@@ -77,12 +77,5 @@ internal sealed class PostgresCluster : IAsyncDisposable
         {
             throw new InvalidOperationException($"{file} {string.Join(' ', args)} exited {process.ExitCode}: {await output}{await error}");
         }
-    }
-
-    private static int FreePort()
-    {
-        using var socket = new TcpListener(IPAddress.Loopback, 0);
-        socket.Start();
-        return ((IPEndPoint)socket.LocalEndpoint).Port;
     }
 }
