@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using System.Text;
 
 namespace CommentFlow.OwnModel;
@@ -43,9 +44,6 @@ internal sealed class RetrievalIndex
 
     [ThreadStatic]
     private static float[]? s_scores;
-
-    [ThreadStatic]
-    private static List<int>? s_touched;
 
     [ThreadStatic]
     private static BitParallelLcs? s_lcs;
@@ -239,13 +237,12 @@ internal sealed class RetrievalIndex
         var query = QueryVector(text);
 
         // Candidates from the heaviest query terms only: light terms are common, their postings long and their say small.
-        // Scores accumulate in a per-thread array as long as the index, reset through the list of touched tickets.
+        // Scores accumulate in a per-thread array as long as the index, cleared by the selection pass below.
         var scores = s_scores is { } pooled && pooled.Length >= _documents.Length ? pooled : s_scores = new float[_documents.Length];
-        var touched = s_touched ??= new List<int>(4_096);
-        touched.Clear();
         var lists = _postings.TryGetValue(language, out var own) ? [own] : _postings.Values.ToList();
         var table = QueryTable.For(query);
         query.Sort(static (a, b) => b.Weight.CompareTo(a.Weight));
+        ref var score = ref MemoryMarshal.GetArrayDataReference(scores);
         foreach (var (term, weight) in query.Take(QueryTerms))
         {
             foreach (var postings in lists)
@@ -253,32 +250,38 @@ internal sealed class RetrievalIndex
                 if (postings.TryGetValue(term, out var list))
                 {
                     var scaled = weight * list.Scale;
+                    // No branch in the hot loop: which tickets were touched is found by the scan below.
+                    ref var docs = ref MemoryMarshal.GetArrayDataReference(list.Documents);
+                    ref var weights = ref MemoryMarshal.GetArrayDataReference(list.Weights);
                     for (int i = 0, end = Math.Min(list.Documents.Length, PostingsScanned); i < end; i++)
                     {
-                        var doc = list.Documents[i];
-                        if (scores[doc] == 0)
-                        {
-                            touched.Add(doc);
-                        }
-                        scores[doc] += scaled * list.Weights[i];
+                        Unsafe.Add(ref score, Unsafe.Add(ref docs, i)) += scaled * Unsafe.Add(ref weights, i);
                     }
                 }
             }
         }
-        // The best candidates by a bounded min-heap: no sort of every touched ticket.
+        // The best candidates by a bounded min-heap over one sequential pass, eight scores at a time: a block with none above
+        // the weakest kept candidate (most of them) costs one comparison. The pass also clears the scores for the next query.
         var best = new PriorityQueue<int, float>(Candidates + 1);
-        foreach (var doc in touched)
+        var floor = 0f;
+        var n = _documents.Length;
+        var d = 0;
+        for (; d + Vector256<float>.Count <= n; d += Vector256<float>.Count)
         {
-            if (best.Count < Candidates)
+            var block = Vector256.LoadUnsafe(ref score, (nuint)d);
+            if (Vector256.GreaterThanAny(block, Vector256.Create(floor)))
             {
-                best.Enqueue(doc, scores[doc]);
+                for (var j = d; j < d + Vector256<float>.Count; j++)
+                {
+                    floor = Offer(best, j, Unsafe.Add(ref score, j), floor);
+                }
             }
-            else
-            {
-                // Returns at once when the ticket scores below the weakest kept candidate: most of them.
-                best.EnqueueDequeue(doc, scores[doc]);
-            }
-            scores[doc] = 0;
+            Vector256<float>.Zero.StoreUnsafe(ref score, (nuint)d);
+        }
+        for (; d < n; d++)
+        {
+            floor = Offer(best, d, Unsafe.Add(ref score, d), floor);
+            Unsafe.Add(ref score, d) = 0;
         }
 
         // Exact re-rank of the best candidates against the whole query vector, looked up in a small open-addressing table
@@ -289,6 +292,22 @@ internal sealed class RetrievalIndex
             exact.Add((doc, Cosine(_documents[doc], table)));
         }
         return exact.OrderByDescending(e => e.Similarity).Take(k).ToList();
+    }
+
+    /// <summary>Keeps the ticket if it beats the weakest of the best so far; returns the score a ticket must now beat.</summary>
+    private static float Offer(PriorityQueue<int, float> best, int doc, float score, float floor)
+    {
+        if (score <= floor)
+        {
+            return floor;
+        }
+        if (best.Count < Candidates)
+        {
+            best.Enqueue(doc, score);
+            return best.Count < Candidates ? 0 : best.TryPeek(out _, out var weakest) ? weakest : 0;
+        }
+        best.EnqueueDequeue(doc, score);
+        return best.TryPeek(out _, out var kept) ? kept : 0;
     }
 
     /// <summary>The nearest tickets by an exact scan of every ticket of the language: the reference the bench measures recall against.</summary>
