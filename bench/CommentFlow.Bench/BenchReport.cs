@@ -17,17 +17,45 @@ internal sealed record ResultRow(string Scenario, string Case, string Unit, doub
 
 internal static class BenchReport
 {
+    /// <summary>A table on a terminal; plain aligned columns when the output goes to a file or a pipe (a table's cells wrap there).</summary>
     public static void PrintTable(IReadOnlyList<ResultRow> rows)
     {
-        var table = new Table().Title($"CommentFlow bench, {Environment.ProcessorCount} cores").AddColumn("Scenario").AddColumn("Case")
-            .AddColumn(new TableColumn("CommentFlow").RightAligned()).AddColumn("Reference").AddColumn(new TableColumn("Reference value").RightAligned())
-            .AddColumn(new TableColumn("Ratio").RightAligned()).AddColumn("Target").AddColumn("Met");
-        foreach (var r in rows)
+        string[] header = ["Scenario", "Case", "CommentFlow", "Reference", "Reference value", "Ratio", "Target", "Met"];
+        var cells = rows.Select(r => new[]
         {
-            table.AddRow(r.Scenario, r.Case, $"{Format(r.CommentFlow)} {r.Unit}", r.Reference, r.ReferenceValue is { } v ? $"{Format(v)} {r.Unit}" : "–",
-                r.Ratio is { } ratio ? $"{ratio:0.00}×" : "–", Markup.Escape(r.Target), r.Met switch { true => "[green]yes[/]", false => "[red]no[/]", null => "–" });
+            r.Scenario, r.Case, $"{Format(r.CommentFlow)} {r.Unit}", r.Reference, r.ReferenceValue is { } v ? $"{Format(v)} {r.Unit}" : "–",
+            r.Ratio is { } ratio ? $"{ratio:0.00}×" : "–", r.Target, r.Met switch { true => "yes", false => "no", null => "–" },
+        }).ToList();
+        var title = $"CommentFlow bench, {Environment.ProcessorCount} cores";
+        if (Console.IsOutputRedirected)
+        {
+            Console.WriteLine(Plain(title, header, cells));
+            return;
+        }
+        var table = new Table().Title(title);
+        foreach (var (name, i) in header.Select((h, i) => (h, i)))
+        {
+            table.AddColumn(i is 2 or 4 or 5 ? new TableColumn(name).RightAligned() : new TableColumn(name));
+        }
+        foreach (var row in cells)
+        {
+            var met = row[^1] switch { "yes" => "[green]yes[/]", "no" => "[red]no[/]", _ => "–" };
+            table.AddRow([.. row[..^1].Select(Markup.Escape), met]);
         }
         AnsiConsole.Write(table);
+    }
+
+    /// <summary>Columns padded to their widest cell, numbers right-aligned, one row a line.</summary>
+    internal static string Plain(string title, string[] header, IReadOnlyList<string[]> rows)
+    {
+        var widths = header.Select((h, i) => rows.Select(r => r[i].Length).Append(h.Length).Max()).ToArray();
+        string Line(string[] cells) => string.Join("  ", cells.Select((c, i) => i is 2 or 4 or 5 ? c.PadLeft(widths[i]) : c.PadRight(widths[i]))).TrimEnd();
+        var text = new System.Text.StringBuilder().AppendLine(title).AppendLine(Line(header)).AppendLine(Line([.. widths.Select(w => new string('-', w))]));
+        foreach (var row in rows)
+        {
+            text.AppendLine(Line(row));
+        }
+        return text.ToString().TrimEnd();
     }
 
     public static async Task<string> WriteJsonAsync(string outDir, string name, bool quick, IReadOnlyList<ResultRow> rows, IReadOnlyDictionary<string, object> details)

@@ -26,6 +26,13 @@ public sealed class BenchQuickTests
         {
             Assert.True(row!["commentflow"]!.GetValue<double>() > 0, row.ToJsonString());
         }
+        // Redirected, the summary is plain: one line a row, the case whole on it (a terminal table wraps each cell).
+        Assert.DoesNotContain('│', output);
+        var lines = output.Split('\n');
+        var header = Array.FindIndex(lines, l => l.StartsWith("Scenario ", StringComparison.Ordinal));
+        Assert.True(header >= 0, output);
+        Assert.All(rows, r => Assert.Contains(lines.Skip(header + 2).Take(rows.Count),
+            l => l.StartsWith(r!["scenario"]!.GetValue<string>() + " ", StringComparison.Ordinal) && l.Contains(r["case"]!.GetValue<string>(), StringComparison.Ordinal)));
         // Every comparison carries the reference measured in the same run (the micro-benchmarks are figures of their own).
         if (scenario is not ("micro" or "prep"))
         {
