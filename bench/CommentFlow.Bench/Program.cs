@@ -15,11 +15,25 @@ if (scenario == "trivial-server")
 var quick = args.Contains("--quick");
 var samplesArg = Array.IndexOf(args, "--samples");
 int? samples = samplesArg >= 0 ? int.Parse(args[samplesArg + 1], CultureInfo.InvariantCulture) : null;
-string[] known = ["ingest", "prep", "stats", "http", "local", "training", "storage", "erasure", "micro", "soak", "all"];
+string[] known = ["ingest", "prep", "stats", "http", "local", "training", "storage", "erasure", "micro", "soak", "postgres", "all"];
 if (!known.Contains(scenario))
 {
     Console.Error.WriteLine($"Unknown scenario '{scenario}'. Scenarios: {string.Join(", ", known)}.");
     return 2;
+}
+
+if (scenario is "postgres" or "all" && Environment.GetEnvironmentVariable(PostgresScenario.ConnectionVariable) is null)
+{
+    // The same command again under scripts/postgres.sh, which starts a throw-away PostgreSQL server (installing Debian's
+    // package when missing), sets the variable for the command, and stops the server after it.
+    var info = new System.Diagnostics.ProcessStartInfo(Path.Combine(FindRepo(), "scripts", "postgres.sh")) { UseShellExecute = false };
+    foreach (var arg in (string[])["dotnet", Path.Combine(AppContext.BaseDirectory, "CommentFlow.Bench.dll"), .. args])
+    {
+        info.ArgumentList.Add(arg);
+    }
+    using var child = System.Diagnostics.Process.Start(info)!;
+    await child.WaitForExitAsync();
+    return child.ExitCode;
 }
 
 var env = new BenchEnvironment(FindRepo(), quick);
@@ -61,6 +75,10 @@ try
     if (Runs("soak"))
     {
         rows.AddRange(await SoakScenario.RunAsync(env, details));
+    }
+    if (Runs("postgres"))
+    {
+        rows.AddRange(await PostgresScenario.RunAsync(env, samples ?? (quick ? 2_000 : 100_000), details));
     }
     if (Runs("micro"))
     {

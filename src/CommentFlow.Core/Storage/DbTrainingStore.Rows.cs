@@ -35,13 +35,13 @@ internal abstract partial class DbTrainingStore
         var row = FeedbackRow(feedback);
 
         await using var connection = await ConnectAsync(cancellationToken);
-        // Under the writers' lock the check and the upsert see the same rows, whichever instance writes the same agent's feedback.
-        await using var tx = (await BeginWriteAsync(connection, cancellationToken)).Tx;
+        // Under the writers' lock, exclusive, the check and the upsert see the same rows, whichever instance writes the same agent's feedback.
+        await using var tx = await BeginWriteAsync(connection, exclusive: true, cancellationToken);
         var replaced = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
             "SELECT COUNT(*) FROM feedback WHERE context_hash = @ContextHash AND position = @Position AND agent = @Agent",
             row, tx, cancellationToken: cancellationToken)) > 0;
         await connection.ExecuteAsync(new CommandDefinition(UpsertFeedbackSql, row, tx, cancellationToken: cancellationToken));
-        await delta.ApplyAsync(connection, tx, Now(), cancellationToken);
+        await delta.ApplyAsync(connection, tx, Now(), Shard, cancellationToken);
         await tx.CommitAsync(cancellationToken);
         return replaced;
     }
@@ -49,13 +49,12 @@ internal abstract partial class DbTrainingStore
     public async Task CopyFeedbackAsync(IReadOnlyList<SuggestionFeedback> feedback, CancellationToken cancellationToken)
     {
         await using var connection = await ConnectAsync(cancellationToken);
-        await using var tx = (await BeginWriteAsync(connection, cancellationToken)).Tx;
+        await using var tx = await BeginWriteAsync(connection, exclusive: true, cancellationToken);
         // Newer wins: an SQLite created_at is fixed-width UTC text, so comparing the strings compares the times.
         await connection.ExecuteAsync(new CommandDefinition(
             $"{UpsertFeedbackSql} WHERE feedback.created_at <= excluded.created_at",
             feedback.Select(FeedbackRow), tx, cancellationToken: cancellationToken));
-        await connection.ExecuteAsync(new CommandDefinition(
-            "UPDATE store_meta SET value = @now WHERE key = 'last_modified'", new { now = Now() }, tx, cancellationToken: cancellationToken));
+        await new StatsDelta().ApplyAsync(connection, tx, Now(), Shard, cancellationToken);
         await tx.CommitAsync(cancellationToken);
     }
 
@@ -173,7 +172,7 @@ internal abstract partial class DbTrainingStore
     public async Task WriteMetaAsync(string key, string value, IReadOnlyDictionary<string, long> addMasked, CancellationToken cancellationToken)
     {
         await using var connection = await ConnectAsync(cancellationToken);
-        await using var tx = (await BeginWriteAsync(connection, cancellationToken)).Tx;
+        await using var tx = await BeginWriteAsync(connection, exclusive: true, cancellationToken);
         await connection.ExecuteAsync(new CommandDefinition(
             "INSERT INTO store_meta (key, value) VALUES (@key, @value) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             new { key, value }, tx, cancellationToken: cancellationToken));
@@ -181,7 +180,7 @@ internal abstract partial class DbTrainingStore
         {
             var delta = new StatsDelta();
             delta.AddMasked(addMasked);
-            await delta.ApplyAsync(connection, tx, Now(), cancellationToken);
+            await delta.ApplyAsync(connection, tx, Now(), Shard, cancellationToken);
         }
         await tx.CommitAsync(cancellationToken);
     }

@@ -28,10 +28,24 @@ internal abstract partial class DbTrainingStore(StorageOptions options, TimeProv
     protected abstract Task<DbConnection> ConnectAsync(CancellationToken cancellationToken);
 
     /// <summary>
-    /// A write transaction that holds the writers' lock until it ends; <c>Held</c> is the samples held when taking the lock
-    /// read them already (null: the caller reads them if it needs them).
+    /// A write transaction holding the writers' lock until it ends. Batches of samples take it shared where the store allows
+    /// several writers (PostgreSQL: they never wait on each other); <paramref name="exclusive"/> waits for every batch in
+    /// flight and keeps new ones out (erasure, feedback, the compression switch-over).
     /// </summary>
-    protected abstract Task<(DbTransaction Tx, long? Held)> BeginWriteAsync(DbConnection connection, CancellationToken cancellationToken);
+    protected abstract Task<DbTransaction> BeginWriteAsync(DbConnection connection, bool exclusive, CancellationToken cancellationToken);
+
+    /// <summary>For tests: runs inside a batch's transaction, rows and stats written, just before it commits.</summary>
+    internal Func<Task>? BeforeCommit { get; set; }
+
+    /// <summary>
+    /// Before a batch inserts its rows (in their order, which is the store's order): where several writers may insert the
+    /// same hashes at once, takes what makes them wait for each other in one order, never in a cycle. Nothing by default.
+    /// </summary>
+    protected virtual Task ClaimAsync(DbConnection connection, DbTransaction tx, IEnumerable<string> hashes, CancellationToken cancellationToken) =>
+        Task.CompletedTask;
+
+    /// <summary>The stats_shards row this store's writes add to (see migration 0005): one per instance on PostgreSQL.</summary>
+    protected virtual int Shard => 0;
 
     /// <summary>A read-only transaction whose reads all see one snapshot, taking no lock that blocks writers.</summary>
     protected abstract Task<DbTransaction> BeginSnapshotAsync(DbConnection connection, CancellationToken cancellationToken);
@@ -126,14 +140,13 @@ internal abstract partial class DbTrainingStore(StorageOptions options, TimeProv
         var (samples, masked, payloads, compressedKnown) = (prepared.Samples, prepared.Masked, prepared.Payloads, prepared.Compressed);
 
         await using var connection = await ConnectAsync(cancellationToken);
-        var write = await BeginWriteAsync(connection, cancellationToken);
-        await using var tx = write.Tx;
+        // Until compression is known to be on, a batch may be the one that turns it on: alone, so only one converts.
+        await using var tx = await BeginWriteAsync(connection, exclusive: !compressedKnown, cancellationToken);
 
         var compress = compressedKnown;
         if (!compress)
         {
-            var held = write.Held ?? await connection.ExecuteScalarAsync<long>(new CommandDefinition(
-                "SELECT samples FROM stats_totals WHERE id = 1", transaction: tx, cancellationToken: cancellationToken));
+            var held = await connection.ExecuteScalarAsync<long>(new CommandDefinition(StatsDelta.SamplesSql, transaction: tx, cancellationToken: cancellationToken));
             (compress, payloads, var converted) = await StoreMaintenance.CompressionForBatchAsync(connection, tx, held, samples.Count, payloads, Options, cancellationToken);
             if (converted is { } n)
             {
@@ -178,6 +191,7 @@ internal abstract partial class DbTrainingStore(StorageOptions options, TimeProv
         pEncoding.Value = (short)(compress ? SamplePayload.Gzip : SamplePayload.Plain);
         await insert.PrepareAsync(cancellationToken);
 
+        await ClaimAsync(connection, tx, samples.Select(s => s.ContextHash), cancellationToken);
         var aggregates = new StatsDelta();
         var written = 0;
         for (var i = 0; i < samples.Count; i++)
@@ -205,7 +219,11 @@ internal abstract partial class DbTrainingStore(StorageOptions options, TimeProv
             progress?.Report(i + 1);
         }
 
-        await aggregates.ApplyAsync(connection, tx, Now(), cancellationToken);
+        await aggregates.ApplyAsync(connection, tx, Now(), Shard, cancellationToken);
+        if (BeforeCommit is { } pause)
+        {
+            await pause();
+        }
         await tx.CommitAsync(cancellationToken);
 
         if (compress)
@@ -220,12 +238,12 @@ internal abstract partial class DbTrainingStore(StorageOptions options, TimeProv
         await using var connection = await ConnectAsync(cancellationToken);
         // One snapshot for every read, so totals, counts and feedback describe the same commits.
         await using var tx = await BeginSnapshotAsync(connection, cancellationToken);
-        var totals = await connection.QuerySingleAsync<(long Samples, long Suggestions, long Comments)>(new CommandDefinition(
-            "SELECT samples, suggestions, comments FROM stats_totals WHERE id = 1", transaction: tx, cancellationToken: cancellationToken));
+        var totals = await connection.QuerySingleAsync<(long Samples, long Suggestions, long Comments, string? LastModified)>(new CommandDefinition(
+            StatsDelta.TotalsSql, transaction: tx, cancellationToken: cancellationToken));
         var meta = (await connection.QueryAsync<(string Key, string Value)>(new CommandDefinition(
             "SELECT key, value FROM store_meta", transaction: tx, cancellationToken: cancellationToken))).ToDictionary(r => r.Key, r => r.Value);
         var counts = (await connection.QueryAsync<(string Dimension, string Value, long Count)>(new CommandDefinition(
-            "SELECT dimension, value, count FROM stats_counts WHERE count > 0 ORDER BY dimension, count DESC, value",
+            $"{StatsDelta.CountsSql} ORDER BY dimension, count DESC, value",
             transaction: tx, cancellationToken: cancellationToken))).ToList();
         var feedback = await FeedbackStats.ReadAsync(connection, tx, cancellationToken);
         await tx.CommitAsync(cancellationToken);
@@ -240,7 +258,8 @@ internal abstract partial class DbTrainingStore(StorageOptions options, TimeProv
             TotalComments = totals.Comments,
             Compressed = meta.GetValueOrDefault("compressed") == "1",
             Created = StoreTimestamps.Parse(meta["created"]),
-            LastModified = StoreTimestamps.Parse(meta["last_modified"]),
+            // Every write marks its shard; store_meta's is when the store was made (or last written before it had shards).
+            LastModified = StoreTimestamps.Parse(totals.LastModified is { } batch && string.CompareOrdinal(batch, meta["last_modified"]) > 0 ? batch : meta["last_modified"]),
             ByIssueType = By(StatsDelta.IssueType),
             ByStatus = By(StatsDelta.Status),
             ByPriority = By(StatsDelta.Priority),
@@ -255,6 +274,6 @@ internal abstract partial class DbTrainingStore(StorageOptions options, TimeProv
     public async Task PingAsync(CancellationToken cancellationToken)
     {
         await using var connection = await ConnectAsync(cancellationToken);
-        await connection.ExecuteScalarAsync<long>(new CommandDefinition("SELECT samples FROM stats_totals WHERE id = 1", cancellationToken: cancellationToken));
+        await connection.ExecuteScalarAsync<long>(new CommandDefinition(StatsDelta.SamplesSql, cancellationToken: cancellationToken));
     }
 }

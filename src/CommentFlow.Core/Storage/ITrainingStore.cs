@@ -121,7 +121,7 @@ internal sealed record FeedbackStats(
     public static async Task<FeedbackStats> ReadAsync(DbConnection connection, DbTransaction? tx, CancellationToken cancellationToken)
     {
         var shown = (await connection.QueryAsync<(string Dimension, string Value, long Count)>(new CommandDefinition(
-            "SELECT dimension, value, count FROM stats_counts WHERE dimension IN (@e, @t, @m) AND count > 0",
+            $"SELECT * FROM ({StatsDelta.CountsSql}) AS counts WHERE dimension IN (@e, @t, @m)",
             new { e = StatsDelta.ShownEngine, t = StatsDelta.ShownType, m = StatsDelta.ShownModel }, tx, cancellationToken: cancellationToken))).ToList();
         var given = (await connection.QueryAsync<(string Engine, string Type, string Model, string Action, long Count)>(new CommandDefinition(
             "SELECT engine, suggestion_type, model, action, COUNT(*) FROM feedback GROUP BY engine, suggestion_type, model, action",

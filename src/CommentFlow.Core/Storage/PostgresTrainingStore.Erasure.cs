@@ -33,7 +33,7 @@ internal sealed partial class PostgresTrainingStore
         int feedback;
         await using (var tx = await connection.BeginTransactionAsync(cancellationToken))
         {
-            await LockWritersAsync(connection, tx, cancellationToken);
+            await LockWritersAsync(connection, tx, exclusive: true, cancellationToken);
             erased = await ReadErasedAsync(connection, tx, "ticket_key = $1", [ticketKey], cancellationToken);
             var hashes = erased.Select(e => e.Sample.ContextHash).ToArray();
             // Feedback of the ticket, and feedback on its samples that did not name the ticket.
@@ -42,7 +42,7 @@ internal sealed partial class PostgresTrainingStore
                 new { ticketKey, hashes }, tx, cancellationToken: cancellationToken));
             await connection.ExecuteAsync(new CommandDefinition(
                 "DELETE FROM samples WHERE id = ANY(@ids)", new { ids = erased.Select(e => e.Id).ToArray() }, tx, cancellationToken: cancellationToken));
-            await StatsDelta.SubtractAsync(connection, tx, erased.Select(e => e.Sample), Now(), cancellationToken);
+            await StatsDelta.SubtractAsync(connection, tx, erased.Select(e => e.Sample), Now(), Shard, cancellationToken);
             await connection.ExecuteAsync(new CommandDefinition(JiraCommentsForgetSql, new { ticketKey }, tx, cancellationToken: cancellationToken));
             await tx.CommitAsync(cancellationToken);
         }
@@ -63,7 +63,7 @@ internal sealed partial class PostgresTrainingStore
         while (true)
         {
             await using var tx = await connection.BeginTransactionAsync(cancellationToken);
-            await LockWritersAsync(connection, tx, cancellationToken);
+            await LockWritersAsync(connection, tx, exclusive: true, cancellationToken);
             var batch = await ReadErasedAsync(connection, tx, $"created_at < $1 ORDER BY id LIMIT {RetentionBatchSize}", [before], cancellationToken);
             if (batch.Count == 0)
             {
@@ -78,7 +78,7 @@ internal sealed partial class PostgresTrainingStore
                 new { hashes = batch.Select(b => b.Sample.ContextHash).ToArray() }, tx, cancellationToken: cancellationToken));
             samples += await connection.ExecuteAsync(new CommandDefinition(
                 "DELETE FROM samples WHERE id = ANY(@ids)", new { ids = batch.Select(b => b.Id).ToArray() }, tx, cancellationToken: cancellationToken));
-            await StatsDelta.SubtractAsync(connection, tx, batch.Select(e => e.Sample), Now(), cancellationToken);
+            await StatsDelta.SubtractAsync(connection, tx, batch.Select(e => e.Sample), Now(), Shard, cancellationToken);
             await tx.CommitAsync(cancellationToken);
         }
 

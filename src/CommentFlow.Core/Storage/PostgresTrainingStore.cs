@@ -13,9 +13,12 @@ namespace CommentFlow.Storage;
 /// The shared store: several CommentFlow instances write to one PostgreSQL database. The same tables and semantics as
 /// <see cref="SqliteTrainingStore"/>; what several writers change is spelled out where it matters:
 /// <list type="bullet">
-/// <item>every write transaction first locks the one <c>stats_totals</c> row, so writers (of any instance) queue in one
-/// order: no deadlock between two batches inserting the same hashes in different orders, and the compression switch-over
-/// is decided by exactly one of them;</item>
+/// <item>batches of samples take the writers' lock (a transaction-scoped advisory lock) shared and add to their
+/// instance's own stats rows (<c>stats_shards</c>, summed when read), so the writers of several instances never wait on
+/// each other; before inserting, a batch takes an advisory lock per hash in sorted order, so two batches with the same
+/// hashes (in any order) queue in one order on them, never in a cycle;</item>
+/// <item>what must see no batch in flight takes the lock exclusive: erasure and retention, feedback (a check, then an
+/// upsert), and the compression switch-over, decided by exactly one writer;</item>
 /// <item>a duplicate written by another instance is skipped by the unique constraint (<c>ON CONFLICT DO NOTHING</c>);</item>
 /// <item>migrations run under a transaction-scoped advisory lock, so instances starting together apply each one once.</item>
 /// </list>
@@ -30,6 +33,15 @@ internal sealed partial class PostgresTrainingStore(NpgsqlDataSource dataSource,
     /// <summary>The advisory lock key of schema migrations ("CFMIGRAT" in ASCII); advisory locks are per database.</summary>
     private const long MigrationLockKey = 0x43464D4947524154;
 
+    /// <summary>The writers' advisory lock key ("CFWRITER" in ASCII): shared for batches, exclusive for the rest.</summary>
+    internal const long WritersLockKey = 0x4346575249544552;
+
+    // This instance's stats rows: random, so instances sharing the database almost never share one (if they do, they only
+    // queue on it). Shards of instances gone are folded into shard 0 when an instance starts (see MigrateAsync).
+    private readonly int _shard = Random.Shared.Next(1, int.MaxValue);
+
+    protected override int Shard => _shard;
+
     public string Provider => StorageProviders.Postgres;
 
     public async Task MigrateAsync(CancellationToken cancellationToken)
@@ -43,6 +55,35 @@ internal sealed partial class PostgresTrainingStore(NpgsqlDataSource dataSource,
             "CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL)",
             transaction: tx, cancellationToken: cancellationToken));
         await ApplyMigrationsAsync(connection, tx, MigrationPrefix, cancellationToken);
+        await tx.CommitAsync(cancellationToken);
+        await FoldShardsAsync(connection, cancellationToken);
+    }
+
+    /// <summary>
+    /// Adds every other shard into shard 0, under the writers' lock held exclusive (no batch in flight): the sums stay what
+    /// they were, and a shard row per instance ever started does not pile up. A running instance's next batch simply makes
+    /// its row again.
+    /// </summary>
+    private async Task FoldShardsAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    {
+        await using var tx = await connection.BeginTransactionAsync(cancellationToken);
+        await LockWritersAsync(connection, tx, exclusive: true, cancellationToken);
+        await connection.ExecuteAsync(new CommandDefinition(
+            """
+            WITH moved AS (DELETE FROM stats_shards WHERE shard <> 0 RETURNING samples, suggestions, comments, last_modified)
+            INSERT INTO stats_shards (shard, samples, suggestions, comments, last_modified)
+            SELECT 0, COALESCE(SUM(samples), 0), COALESCE(SUM(suggestions), 0), COALESCE(SUM(comments), 0), MAX(last_modified) FROM moved
+            ON CONFLICT (shard) DO UPDATE SET samples = stats_shards.samples + excluded.samples,
+                suggestions = stats_shards.suggestions + excluded.suggestions, comments = stats_shards.comments + excluded.comments,
+                last_modified = GREATEST(stats_shards.last_modified, excluded.last_modified)
+            """, transaction: tx, cancellationToken: cancellationToken));
+        await connection.ExecuteAsync(new CommandDefinition(
+            """
+            WITH moved AS (DELETE FROM stats_shard_counts WHERE shard <> 0 RETURNING dimension, value, count)
+            INSERT INTO stats_shard_counts (shard, dimension, value, count)
+            SELECT 0, dimension, value, SUM(count) FROM moved GROUP BY dimension, value
+            ON CONFLICT (shard, dimension, value) DO UPDATE SET count = stats_shard_counts.count + excluded.count
+            """, transaction: tx, cancellationToken: cancellationToken));
         await tx.CommitAsync(cancellationToken);
     }
 
@@ -82,13 +123,11 @@ internal sealed partial class PostgresTrainingStore(NpgsqlDataSource dataSource,
 
     protected override string CreatedDay => "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')";
 
-    /// <summary>
-    /// Takes the writers' lock (the <c>stats_totals</c> row, until the transaction ends) and returns the samples held.
-    /// Every write transaction of this store calls it first: see the class comment.
-    /// </summary>
-    private static Task<long> LockWritersAsync(DbConnection connection, DbTransaction tx, CancellationToken cancellationToken) =>
-        connection.ExecuteScalarAsync<long>(new CommandDefinition(
-            "SELECT samples FROM stats_totals WHERE id = 1 FOR UPDATE", transaction: tx, cancellationToken: cancellationToken));
+    /// <summary>Takes the writers' lock until the transaction ends. Every write transaction of this store calls it first: see the class comment.</summary>
+    private static Task LockWritersAsync(DbConnection connection, DbTransaction tx, bool exclusive, CancellationToken cancellationToken) =>
+        connection.ExecuteAsync(new CommandDefinition(
+            exclusive ? "SELECT pg_advisory_xact_lock(@key)" : "SELECT pg_advisory_xact_lock_shared(@key)",
+            new { key = WritersLockKey }, tx, cancellationToken: cancellationToken));
 
     /// <summary>
     /// PostgreSQL text cannot hold U+0000 (SQLite can): one such character would fail the whole batch, and the writer would
@@ -113,11 +152,22 @@ internal sealed partial class PostgresTrainingStore(NpgsqlDataSource dataSource,
     protected override async Task<DbConnection> ConnectAsync(CancellationToken cancellationToken) =>
         await dataSource.OpenConnectionAsync(cancellationToken);
 
-    protected override async Task<(DbTransaction Tx, long? Held)> BeginWriteAsync(DbConnection connection, CancellationToken cancellationToken)
+    // The two-key form of advisory locks, a space apart from the writers' one-key lock; a collision of hashtext only makes
+    // two batches queue. Volatile functions in the select list run after the ORDER BY, so the locks are taken in order.
+    protected override Task ClaimAsync(DbConnection connection, DbTransaction tx, IEnumerable<string> hashes, CancellationToken cancellationToken) =>
+        connection.ExecuteAsync(new CommandDefinition(
+            "SELECT pg_advisory_xact_lock(@space, hashtext(h)) FROM unnest(@hashes) AS h ORDER BY h",
+            new { space = HashLockSpace, hashes = hashes.ToArray() }, tx, cancellationToken: cancellationToken));
+
+    /// <summary>The first key of the hashes' advisory locks ("CF").</summary>
+    private const int HashLockSpace = 0x4346;
+
+    protected override async Task<DbTransaction> BeginWriteAsync(DbConnection connection, bool exclusive, CancellationToken cancellationToken)
     {
         // Should the lock fail, disposing the connection rolls the transaction back.
         var tx = await connection.BeginTransactionAsync(cancellationToken);
-        return (tx, await LockWritersAsync(connection, tx, cancellationToken));
+        await LockWritersAsync(connection, tx, exclusive, cancellationToken);
+        return tx;
     }
 
     // Repeatable read: every read of the transaction sees the snapshot of its first, even while other instances write.

@@ -44,7 +44,7 @@ internal sealed partial class SqliteTrainingStore
                 "DELETE FROM samples WHERE ticket_key = @ticketKey", new { ticketKey }, tx, cancellationToken: cancellationToken));
             await connection.ExecuteAsync(new CommandDefinition(JiraCommentsForgetSql, new { ticketKey }, tx, cancellationToken: cancellationToken));
             Debug.Assert(deleted == erased.Count, "the write lock is held: the rows read are the rows deleted");
-            await StatsDelta.SubtractAsync(connection, tx, erased.Select(e => e.Sample), Now(), cancellationToken);
+            await StatsDelta.SubtractAsync(connection, tx, erased.Select(e => e.Sample), Now(), Shard, cancellationToken);
             await tx.CommitAsync(cancellationToken);
         }
 
@@ -80,7 +80,7 @@ internal sealed partial class SqliteTrainingStore
                 new { before, last }, tx, cancellationToken: cancellationToken));
             samples += await connection.ExecuteAsync(new CommandDefinition(
                 "DELETE FROM samples WHERE created_at < @before AND id <= @last", new { before, last }, tx, cancellationToken: cancellationToken));
-            await StatsDelta.SubtractAsync(connection, tx, batch.Select(e => e.Sample), Now(), cancellationToken);
+            await StatsDelta.SubtractAsync(connection, tx, batch.Select(e => e.Sample), Now(), Shard, cancellationToken);
             await tx.CommitAsync(cancellationToken);
         }
 

@@ -117,8 +117,9 @@ internal sealed partial class SqliteTrainingStore(string connectionString, Stora
     protected override async Task<DbConnection> ConnectAsync(CancellationToken cancellationToken) => await OpenAsync(cancellationToken);
 
     // BEGIN IMMEDIATE (Microsoft.Data.Sqlite's default): the write lock is taken up front, so SQLite's one writer is the lock.
-    protected override async Task<(DbTransaction Tx, long? Held)> BeginWriteAsync(DbConnection connection, CancellationToken cancellationToken) =>
-        (await connection.BeginTransactionAsync(cancellationToken), null);
+    // One writer at a time whatever is asked: BEGIN IMMEDIATE takes SQLite's RESERVED lock.
+    protected override async Task<DbTransaction> BeginWriteAsync(DbConnection connection, bool exclusive, CancellationToken cancellationToken) =>
+        await connection.BeginTransactionAsync(cancellationToken);
 
     // BEGIN DEFERRED takes no lock; in WAL mode the first read fixes the snapshot every later read of the transaction sees.
     protected override Task<DbTransaction> BeginSnapshotAsync(DbConnection connection, CancellationToken cancellationToken) =>

@@ -39,7 +39,8 @@ internal sealed class StatsDelta
     public void Remove(TrainingSample sample) => Count(sample, -1);
 
     /// <summary>Subtracts deleted samples from the running totals, inside the deleting transaction.</summary>
-    public static async Task SubtractAsync(DbConnection connection, DbTransaction tx, IEnumerable<TrainingSample> deleted, string now, CancellationToken cancellationToken)
+    public static async Task SubtractAsync(DbConnection connection, DbTransaction tx, IEnumerable<TrainingSample> deleted, string now, int shard,
+        CancellationToken cancellationToken)
     {
         var delta = new StatsDelta();
         foreach (var sample in deleted)
@@ -48,7 +49,7 @@ internal sealed class StatsDelta
         }
         if (delta._samples != 0)
         {
-            await delta.ApplyAsync(connection, tx, now, cancellationToken);
+            await delta.ApplyAsync(connection, tx, now, shard, cancellationToken);
         }
     }
 
@@ -94,24 +95,46 @@ internal sealed class StatsDelta
     /// <summary>The type a suggestion is counted under: its normalised type, or "unknown" (imported history has none).</summary>
     public static string ShownTypeOf(string type) => SuggestionTypes.Normalize(type) ?? "unknown";
 
-    /// <summary>The SQL is plain enough to run unchanged on SQLite and PostgreSQL.</summary>
-    public async Task ApplyAsync(DbConnection connection, DbTransaction tx, string now, CancellationToken cancellationToken)
+    /// <summary>
+    /// Adds the batch to <paramref name="shard"/>'s rows (the store's own, see stats_shards) and marks the store modified;
+    /// with nothing counted it only marks it. The shard's row first: transactions of one shard queue there, after their
+    /// inserts, and then take its count rows in one order, so they cannot deadlock. The SQL runs unchanged on SQLite and PostgreSQL.
+    /// </summary>
+    public async Task ApplyAsync(DbConnection connection, DbTransaction tx, string now, int shard, CancellationToken cancellationToken)
     {
-        if (_samples != 0 || _counts.Count > 0)
+        await connection.ExecuteAsync(new CommandDefinition(
+            """
+            INSERT INTO stats_shards (shard, samples, suggestions, comments, last_modified) VALUES (@shard, @s, @g, @c, @now)
+            ON CONFLICT (shard) DO UPDATE SET samples = stats_shards.samples + excluded.samples,
+                suggestions = stats_shards.suggestions + excluded.suggestions, comments = stats_shards.comments + excluded.comments,
+                last_modified = excluded.last_modified
+            """, new { shard, s = _samples, g = _suggestions, c = _comments, now }, tx, cancellationToken: cancellationToken));
+        if (_counts.Count > 0)
         {
             await connection.ExecuteAsync(new CommandDefinition(
-                "UPDATE stats_totals SET samples = samples + @s, suggestions = suggestions + @g, comments = comments + @c WHERE id = 1",
-                new { s = _samples, g = _suggestions, c = _comments }, tx, cancellationToken: cancellationToken));
-            await connection.ExecuteAsync(new CommandDefinition(
                 """
-                INSERT INTO stats_counts (dimension, value, count) VALUES (@Dimension, @Value, @Count)
-                ON CONFLICT (dimension, value) DO UPDATE SET count = stats_counts.count + excluded.count
+                INSERT INTO stats_shard_counts (shard, dimension, value, count) VALUES (@Shard, @Dimension, @Value, @Count)
+                ON CONFLICT (shard, dimension, value) DO UPDATE SET count = stats_shard_counts.count + excluded.count
                 """,
-                _counts.Select(kv => new { kv.Key.Dimension, kv.Key.Value, Count = kv.Value }), tx, cancellationToken: cancellationToken));
+                _counts.OrderBy(kv => kv.Key.Dimension, StringComparer.Ordinal).ThenBy(kv => kv.Key.Value, StringComparer.Ordinal)
+                    .Select(kv => new { Shard = shard, kv.Key.Dimension, kv.Key.Value, Count = kv.Value }), tx, cancellationToken: cancellationToken));
         }
-        await connection.ExecuteAsync(new CommandDefinition(
-            "UPDATE store_meta SET value = @now WHERE key = 'last_modified'", new { now }, tx, cancellationToken: cancellationToken));
     }
+
+    /// <summary>The totals of every shard: samples, suggestions, comments, and when a batch last changed them (null: never).</summary>
+    public const string TotalsSql = """
+        SELECT CAST(COALESCE(SUM(samples), 0) AS bigint), CAST(COALESCE(SUM(suggestions), 0) AS bigint),
+               CAST(COALESCE(SUM(comments), 0) AS bigint), MAX(last_modified)
+        FROM stats_shards
+        """;
+
+    public const string SamplesSql = "SELECT CAST(COALESCE(SUM(samples), 0) AS bigint) FROM stats_shards";
+
+    /// <summary>Every shard's counts summed, those above zero (a value's count can be negative in one shard, never in the sum).</summary>
+    public const string CountsSql = """
+        SELECT dimension, value, CAST(SUM(count) AS bigint) AS count FROM stats_shard_counts
+        GROUP BY dimension, value HAVING SUM(count) > 0
+        """;
 
     private void Count(string dimension, string value, long n)
     {

@@ -7,7 +7,10 @@ namespace CommentFlow.Storage;
 /// <summary>Whole-table steps both stores run inside their own transaction, in SQL both accept unchanged.</summary>
 internal static class StoreMaintenance
 {
-    /// <summary>Suggestion types live in the payloads, so the migration that adds acceptance rates counts them here.</summary>
+    /// <summary>
+    /// Suggestion types live in the payloads, so the migration that adds acceptance rates counts them here (into the table
+    /// of that migration's time; migration 0005 moves its rows into shard 0).
+    /// </summary>
     public static async Task BackfillShownTypesAsync(DbConnection connection, DbTransaction tx, CancellationToken cancellationToken)
     {
         var counts = new Dictionary<string, long>();

@@ -16,6 +16,7 @@ public sealed class BenchQuickTests
     [InlineData("micro", new[] { "micro" })]
     [InlineData("prep", new[] { "prep" })]
     [InlineData("soak", new[] { "soak" })]
+    [InlineData("postgres", new[] { "postgres", "postgres-locks" })]
     public async Task Scenario_Quick_MeasuresBothSidesAndWritesResultsAndCharts(string scenario, string[] expected)
     {
         var output = await RunBenchAsync(scenario, "--quick", "--samples", "1500");

@@ -98,7 +98,7 @@ internal static class StoreEvidence
                 Add($"shown_type:{StatsDelta.ShownTypeOf(suggestion.Type)}", 1);
             }
         }
-        var stored = await GroupAsync(dataDir, "SELECT dimension || ':' || value, count FROM stats_counts WHERE dimension LIKE 'shown_%' AND count <> 0");
+        var stored = await GroupAsync(dataDir, "SELECT dimension || ':' || value, SUM(count) FROM stats_shard_counts WHERE dimension LIKE 'shown_%' GROUP BY dimension, value HAVING SUM(count) <> 0");
         Assert.Equal(shown.OrderBy(kv => kv.Key, StringComparer.Ordinal), stored.OrderBy(kv => kv.Key, StringComparer.Ordinal));
     }
 

@@ -53,7 +53,7 @@ internal sealed class ServerBackend
     public async Task<(long Samples, long Totals, string Integrity)> InspectAsync()
     {
         var samples = await ScalarAsync("SELECT COUNT(*) FROM samples");
-        var totals = await ScalarAsync("SELECT samples FROM stats_totals");
+        var totals = await ScalarAsync("SELECT SUM(samples) FROM stats_shards");
         var integrity = "ok";
         if (ConnectionString is null)
         {
@@ -68,7 +68,7 @@ internal sealed class ServerBackend
 
     /// <summary>
     /// Holds the store's write lock until disposed, so the server's capture writer waits (and its queue fills): SQLite's
-    /// RESERVED lock (BEGIN IMMEDIATE), or on PostgreSQL the running-totals row every write transaction locks first.
+    /// RESERVED lock (BEGIN IMMEDIATE), or on PostgreSQL the writers' advisory lock, exclusive (every batch takes it shared).
     /// </summary>
     public async Task<IAsyncDisposable> BlockWritersAsync()
     {
@@ -86,7 +86,7 @@ internal sealed class ServerBackend
         var connection = new NpgsqlConnection(ConnectionString);
         await connection.OpenAsync();
         var pgTransaction = await connection.BeginTransactionAsync();
-        await using (var command = new NpgsqlCommand("SELECT samples FROM stats_totals FOR UPDATE", connection, pgTransaction))
+        await using (var command = new NpgsqlCommand($"SELECT pg_advisory_xact_lock({CommentFlow.Storage.PostgresTrainingStore.WritersLockKey})", connection, pgTransaction))
         {
             await command.ExecuteScalarAsync();
         }

@@ -283,7 +283,7 @@ public abstract class StoreContractTests
         var applied = await t.ScalarAsync("SELECT COUNT(*) FROM schema_migrations");
         await t.Store.MigrateAsync(None);
         await t.OpenAnother().MigrateAsync(None);
-        Assert.Equal(4, applied); // 0001_initial, 0002_language_queue, 0003_feedback, 0004_jira_comments
+        Assert.Equal(5, applied); // 0001_initial, 0002_language_queue, 0003_feedback, 0004_jira_comments, 0005_stats_shards
         Assert.Equal(applied, await t.ScalarAsync("SELECT COUNT(*) FROM schema_migrations"));
         Assert.Equal(1, (await t.Store.GetStatsAsync(None)).TotalSamples);
     }
@@ -295,7 +295,7 @@ public abstract class StoreContractTests
         var instances = Enumerable.Range(0, 4).Select(_ => t.OpenAnother()).ToList();
         await Task.WhenAll(instances.Select(i => Task.Run(() => i.MigrateAsync(None))));
 
-        Assert.Equal(4, await t.ScalarAsync("SELECT COUNT(*) FROM schema_migrations"));
+        Assert.Equal(5, await t.ScalarAsync("SELECT COUNT(*) FROM schema_migrations"));
         Assert.Equal(3, await t.ScalarAsync("SELECT COUNT(*) FROM store_meta"));
         await instances[0].WriteAsync([Some.Sample()], null, None);
         Assert.Equal(1, (await instances[3].GetStatsAsync(None)).TotalSamples);
@@ -312,16 +312,25 @@ public abstract class StoreContractTests
         };
         await t.Store.WriteAsync(samples[..2], null, None);
         await t.Store.WriteAsync(samples[2..], null, None);
-        var live = (await t.Store.GetStatsAsync(None)).Feedback;
+        var liveStats = await t.Store.GetStatsAsync(None);
+        var live = liveStats.Feedback;
 
-        // Turn the database into what a store before 0003 looked like, then migrate it again.
-        await t.ExecuteAsync("DELETE FROM stats_counts WHERE dimension LIKE 'shown_%'");
+        // Turn the database into what a store before 0003 looked like (no feedback, no shown counts, no shards), then migrate it again.
+        await t.ExecuteAsync("CREATE TABLE stats_totals (id integer PRIMARY KEY, samples bigint NOT NULL, suggestions bigint NOT NULL, comments bigint NOT NULL)");
+        await t.ExecuteAsync("INSERT INTO stats_totals SELECT 1, SUM(samples), SUM(suggestions), SUM(comments) FROM stats_shards");
+        await t.ExecuteAsync("CREATE TABLE stats_counts (dimension text NOT NULL, value text NOT NULL, count bigint NOT NULL, PRIMARY KEY (dimension, value))");
+        await t.ExecuteAsync("INSERT INTO stats_counts SELECT dimension, value, SUM(count) FROM stats_shard_counts WHERE dimension NOT LIKE 'shown_%' GROUP BY dimension, value");
+        await t.ExecuteAsync("DROP TABLE stats_shards");
+        await t.ExecuteAsync("DROP TABLE stats_shard_counts");
         await t.ExecuteAsync("DROP TABLE feedback");
-        await t.ExecuteAsync("DELETE FROM schema_migrations WHERE version = 3");
+        await t.ExecuteAsync("DELETE FROM schema_migrations WHERE version IN (3, 5)");
         Assert.Equal(0, await t.ScalarAsync("SELECT COUNT(*) FROM stats_counts WHERE dimension LIKE 'shown_%'"));
         await t.Store.MigrateAsync(None);
 
-        var backfilled = (await t.Store.GetStatsAsync(None)).Feedback;
+        var migrated = await t.Store.GetStatsAsync(None);
+        // 0005 moved the totals and counts into shard 0: every figure as before.
+        Assert.Equal(StoreCopy.StatsLines(liveStats), StoreCopy.StatsLines(migrated));
+        var backfilled = migrated.Feedback;
         Assert.Equal(live.ByEngine, backfilled.ByEngine);
         Assert.Equal(live.ByType, backfilled.ByType);
         Assert.Equal(live.ByModel, backfilled.ByModel);

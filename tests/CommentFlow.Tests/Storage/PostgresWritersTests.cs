@@ -1,0 +1,99 @@
+using CommentFlow.Storage;
+
+namespace CommentFlow.Tests.Storage;
+
+/// <summary>Several instances writing to one PostgreSQL database: their batches never wait on each other, and the stats stay exact.</summary>
+public sealed class PostgresWritersTests
+{
+    private static readonly CancellationToken None = CancellationToken.None;
+
+    // Compression on from the first sample: until a store knows it is on, a batch may be the one that turns it on and
+    // takes the writers' lock exclusive (see DbTrainingStore.WriteAsync).
+    private static readonly StorageOptions Options = new() { CompressionThreshold = 1 };
+
+    [Fact]
+    public async Task Batches_OfTwoInstances_TheFirstHeldOpenBeforeCommit_TheSecondCommitsMeanwhile()
+    {
+        var connectionString = await TestPostgres.CreateDatabaseAsync();
+        var a = new PostgresStoreUnderTest(connectionString, Options, masker: null);
+        var b = new PostgresStoreUnderTest(connectionString, Options, masker: null);
+        await a.Store.MigrateAsync(None);
+        await b.Store.MigrateAsync(None);
+        await a.Store.WriteAsync([Some.Sample()], null, None);
+        await b.Store.WriteAsync([Some.Sample()], null, None);
+
+        // A's next batch: rows inserted and stats added, then held open before its commit.
+        var held = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var storeA = (PostgresTrainingStore)a.Store;
+        storeA.BeforeCommit = async () =>
+        {
+            held.SetResult();
+            await release.Task;
+        };
+        var writeA = a.Store.WriteAsync([.. Enumerable.Range(0, 20).Select(_ => Some.Sample(engine: "ollama"))], null, None);
+        await held.Task;
+
+        // B's batch commits while A's transaction is open. When every batch locked one totals row, B waited here for A:
+        // the guard turns that wait into a failure instead of a hang.
+        var written = await b.Store.WriteAsync([.. Enumerable.Range(0, 30).Select(_ => Some.Sample())], null, None).WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(30, written.Written);
+        Assert.Equal(32, (await b.Store.GetStatsAsync(None)).TotalSamples); // A's 20 are not committed yet
+        Assert.Equal(0, await a.ScalarAsync("SELECT COUNT(*) FROM pg_locks WHERE NOT granted"));
+
+        release.SetResult();
+        Assert.Equal(20, (await writeA).Written);
+        storeA.BeforeCommit = null;
+        var stats = await a.Store.GetStatsAsync(None);
+        Assert.Equal(52, stats.TotalSamples);
+        Assert.Equal(await a.ScalarAsync("SELECT COUNT(*) FROM samples"), stats.TotalSamples);
+        Assert.Equal(20, stats.ByEngine["ollama"]);
+        Assert.Equal(await a.ScalarAsync("SELECT SUM(suggestions_count) FROM samples"), stats.TotalSuggestions);
+        Assert.Equal(3, await a.ScalarAsync("SELECT COUNT(*) FROM stats_shards")); // the migration's shard 0, one row each instance
+    }
+
+    [Fact]
+    public async Task Erasure_WhileABatchIsOpen_WaitsForItThenErasesWhatItCommitted()
+    {
+        var connectionString = await TestPostgres.CreateDatabaseAsync();
+        var a = new PostgresStoreUnderTest(connectionString, Options, masker: null);
+        var b = new PostgresStoreUnderTest(connectionString, Options, masker: null);
+        await a.Store.MigrateAsync(None);
+        await a.Store.WriteAsync([Some.Sample()], null, None);
+
+        var held = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        ((PostgresTrainingStore)a.Store).BeforeCommit = async () =>
+        {
+            held.SetResult();
+            await release.Task;
+        };
+        var sample = Some.Sample();
+        sample = sample with { Context = sample.Context with { TicketKey = "ERASE-1" } };
+        var writeA = a.Store.WriteAsync([sample], null, None);
+        await held.Task;
+
+        // The erasure (another instance) takes the writers' lock exclusive: it waits for A's open batch, so it cannot
+        // read the ticket's rows before A commits and leave A's sample behind.
+        var erasure = b.Store.ForgetTicketAsync("ERASE-1", None);
+        await WaitUntilAsync(async () => await a.ScalarAsync("SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted") == 1);
+        Assert.False(erasure.IsCompleted);
+
+        release.SetResult();
+        await writeA;
+        Assert.Equal(1, (await erasure.WaitAsync(TimeSpan.FromSeconds(30))).Samples);
+        Assert.Equal(0, await a.ScalarAsync("SELECT COUNT(*) FROM samples WHERE ticket_key = 'ERASE-1'"));
+        Assert.Equal(1, (await a.Store.GetStatsAsync(None)).TotalSamples);
+    }
+
+    /// <summary>Polls a condition of the database (an event another session causes), for at most 30 s.</summary>
+    private static async Task WaitUntilAsync(Func<Task<bool>> condition)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!await condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the condition did not hold within 30 s");
+            await Task.Delay(20);
+        }
+    }
+}
