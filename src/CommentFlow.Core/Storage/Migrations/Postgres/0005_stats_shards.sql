@@ -1,8 +1,9 @@
 -- The running totals split into shards, summed when read: each instance adds to its own rows, so writers of several
 -- instances never wait on one row. The writers' lock that stats_totals was becomes a transaction-scoped advisory lock:
 -- batches of samples take it shared (they never wait on each other), everything that must see no batch in flight
--- (erasure, retention, feedback, the compression switch-over) takes it exclusive. A shard's last_modified is when a
--- batch last changed it; store_meta's is kept for the other writes.
+-- (erasure, retention, feedback, the compression switch-over) takes it exclusive. Every write marks its shard's
+-- last_modified; store_meta's stays what it was (the store's creation, or its last write before this migration), and
+-- the stats report the latest of them.
 CREATE TABLE stats_shards (
     shard         integer PRIMARY KEY,
     samples       bigint  NOT NULL,

@@ -1,6 +1,7 @@
 -- The running totals split into shards, summed when read: on PostgreSQL each instance adds to its own rows, so writers
--- of several instances never wait on one row (SQLite has one writer and uses shard 0). A shard's last_modified is when
--- a batch last changed it; store_meta's is kept for the other writes (feedback, meta, erasure).
+-- of several instances never wait on one row (SQLite has one writer and uses shard 0). Every write marks its shard's
+-- last_modified; store_meta's stays what it was (the store's creation, or its last write before this migration), and
+-- the stats report the latest of them.
 CREATE TABLE stats_shards (
     shard         INTEGER PRIMARY KEY,
     samples       INTEGER NOT NULL,
