@@ -40,7 +40,9 @@ internal sealed partial class PersonalDataMasker
     private static readonly SearchValues<string> PasswordWords =
         SearchValues.Create(["pass", "pwd", "kennwort", "contrase", "clave", "senha", "mdp", "pin"], StringComparison.OrdinalIgnoreCase);
     private static readonly SearchValues<string> TokenWords = SearchValues.Create(["key", "secret", "token", "session"], StringComparison.OrdinalIgnoreCase);
-    private static readonly SearchValues<string> TokenPrefixes = SearchValues.Create(["sk-", "_", "AKIA", "ASIA", "xox", "AIza", "eyJ"], StringComparison.Ordinal);
+    // Each alternative of KnownTokenPrefix contains one of these (case as written): a bare "_" let most texts through.
+    private static readonly SearchValues<string> TokenPrefixes = SearchValues.Create(
+        ["sk-", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "AKIA", "ASIA", "xox", "AIza", "_live_", "_test_", "eyJ"], StringComparison.Ordinal);
 
     private readonly bool _enabled;
     private readonly Detector[] _detectors;
@@ -53,18 +55,18 @@ internal sealed partial class PersonalDataMasker
         _detectors =
         [
             new(Secret, PrivateKeyBlock()),
-            new(Credentials, UrlCredentials(), trigger: At),
-            new(Secret, AuthorizationHeader(), AcceptToken, words: AuthorizationWords),
-            new(Secret, PasswordValue(), words: PasswordWords),
-            new(Secret, KeyedToken(), AcceptToken, words: TokenWords),
-            new(Secret, KnownTokenPrefix(), words: TokenPrefixes),
-            new(Email, EmailAddress(), trigger: At),
-            new(Iban, IbanCandidate(), AcceptIban, Digits),
-            new(Card, CardCandidate(), AcceptCard, Digits),
-            new(Ip, Ipv6Candidate(), AcceptIpv6, Digits),
-            new(Ip, Ipv4Address(), trigger: Digits),
-            new(Phone, PhoneNumber(), AcceptPhone, Digits),
-            new(Phone, PhoneAfterKeyword(), trigger: Digits),
+            new(Credentials, UrlCredentials(), trigger: At, lookback: UrlBeforeAt),
+            new(Secret, AuthorizationHeader(), AcceptToken, words: AuthorizationWords, lookback: LabelBeforeWord),
+            new(Secret, PasswordValue(), words: PasswordWords, lookback: LabelBeforeWord),
+            new(Secret, KeyedToken(), AcceptToken, words: TokenWords, lookback: LabelBeforeWord),
+            new(Secret, KnownTokenPrefix(), words: TokenPrefixes, lookback: LabelBeforeWord),
+            new(Email, EmailAddress(), trigger: At, lookback: LocalPartBeforeAt),
+            new(Iban, IbanCandidate(), AcceptIban, Digits, lookback: ValueBeforeDigit),
+            new(Card, CardCandidate(), AcceptCard, Digits, lookback: ValueBeforeDigit),
+            new(Ip, Ipv6Candidate(), AcceptIpv6, Digits, lookback: ValueBeforeDigit),
+            new(Ip, Ipv4Address(), trigger: Digits, lookback: ValueBeforeDigit),
+            new(Phone, PhoneNumber(), AcceptPhone, Digits, lookback: ValueBeforeDigit),
+            new(Phone, PhoneAfterKeyword(), trigger: Digits, lookback: ValueBeforeDigit),
             .. value.ExtraPatterns.Select(p => new Detector(p.Key, MaskingOptions.CompileExtraPattern(p.Value))),
         ];
     }
@@ -91,8 +93,22 @@ internal sealed partial class PersonalDataMasker
     /// <summary>Given the matched value, how many of its leading characters to mask; 0 rejects it.</summary>
     private delegate int Accept(ReadOnlySpan<char> candidate);
 
-    /// <summary>One kind's pattern. A group named <c>value</c> narrows the replacement to it; the rest is context.</summary>
-    private sealed class Detector(string kind, Regex regex, Accept? accept = null, SearchValues<char>? trigger = null, SearchValues<string>? words = null)
+    // How far a match can start before the first trigger it needs, at most: a label before its keyword ("proxy-" before
+    // "authorization", "mot de " before "passe", "refresh_" before "token": 8 at most); an e-mail's local part before '@'
+    // (64 characters, RFC 5321); the letters or "(+" before a value's first digit (an IPv6 address can hold 39 characters
+    // of hex letters and colons before one). A URL's user and password have no bound: that pattern searches from the start.
+    private const int LabelBeforeWord = 32;
+    private const int LocalPartBeforeAt = 64;
+    private const int UrlBeforeAt = int.MaxValue;
+    private const int ValueBeforeDigit = 40;
+
+    /// <summary>
+    /// One kind's pattern. A group named <c>value</c> narrows the replacement to it; the rest is context. A pattern with a
+    /// trigger (characters or words every match contains) runs only on texts that hold one, and starts searching
+    /// <paramref name="lookback"/> characters before the first (lookbehinds still see the text before).
+    /// </summary>
+    private sealed class Detector(string kind, Regex regex, Accept? accept = null, SearchValues<char>? trigger = null, SearchValues<string>? words = null,
+        int lookback = 0)
     {
         private readonly string _placeholder = Placeholder(kind);
         private readonly int _valueGroup = regex.GroupNumberFromName("value");
@@ -100,14 +116,15 @@ internal sealed partial class PersonalDataMasker
         public string Apply(string text, ref Dictionary<string, int>? counts)
         {
             // Most texts hold no digit, no '@' and none of the labels a keyed pattern needs; one vectorised scan spares the regex.
-            if ((trigger is not null && !text.AsSpan().ContainsAny(trigger)) || (words is not null && !text.AsSpan().ContainsAny(words)))
+            var first = trigger is not null ? text.AsSpan().IndexOfAny(trigger) : words is not null ? text.AsSpan().IndexOfAny(words) : 0;
+            if (first < 0)
             {
                 return text;
             }
             StringBuilder? builder = null;
             var copied = 0;
             var found = 0;
-            for (var match = regex.Match(text); match.Success; match = match.NextMatch())
+            for (var match = regex.Match(text, Math.Max(0, first - lookback)); match.Success; match = match.NextMatch())
             {
                 Group target = _valueGroup >= 0 && match.Groups[_valueGroup].Success ? match.Groups[_valueGroup] : match;
                 var length = accept is null ? target.Length : accept(target.ValueSpan);

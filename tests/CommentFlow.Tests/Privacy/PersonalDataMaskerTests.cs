@@ -107,6 +107,18 @@ public sealed class PersonalDataMaskerTests
     public void Mask_TicketSentence_ReplacesExactlyThePersonalData(string input, string expected) =>
         Assert.Equal(expected, Masker.Mask(input).Text);
 
+    /// <summary>
+    /// Each pattern searches from a little before the first trigger it needs (a digit, '@', a label's keyword). Behind
+    /// 300 characters that hold none, each case's value is where the search starts, its label or local part before it.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Mask_TicketSentenceBehindALongTriggerFreeText_SameResult(string input, string expected)
+    {
+        var filler = string.Concat(Enumerable.Repeat("Hola equipo, les escribo de nuevo porque el problema sigue igual que ayer. ", 4));
+        Assert.Equal(filler + expected, Masker.Mask(filler + input).Text);
+    }
+
     [Fact]
     public void Cases_Table_HoldsEnoughOfEach()
     {
