@@ -6,7 +6,7 @@ namespace CommentFlow.Storage;
 
 /// <summary>
 /// The CPU half of a batch write, done before a store takes its write lock: every sample masked and its payload
-/// serialised (and compressed when compression is known to be on). Masking and GZip cost tens of microseconds a sample
+/// serialised (and compressed when compression is known to be on). Masking and compression cost tens of microseconds a sample
 /// against a few for the insert itself, so a batch is prepared on every core: the writer is then paced by the disk.
 /// </summary>
 internal static class BatchPreparation
@@ -14,18 +14,22 @@ internal static class BatchPreparation
     // Below this a batch is prepared inline: handing a few samples to other threads costs more than it saves.
     private const int ParallelFrom = 32;
 
+    /// <param name="Encodings">Each payload's encoding (a dictionary can take over while a batch is prepared).</param>
     /// <param name="Compressed">The payloads are compressed already (compression was known to be on when prepared).</param>
-    public sealed record Prepared(IReadOnlyList<TrainingSample> Samples, Dictionary<string, int>[] Masked, byte[][] Payloads, bool Compressed);
+    public sealed record Prepared(IReadOnlyList<TrainingSample> Samples, Dictionary<string, int>[] Masked, byte[][] Payloads, int[] Encodings, bool Compressed);
 
-    public static Prepared Prepare(PersonalDataMasker? masker, IReadOnlyList<TrainingSample> samples, CompressionLevel? level)
+    /// <param name="level">Null stores the payloads plain; otherwise the codec compresses them.</param>
+    public static Prepared Prepare(PersonalDataMasker? masker, IReadOnlyList<TrainingSample> samples, PayloadCodec codec, CompressionLevel? level)
     {
         var clean = new TrainingSample[samples.Count];
         var masked = new Dictionary<string, int>[samples.Count];
         var payloads = new byte[samples.Count][];
+        var encodings = new int[samples.Count];
         void One(int i)
         {
             (clean[i], masked[i]) = masker is null ? (samples[i], []) : masker.Mask(samples[i]);
-            payloads[i] = SamplePayload.Of(clean[i]).Encode(level);
+            var json = SamplePayload.Of(clean[i]).Encode(null);
+            (encodings[i], payloads[i]) = level is { } l ? codec.Compress(json, l) : (PayloadCodec.Plain, json);
         }
         if (samples.Count < ParallelFrom)
         {
@@ -38,7 +42,7 @@ internal static class BatchPreparation
         {
             Parallel.For(0, samples.Count, One);
         }
-        return new Prepared(clean, masked, payloads, level is not null);
+        return new Prepared(clean, masked, payloads, encodings, level is not null);
     }
 }
 

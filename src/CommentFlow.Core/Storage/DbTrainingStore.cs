@@ -20,6 +20,13 @@ internal abstract partial class DbTrainingStore(StorageOptions options, TimeProv
     // Compression never switches off again once on, so a stale "true" is always right and saves compressing inside the transaction.
     private volatile bool _compressedKnown;
 
+    // Samples the store holds as far as this instance knows (read at start, plus what it wrote): when a dictionary is due.
+    private long _held;
+    private Task? _dictionaryWork;
+
+    /// <summary>Decodes and compresses payloads with the store's dictionaries (see <see cref="PayloadCodec"/>).</summary>
+    internal PayloadCodec Codec => LazyInitializer.EnsureInitialized(ref field, () => new PayloadCodec(LoadDictionary));
+
     protected StorageOptions Options { get; } = options;
 
     protected TimeProvider Time { get; } = time;
@@ -73,6 +80,12 @@ internal abstract partial class DbTrainingStore(StorageOptions options, TimeProv
     protected abstract void OnMigrationApplied(int version, string name);
 
     protected abstract void OnCompressionEnabled(long samples, int converted);
+
+    protected abstract void OnDictionaryTrained(int id, int payloads, double heldOutRatio, long elapsedMs);
+
+    protected abstract void OnDictionaryConverted(int id, int converted);
+
+    protected abstract void OnDictionaryFailed(Exception exception);
 
     /// <summary>store_meta holds text, in the same fixed-width UTC format in both stores.</summary>
     protected string Now() => StoreTimestamps.Format(Time.GetUtcNow());
@@ -128,7 +141,7 @@ internal abstract partial class DbTrainingStore(StorageOptions options, TimeProv
 
     // Mask, serialise (and, when compression is known to be on, compress) before taking the writers' lock.
     public PreparedBatch Prepare(IReadOnlyList<TrainingSample> samples) =>
-        new(samples, BatchPreparation.Prepare(masker, samples, _compressedKnown ? Options.GzipLevel : null));
+        new(samples, BatchPreparation.Prepare(masker, samples, Codec, _compressedKnown ? Options.GzipLevel : null));
 
     public async Task<WriteResult> WriteAsync(PreparedBatch batch, IProgress<int>? progress, CancellationToken cancellationToken)
     {
@@ -137,7 +150,7 @@ internal abstract partial class DbTrainingStore(StorageOptions options, TimeProv
             return default;
         }
         var prepared = batch.Prepared ?? Prepare(batch.Samples).Prepared!;
-        var (samples, masked, payloads, compressedKnown) = (prepared.Samples, prepared.Masked, prepared.Payloads, prepared.Compressed);
+        var (samples, masked, payloads, encodings, compressedKnown) = (prepared.Samples, prepared.Masked, prepared.Payloads, prepared.Encodings, prepared.Compressed);
 
         await using var connection = await ConnectAsync(cancellationToken);
         // Until compression is known to be on, a batch may be the one that turns it on: alone, so only one converts.
@@ -147,7 +160,7 @@ internal abstract partial class DbTrainingStore(StorageOptions options, TimeProv
         if (!compress)
         {
             var held = await connection.ExecuteScalarAsync<long>(new CommandDefinition(StatsDelta.SamplesSql, transaction: tx, cancellationToken: cancellationToken));
-            (compress, payloads, var converted) = await StoreMaintenance.CompressionForBatchAsync(connection, tx, held, samples.Count, payloads, Options, cancellationToken);
+            (compress, payloads, encodings, var converted) = await StoreMaintenance.CompressionForBatchAsync(connection, tx, held, prepared, Codec, Options, cancellationToken);
             if (converted is { } n)
             {
                 OnCompressionEnabled(held, n);
@@ -188,7 +201,6 @@ internal abstract partial class DbTrainingStore(StorageOptions options, TimeProv
         var pPayload = Add("payload", DbType.Binary);
         var pLanguage = Add("language", DbType.String);
         var pQueue = Add("queue", DbType.String);
-        pEncoding.Value = (short)(compress ? SamplePayload.Gzip : SamplePayload.Plain);
         await insert.PrepareAsync(cancellationToken);
 
         await ClaimAsync(connection, tx, samples.Select(s => s.ContextHash), cancellationToken);
@@ -209,6 +221,7 @@ internal abstract partial class DbTrainingStore(StorageOptions options, TimeProv
             pEngine.Value = s.Engine;
             pLatency.Value = s.LatencyMs;
             pPayload.Value = payloads[i];
+            pEncoding.Value = (short)encodings[i];
             pLanguage.Value = (object?)s.Context.Language ?? DBNull.Value;
             pQueue.Value = (object?)s.Context.Queue ?? DBNull.Value;
             if (await insert.ExecuteNonQueryAsync(cancellationToken) == 1)
@@ -230,6 +243,8 @@ internal abstract partial class DbTrainingStore(StorageOptions options, TimeProv
         {
             _compressedKnown = true;
         }
+        Interlocked.Add(ref _held, written);
+        StartDictionaryWorkWhenDue();
         return new WriteResult(written, samples.Count - written);
     }
 

@@ -57,6 +57,7 @@ internal sealed partial class PostgresTrainingStore(NpgsqlDataSource dataSource,
         await ApplyMigrationsAsync(connection, tx, MigrationPrefix, cancellationToken);
         await tx.CommitAsync(cancellationToken);
         await FoldShardsAsync(connection, cancellationToken);
+        await LoadDictionariesAsync(connection, cancellationToken);
     }
 
     /// <summary>
@@ -105,7 +106,7 @@ internal sealed partial class PostgresTrainingStore(NpgsqlDataSource dataSource,
             }
             return rows;
         }
-        await foreach (var sample in StoredRow.DecodeAheadAsync(ReadRowsAsync, feedback, cancellationToken))
+        await foreach (var sample in StoredRow.DecodeAheadAsync(ReadRowsAsync, feedback, Codec, cancellationToken))
         {
             yield return sample;
         }
@@ -117,7 +118,7 @@ internal sealed partial class PostgresTrainingStore(NpgsqlDataSource dataSource,
             reader.GetString(4), reader.GetString(5), reader.GetString(6), reader.GetString(7), reader.GetDouble(8), reader.GetInt16(9),
             reader.GetFieldValue<byte[]>(10), reader.IsDBNull(11) ? null : reader.GetString(11), reader.IsDBNull(12) ? null : reader.GetString(12));
 
-    protected override TrainingSample ReadSample(DbDataReader reader) => ReadRow(reader).ToSample();
+    protected override TrainingSample ReadSample(DbDataReader reader) => ReadRow(reader).ToSample(Codec);
 
     protected override string SearchCondition => @"(ticket_key ILIKE @anywhere ESCAPE '\' OR context_hash LIKE @prefix ESCAPE '\')";
 
@@ -190,6 +191,22 @@ internal sealed partial class PostgresTrainingStore(NpgsqlDataSource dataSource,
     protected override void OnMigrationApplied(int version, string name) => LogMigrationApplied(logger, version, name);
 
     protected override void OnCompressionEnabled(long samples, int converted) => LogCompressionEnabled(logger, samples, converted);
+
+    protected override void OnDictionaryTrained(int id, int payloads, double heldOutRatio, long elapsedMs) =>
+        LogDictionaryTrained(logger, id, payloads, heldOutRatio, elapsedMs);
+
+    protected override void OnDictionaryConverted(int id, int converted) => LogDictionaryConverted(logger, id, converted);
+
+    protected override void OnDictionaryFailed(Exception exception) => LogDictionaryFailed(logger, exception);
+
+    [LoggerMessage(EventId = 1403, Level = LogLevel.Information, Message = "Payload dictionary {Id} trained on {Payloads} payloads in {ElapsedMs} ms; held-out payloads compress to {Ratio:P1}")]
+    private static partial void LogDictionaryTrained(ILogger logger, int id, int payloads, double ratio, long elapsedMs);
+
+    [LoggerMessage(EventId = 1404, Level = LogLevel.Information, Message = "{Converted} GZip payloads converted to payload dictionary {Id}")]
+    private static partial void LogDictionaryConverted(ILogger logger, int id, int converted);
+
+    [LoggerMessage(EventId = 1405, Level = LogLevel.Warning, Message = "Payload dictionary work failed; payloads keep their current codec and it is tried again later")]
+    private static partial void LogDictionaryFailed(ILogger logger, Exception exception);
 
     [LoggerMessage(EventId = 1401, Level = LogLevel.Information, Message = "Applied store migration {Version} ({Name})")]
     private static partial void LogMigrationApplied(ILogger logger, int version, string name);

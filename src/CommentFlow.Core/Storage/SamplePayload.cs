@@ -5,14 +5,11 @@ using CommentFlow.Domain;
 namespace CommentFlow.Storage;
 
 /// <summary>
-/// The long texts of a sample, stored as one JSON document (optionally GZip-compressed) next to the
-/// short indexed columns. Stats and filters never need to open it.
+/// The long texts of a sample, stored as one JSON document (plain, GZip, or zstd with the store's dictionary: see
+/// <see cref="PayloadCodec"/>) next to the short indexed columns. Stats and filters never need to open it.
 /// </summary>
 internal sealed record SamplePayload(string Summary, string Description, IReadOnlyList<string> Comments, IReadOnlyList<Suggestion> Suggestions)
 {
-    public const int Plain = 0;
-    public const int Gzip = 1;
-
     public static SamplePayload Of(TrainingSample sample) =>
         new(sample.Context.Summary, sample.Context.Description, sample.Context.Comments, sample.Suggestions);
 
@@ -23,17 +20,20 @@ internal sealed record SamplePayload(string Summary, string Description, IReadOn
         return level is { } l ? Compress(json, l) : json;
     }
 
-    public static SamplePayload Decode(byte[] bytes, int encoding)
+    /// <summary>A plain or GZip payload (what a store held before it had dictionaries).</summary>
+    public static SamplePayload Decode(byte[] bytes, int encoding) => Parse(Unpack(bytes, encoding));
+
+    public static SamplePayload Parse(ReadOnlySpan<byte> json) =>
+        JsonSerializer.Deserialize(json, StorageJsonContext.Default.SamplePayload) ?? throw new InvalidDataException("Empty sample payload.");
+
+    /// <summary>The JSON of a plain or GZip payload; valid until the calling thread unpacks the next one.</summary>
+    public static ReadOnlySpan<byte> Unpack(byte[] bytes, int encoding) => encoding switch
     {
-        ReadOnlySpan<byte> json = encoding switch
-        {
-            Plain => bytes,
-            Gzip => Gunzip(bytes),
-            _ => throw new InvalidDataException($"Unknown payload encoding {encoding}."),
-        };
-        return JsonSerializer.Deserialize(json, StorageJsonContext.Default.SamplePayload)
-            ?? throw new InvalidDataException("Empty sample payload.");
-    }
+        PayloadCodec.Plain => bytes,
+        PayloadCodec.Gzip => Gunzip(bytes),
+        PayloadCodec.Zstd => throw new InvalidDataException("A zstd payload is read through its store's codec."),
+        _ => throw new InvalidDataException($"Unknown payload encoding {encoding}."),
+    };
 
     // One inflate buffer per thread: an export decodes millions of payloads, and a fresh array for each was garbage.
     [ThreadStatic]

@@ -56,6 +56,7 @@ internal sealed partial class SqliteTrainingStore(string connectionString, Stora
             transaction: tx, cancellationToken: cancellationToken));
         await ApplyMigrationsAsync(connection, tx, MigrationPrefix, cancellationToken);
         await tx.CommitAsync(cancellationToken);
+        await LoadDictionariesAsync(connection, cancellationToken);
     }
 
     public async IAsyncEnumerable<TrainingSample> ReadAllAsync([EnumeratorCancellation] CancellationToken cancellationToken)
@@ -66,7 +67,7 @@ internal sealed partial class SqliteTrainingStore(string connectionString, Stora
         await using var command = connection.CreateCommand();
         command.CommandText = $"SELECT {SampleColumns} FROM samples ORDER BY id";
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        await foreach (var sample in StoredRow.DecodeAheadAsync((max, _) => ValueTask.FromResult(ReadRows(reader, max)), feedback, cancellationToken))
+        await foreach (var sample in StoredRow.DecodeAheadAsync((max, _) => ValueTask.FromResult(ReadRows(reader, max)), feedback, Codec, cancellationToken))
         {
             yield return sample;
         }
@@ -88,7 +89,7 @@ internal sealed partial class SqliteTrainingStore(string connectionString, Stora
             reader.GetString(4), reader.GetString(5), reader.GetString(6), reader.GetString(7), reader.GetDouble(8), reader.GetInt32(9),
             reader.GetFieldValue<byte[]>(10), reader.IsDBNull(11) ? null : reader.GetString(11), reader.IsDBNull(12) ? null : reader.GetString(12));
 
-    protected override TrainingSample ReadSample(DbDataReader reader) => ReadRow(reader).ToSample();
+    protected override TrainingSample ReadSample(DbDataReader reader) => ReadRow(reader).ToSample(Codec);
 
     // SQLite's LIKE ignores ASCII case already; ticket keys are ASCII in practice.
     protected override string SearchCondition => @"(ticket_key LIKE @anywhere ESCAPE '\' OR context_hash LIKE @prefix ESCAPE '\')";
@@ -137,6 +138,22 @@ internal sealed partial class SqliteTrainingStore(string connectionString, Stora
     protected override void OnMigrationApplied(int version, string name) => LogMigrationApplied(logger, version, name);
 
     protected override void OnCompressionEnabled(long samples, int converted) => LogCompressionEnabled(logger, samples, converted);
+
+    protected override void OnDictionaryTrained(int id, int payloads, double heldOutRatio, long elapsedMs) =>
+        LogDictionaryTrained(logger, id, payloads, heldOutRatio, elapsedMs);
+
+    protected override void OnDictionaryConverted(int id, int converted) => LogDictionaryConverted(logger, id, converted);
+
+    protected override void OnDictionaryFailed(Exception exception) => LogDictionaryFailed(logger, exception);
+
+    [LoggerMessage(EventId = 1003, Level = LogLevel.Information, Message = "Payload dictionary {Id} trained on {Payloads} payloads in {ElapsedMs} ms; held-out payloads compress to {Ratio:P1}")]
+    private static partial void LogDictionaryTrained(ILogger logger, int id, int payloads, double ratio, long elapsedMs);
+
+    [LoggerMessage(EventId = 1004, Level = LogLevel.Information, Message = "{Converted} GZip payloads converted to payload dictionary {Id}")]
+    private static partial void LogDictionaryConverted(ILogger logger, int id, int converted);
+
+    [LoggerMessage(EventId = 1005, Level = LogLevel.Warning, Message = "Payload dictionary work failed; payloads keep their current codec and it is tried again later")]
+    private static partial void LogDictionaryFailed(ILogger logger, Exception exception);
 
     [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "Applied store migration {Version} ({Name})")]
     private static partial void LogMigrationApplied(ILogger logger, int version, string name);

@@ -42,17 +42,18 @@ internal static class StoreMaintenance
     /// transaction. Compressed payloads come back in a new array: the prepared batch stays as it was, should this attempt
     /// fail and be retried. <c>Converted</c> is set only when this batch turned compression on.
     /// </summary>
-    public static async Task<(bool Compressed, byte[][] Payloads, int? Converted)> CompressionForBatchAsync(DbConnection connection, DbTransaction tx,
-        long held, int count, byte[][] payloads, StorageOptions options, CancellationToken cancellationToken)
+    public static async Task<(bool Compressed, byte[][] Payloads, int[] Encodings, int? Converted)> CompressionForBatchAsync(DbConnection connection,
+        DbTransaction tx, long held, BatchPreparation.Prepared prepared, PayloadCodec codec, StorageOptions options, CancellationToken cancellationToken)
     {
         var on = await connection.ExecuteScalarAsync<string>(new CommandDefinition(
             "SELECT value FROM store_meta WHERE key = 'compressed'", transaction: tx, cancellationToken: cancellationToken)) == "1";
-        if (!on && held + count < options.CompressionThreshold)
+        if (!on && held + prepared.Samples.Count < options.CompressionThreshold)
         {
-            return (false, payloads, null);
+            return (false, prepared.Payloads, prepared.Encodings, null);
         }
-        byte[][] compressed = [.. payloads.Select(p => SamplePayload.Compress(p, options.GzipLevel))];
-        return (true, compressed, on ? null : await CompressExistingAsync(connection, tx, options.GzipLevel, cancellationToken));
+        var compressed = prepared.Payloads.Select(p => codec.Compress(p, options.GzipLevel)).ToList();
+        return (true, [.. compressed.Select(c => c.Bytes)], [.. compressed.Select(c => c.Encoding)],
+            on ? null : await CompressExistingAsync(connection, tx, options.GzipLevel, cancellationToken));
     }
 
     /// <summary>Turns the existing plain payloads into GZip ones and records that compression is on.</summary>

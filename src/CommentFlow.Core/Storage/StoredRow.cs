@@ -7,9 +7,9 @@ namespace CommentFlow.Storage;
 internal sealed record StoredRow(string ContextHash, string? TicketKey, DateTimeOffset CreatedAt, string IssueType, string Status, string Priority,
     string Model, string Engine, double LatencyMs, int PayloadEncoding, byte[] Payload, string? Language, string? Queue)
 {
-    public TrainingSample ToSample()
+    public TrainingSample ToSample(PayloadCodec codec)
     {
-        var payload = SamplePayload.Decode(Payload, PayloadEncoding);
+        var payload = SamplePayload.Parse(codec.Decompress(Payload, PayloadEncoding));
         return new TrainingSample
         {
             ContextHash = ContextHash,
@@ -49,7 +49,7 @@ internal sealed record StoredRow(string ContextHash, string? TicketKey, DateTime
     /// </summary>
     /// <param name="readBatch">Up to the given number of rows; fewer only at the end.</param>
     public static async IAsyncEnumerable<TrainingSample> DecodeAheadAsync(Func<int, CancellationToken, ValueTask<List<StoredRow>>> readBatch,
-        IReadOnlyDictionary<string, IReadOnlyList<SuggestionFeedback>> feedback, [EnumeratorCancellation] CancellationToken cancellationToken)
+        IReadOnlyDictionary<string, IReadOnlyList<SuggestionFeedback>> feedback, PayloadCodec codec, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var decoding = new Queue<Task<TrainingSample[]>>();
         try
@@ -63,7 +63,7 @@ internal sealed record StoredRow(string ContextHash, string? TicketKey, DateTime
                     more = rows.Count == BatchRows;
                     if (rows.Count > 0)
                     {
-                        decoding.Enqueue(Task.Run(() => rows.Select(r => r.ToSample()).ToArray(), cancellationToken));
+                        decoding.Enqueue(Task.Run(() => rows.Select(r => r.ToSample(codec)).ToArray(), cancellationToken));
                     }
                 }
                 if (decoding.Count == 0)

@@ -1,6 +1,7 @@
 using System.Globalization;
 using CommentFlow.Privacy;
 using CommentFlow.Storage;
+using Dapper;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
@@ -21,6 +22,9 @@ internal abstract class StoreUnderTest
 
     /// <summary>Payloads that start with the GZip magic bytes.</summary>
     public abstract Task<long> CountGzipPayloadsAsync();
+
+    /// <summary>The stored bytes of every payload of <paramref name="encoding"/>, in row order.</summary>
+    public abstract Task<List<byte[]>> PayloadsAsync(int encoding);
 }
 
 internal sealed class SqliteStoreUnderTest(string dataDir, StorageOptions options, PersonalDataMasker? masker) : StoreUnderTest
@@ -59,6 +63,13 @@ internal sealed class SqliteStoreUnderTest(string dataDir, StorageOptions option
 
     public override Task<long> CountGzipPayloadsAsync() =>
         ScalarAsync("SELECT COUNT(*) FROM samples WHERE payload_encoding = 1 AND hex(substr(payload, 1, 2)) = '1F8B'");
+
+    public override async Task<List<byte[]>> PayloadsAsync(int encoding)
+    {
+        await using var connection = new SqliteConnection($"Data Source={DatabasePath};Pooling=False");
+        await connection.OpenAsync();
+        return [.. await connection.QueryAsync<byte[]>("SELECT payload FROM samples WHERE payload_encoding = @encoding ORDER BY id", new { encoding })];
+    }
 }
 
 /// <summary>A store on its own database of the test run's PostgreSQL server; each store object has its own data source, like an instance.</summary>
@@ -93,4 +104,11 @@ internal sealed class PostgresStoreUnderTest(string connectionString, StorageOpt
 
     public override Task<long> CountGzipPayloadsAsync() =>
         ScalarAsync("SELECT COUNT(*) FROM samples WHERE payload_encoding = 1 AND substring(payload from 1 for 2) = '\\x1f8b'::bytea");
+
+    public override async Task<List<byte[]>> PayloadsAsync(int encoding)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        return [.. await connection.QueryAsync<byte[]>("SELECT payload FROM samples WHERE payload_encoding = @encoding ORDER BY id", new { encoding = (short)encoding })];
+    }
 }

@@ -1,0 +1,177 @@
+using System.Data.Common;
+using System.Diagnostics;
+using Dapper;
+
+namespace CommentFlow.Storage;
+
+/// <summary>
+/// The store's zstd dictionaries. Once compression is on and the store holds <see cref="StorageOptions.DictionaryFrom"/>
+/// samples, a dictionary is trained on its most recent payloads, off the writers' lock, and committed under it; new
+/// payloads are compressed with it and the GZip ones converted in batches, one transaction each. A dictionary is
+/// committed before any payload naming it, and each row's payload and encoding change together, so a kill -9 at any
+/// point leaves only rows that read. A newer dictionary is trained when payloads compress worse than the current one did
+/// on the payloads held out of its training (measured over <see cref="DriftWindow"/> payloads), never on a timer; older
+/// payloads keep their dictionary.
+/// </summary>
+internal abstract partial class DbTrainingStore
+{
+    /// <summary>The most recent payloads a dictionary is trained on (zstd wants ~100× the dictionary's size; this is ~50×).</summary>
+    internal const int TrainingPayloads = 5_000;
+
+    /// <summary>zstd's default dictionary size: larger ones measured little smaller payloads on the shared tickets.</summary>
+    internal const int DictionaryBytes = 112_640;
+
+    internal const int DriftWindow = 5_000;
+
+    /// <summary>Payloads compressing this much worse than the held-out ones did (a quarter) mean the data has drifted.</summary>
+    internal const double DriftTolerance = 0.25;
+
+    private const int ConvertBatch = 1_000;
+
+    /// <summary>The dictionary work in flight, or a completed task: tests and the bench wait on it.</summary>
+    internal Task DictionaryWork => Volatile.Read(ref _dictionaryWork) ?? Task.CompletedTask;
+
+    /// <summary>Reads the store's dictionaries and its size; both stores call it at the end of their MigrateAsync.</summary>
+    protected async Task LoadDictionariesAsync(DbConnection connection, CancellationToken cancellationToken)
+    {
+        var rows = await connection.QueryAsync<(int Id, byte[] Content, double HeldOutRatio)>(new CommandDefinition(
+            "SELECT id, content, held_out_ratio FROM payload_dictionaries", cancellationToken: cancellationToken));
+        foreach (var (id, content, ratio) in rows)
+        {
+            Codec.Add(new PayloadDictionary(id, content, ratio));
+        }
+        Interlocked.Exchange(ref _held, await connection.ExecuteScalarAsync<long>(new CommandDefinition(StatsDelta.SamplesSql, cancellationToken: cancellationToken)));
+        _compressedKnown |= await connection.ExecuteScalarAsync<string>(new CommandDefinition(
+            "SELECT value FROM store_meta WHERE key = 'compressed'", cancellationToken: cancellationToken)) == "1";
+        StartDictionaryWorkWhenDue();
+    }
+
+    // A payload written by another instance after this one loaded its dictionaries. Synchronous because decoding is (it
+    // runs on the export's decoding threads); it happens once per dictionary.
+    private byte[]? LoadDictionary(int id)
+    {
+        using var connection = ConnectAsync(CancellationToken.None).GetAwaiter().GetResult();
+        return connection.ExecuteScalar<byte[]?>("SELECT content FROM payload_dictionaries WHERE id = @id", new { id });
+    }
+
+    private void StartDictionaryWorkWhenDue()
+    {
+        if (Options.DictionaryFrom == 0 || !_compressedKnown || _dictionaryWork is { IsCompleted: false })
+        {
+            return;
+        }
+        var due = Codec.Current is null ? Interlocked.Read(ref _held) >= Options.DictionaryFrom : Codec.Drifted(DriftWindow, DriftTolerance);
+        if (due)
+        {
+            // A background failure is logged and tried again at a later batch: capture goes on with the codec it has.
+            _dictionaryWork = Task.Run(async () =>
+            {
+                try
+                {
+                    await TrainDictionaryAsync(CancellationToken.None);
+                    await ConvertToDictionaryAsync(CancellationToken.None);
+                }
+                catch (Exception e)
+                {
+                    OnDictionaryFailed(e);
+                }
+            });
+        }
+    }
+
+    /// <summary>
+    /// Trains a dictionary on the store's most recent payloads and makes it current; if another instance committed one
+    /// meanwhile, that one is taken instead. Null when the store holds too few payloads to train on.
+    /// </summary>
+    internal async Task<PayloadDictionary?> TrainDictionaryAsync(CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var payloads = new List<byte[]>(TrainingPayloads);
+        await using (var connection = await ConnectAsync(cancellationToken))
+        await using (var command = connection.CreateCommand())
+        {
+            command.CommandText = $"SELECT payload_encoding, payload FROM samples ORDER BY id DESC LIMIT {TrainingPayloads}";
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                var encoding = Convert.ToInt32(reader.GetValue(0), System.Globalization.CultureInfo.InvariantCulture); // INTEGER / smallint
+                payloads.Add(Codec.Decompress(reader.GetFieldValue<byte[]>(1), encoding).ToArray());
+            }
+        }
+        if (payloads.Count < 10)
+        {
+            return null;
+        }
+        var id = (Codec.Current?.Id ?? PayloadCodec.FirstDictionaryId - 1) + 1;
+        var trained = PayloadDictionary.Train(id, payloads, DictionaryBytes, Options.GzipLevel);
+
+        await using (var connection = await ConnectAsync(cancellationToken))
+        await using (var tx = await BeginWriteAsync(connection, exclusive: true, cancellationToken))
+        {
+            var newest = await connection.ExecuteScalarAsync<int?>(new CommandDefinition(
+                "SELECT MAX(id) FROM payload_dictionaries", transaction: tx, cancellationToken: cancellationToken));
+            if (newest >= id)
+            {
+                // Another instance trained one first: use the store's newest instead of adding a second.
+                var theirs = await connection.QuerySingleAsync<(byte[] Content, double HeldOutRatio)>(new CommandDefinition(
+                    "SELECT content, held_out_ratio FROM payload_dictionaries WHERE id = @newest", new { newest }, tx, cancellationToken: cancellationToken));
+                await tx.CommitAsync(cancellationToken);
+                var current = new PayloadDictionary(newest.Value, theirs.Content, theirs.HeldOutRatio);
+                Codec.Add(current);
+                return current;
+            }
+            await connection.ExecuteAsync(new CommandDefinition(
+                """
+                INSERT INTO payload_dictionaries (id, created_at, trained_on, held_out_ratio, content)
+                VALUES (@id, @created, @trainedOn, @ratio, @content)
+                """, new { id, created = TimestampValue(Time.GetUtcNow()), trainedOn = payloads.Count, ratio = trained.HeldOutRatio, content = trained.Content },
+                tx, cancellationToken: cancellationToken));
+            await tx.CommitAsync(cancellationToken);
+        }
+        Codec.Add(trained);
+        OnDictionaryTrained(id, payloads.Count, trained.HeldOutRatio, (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        return trained;
+    }
+
+    /// <summary>
+    /// Re-encodes the GZip payloads with the current dictionary, <see cref="ConvertBatch"/> rows a transaction (taking the
+    /// writers' lock shared, as a batch does: the rows it touches are not the ones batches insert). Returns how many.
+    /// </summary>
+    internal async Task<int> ConvertToDictionaryAsync(CancellationToken cancellationToken)
+    {
+        if (Codec.Current is not { } dictionary)
+        {
+            return 0;
+        }
+        var converted = 0;
+        long after = 0;
+        while (true)
+        {
+            await using var connection = await ConnectAsync(cancellationToken);
+            await using var tx = await BeginWriteAsync(connection, exclusive: false, cancellationToken);
+            var rows = (await connection.QueryAsync<(long Id, byte[] Payload)>(new CommandDefinition(
+                $"SELECT id, payload FROM samples WHERE payload_encoding = {PayloadCodec.Gzip} AND id > @after ORDER BY id LIMIT {ConvertBatch}",
+                new { after }, tx, cancellationToken: cancellationToken))).ToList();
+            if (rows.Count == 0)
+            {
+                break;
+            }
+            var updates = rows.Select(r => new
+            {
+                id = r.Id,
+                payload = dictionary.Compress(SamplePayload.Unpack(r.Payload, PayloadCodec.Gzip), Options.GzipLevel),
+            }).ToList();
+            await connection.ExecuteAsync(new CommandDefinition(
+                $"UPDATE samples SET payload = @payload, payload_encoding = {PayloadCodec.Zstd} WHERE id = @id AND payload_encoding = {PayloadCodec.Gzip}",
+                updates, tx, cancellationToken: cancellationToken));
+            await tx.CommitAsync(cancellationToken);
+            converted += rows.Count;
+            after = rows[^1].Id;
+        }
+        if (converted > 0)
+        {
+            OnDictionaryConverted(dictionary.Id, converted);
+        }
+        return converted;
+    }
+}
