@@ -134,6 +134,29 @@ internal abstract partial class DbTrainingStore
     }
 
     /// <summary>
+    /// <c>migrate</c>: takes another store's dictionary, under its id, when this store has none yet; true when it did.
+    /// </summary>
+    internal async Task<bool> AdoptDictionaryAsync(PayloadDictionary dictionary, CancellationToken cancellationToken)
+    {
+        await using var connection = await ConnectAsync(cancellationToken);
+        await using var tx = await BeginWriteAsync(connection, exclusive: true, cancellationToken);
+        if (await connection.ExecuteScalarAsync<long>(new CommandDefinition(
+            "SELECT COUNT(*) FROM payload_dictionaries", transaction: tx, cancellationToken: cancellationToken)) > 0)
+        {
+            return false;
+        }
+        await connection.ExecuteAsync(new CommandDefinition(
+            """
+            INSERT INTO payload_dictionaries (id, created_at, trained_on, held_out_ratio, content)
+            VALUES (@id, @created, 0, @ratio, @content)
+            """, new { id = dictionary.Id, created = TimestampValue(Time.GetUtcNow()), ratio = dictionary.HeldOutRatio, content = dictionary.Content },
+            tx, cancellationToken: cancellationToken));
+        await tx.CommitAsync(cancellationToken);
+        Codec.Add(dictionary);
+        return true;
+    }
+
+    /// <summary>
     /// Re-encodes the GZip payloads with the current dictionary, <see cref="ConvertBatch"/> rows a transaction (taking the
     /// writers' lock shared, as a batch does: the rows it touches are not the ones batches insert). Returns how many.
     /// </summary>

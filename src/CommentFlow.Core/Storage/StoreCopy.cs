@@ -17,6 +17,7 @@ namespace CommentFlow.Storage;
 /// <item>The progress marker (<c>store_meta</c> key <c>migration:&lt;source id&gt;</c>) records the last source row
 /// copied, after each batch commits. Killed between a commit and the marker, a re-run sends that batch again and the
 /// unique constraint skips it: resuming never duplicates.</item>
+/// <item>The source's newest zstd payload dictionary is copied first, under its id, when the destination has none.</item>
 /// <item>Feedback rows are upserted as they are, a batch per transaction (timestamps kept, the same agent's feedback on a
 /// suggestion replaced unless the destination's is newer), so copying them again changes nothing. The source's masked counts are added once, with the marker, in one transaction.</item>
 /// <item>A destination holding samples that did not come from this source is refused unless merging is asked for.</item>
@@ -56,6 +57,13 @@ internal sealed class StoreCopy(SqliteTrainingStore source, ITrainingStore desti
             }
             marker = new StoreCopyMarker { SourcePath = source.DataSource, EmptyAtStart = empty, StartedAt = time.GetUtcNow() };
             await WriteMarkerAsync(key, marker, null, cancellationToken);
+        }
+
+        // The source's newest payload dictionary goes first, so the copied payloads are compressed with it from the first
+        // batch instead of waiting for the destination to hold enough to train its own (a destination with one keeps it).
+        if (source.Codec.Current is { } dictionary && destination is DbTrainingStore store)
+        {
+            await store.AdoptDictionaryAsync(dictionary, cancellationToken);
         }
 
         // Samples, a batch per transaction from the last source row the marker names.

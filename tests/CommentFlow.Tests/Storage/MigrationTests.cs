@@ -4,6 +4,7 @@ using CommentFlow.Engines;
 using CommentFlow.Export;
 using CommentFlow.Privacy;
 using CommentFlow.Storage;
+using Dapper;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -106,7 +107,9 @@ public sealed class MigrationTests
     public async Task Migrate_SqliteToPostgres_ByteExactExportEqualStatsAndFeedback()
     {
         var (_, source) = await SourceAsync(2_500);
-        var destination = Postgres(await TestPostgres.CreateDatabaseAsync());
+        await source.DictionaryWork; // past 1,000 samples the source trained a payload dictionary
+        var connectionString = await TestPostgres.CreateDatabaseAsync();
+        var destination = Postgres(connectionString);
         var phases = new List<StoreCopyProgress>();
         await source.RecordAgentReplyAsync(new AgentReply
         {
@@ -135,6 +138,15 @@ public sealed class MigrationTests
         Assert.Equal("10100", Assert.Single(await destination.ReadAgentRepliesAsync(CancellationToken.None)).CommentId);
         Assert.Equal("2026-03-01T10:00:00.0000000Z", await destination.ReadMetaAsync(CommentFlow.Jira.JiraPoller.CursorKey, CancellationToken.None));
         Assert.Contains(await Stores.ReadAllAsync(Path.GetDirectoryName(source.DataSource)!), s => s.Context.Summary.Contains('\0', StringComparison.Ordinal));
+
+        // The dictionary came across under its id, and every copied payload was compressed with it.
+        await using var connection = new NpgsqlConnection(connectionString);
+        var carried = await connection.QuerySingleAsync<(int Id, byte[] Content)>("SELECT id, content FROM payload_dictionaries");
+        Assert.Equal(source.Codec.Current!.Id, carried.Id);
+        Assert.Equal(source.Codec.Current.Content, carried.Content);
+        var payloads = (await connection.QueryAsync<byte[]>("SELECT payload FROM samples")).ToList();
+        Assert.Equal(2_500, payloads.Count);
+        Assert.All(payloads, p => Assert.Equal(carried.Id, PayloadCodec.DictionaryIdOf(p)));
     }
 
     [Fact]
