@@ -60,15 +60,20 @@ internal abstract partial class DbTrainingStore
         {
             return;
         }
-        var due = Codec.Current is null ? Interlocked.Read(ref _held) >= Options.DictionaryFrom : Codec.Drifted(DriftWindow, DriftTolerance);
-        if (due)
+        var train = Codec.Current is null ? Interlocked.Read(ref _held) >= Options.DictionaryFrom : Codec.Drifted(DriftWindow, DriftTolerance);
+        var convert = _gzipAfterDictionary;
+        if (train || convert)
         {
+            _gzipAfterDictionary = false;
             // A background failure is logged and tried again at a later batch: capture goes on with the codec it has.
             _dictionaryWork = Task.Run(async () =>
             {
                 try
                 {
-                    await TrainDictionaryAsync(CancellationToken.None);
+                    if (train)
+                    {
+                        await TrainDictionaryAsync(CancellationToken.None);
+                    }
                     await ConvertToDictionaryAsync(CancellationToken.None);
                 }
                 catch (Exception e)

@@ -24,6 +24,9 @@ internal abstract partial class DbTrainingStore(StorageOptions options, TimeProv
     private long _held;
     private Task? _dictionaryWork;
 
+    // A batch prepared before this instance had its dictionary can commit GZip payloads after the conversion passed them.
+    private volatile bool _gzipAfterDictionary;
+
     /// <summary>Decodes and compresses payloads with the store's dictionaries (see <see cref="PayloadCodec"/>).</summary>
     internal PayloadCodec Codec => LazyInitializer.EnsureInitialized(ref field, () => new PayloadCodec(LoadDictionary));
 
@@ -244,6 +247,10 @@ internal abstract partial class DbTrainingStore(StorageOptions options, TimeProv
             _compressedKnown = true;
         }
         Interlocked.Add(ref _held, written);
+        if (Codec.Current is not null && written > 0 && encodings.Contains(PayloadCodec.Gzip))
+        {
+            _gzipAfterDictionary = true;
+        }
         StartDictionaryWorkWhenDue();
         return new WriteResult(written, samples.Count - written);
     }

@@ -295,6 +295,25 @@ public abstract class StoreContractTests
     }
 
     [Fact]
+    public async Task WriteAsync_BatchPreparedBeforeTheDictionaryCommittedAfterIt_ItsGzipPayloadsConvertedToo()
+    {
+        var t = await NewAsync(new StorageOptions { CompressionThreshold = 0, DictionaryFrom = 30 });
+        var store = (DbTrainingStore)t.Store;
+        await t.Store.WriteAsync([.. Enumerable.Range(0, 20).Select(_ => Some.Sample())], null, None);
+        var late = store.Prepare([.. Enumerable.Range(0, 10).Select(_ => Some.Sample())]); // GZip: no dictionary yet
+        await t.Store.WriteAsync([.. Enumerable.Range(0, 15).Select(_ => Some.Sample())], null, None);
+        await store.DictionaryWork;
+        Assert.Equal(0, await t.CountGzipPayloadsAsync());
+
+        await store.WriteAsync(late, null, None);
+        await store.DictionaryWork;
+
+        Assert.Equal(0, await t.CountGzipPayloadsAsync());
+        Assert.Equal(45, (await t.PayloadsAsync(PayloadCodec.Zstd)).Count);
+        Assert.Equal(45, (await ReadAllAsync(t.Store)).Count);
+    }
+
+    [Fact]
     public async Task WriteAsync_DictionaryFromZero_KeepsGzip()
     {
         var t = await NewAsync(new StorageOptions { CompressionThreshold = 0, DictionaryFrom = 0 });
