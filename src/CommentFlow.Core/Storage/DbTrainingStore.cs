@@ -24,6 +24,9 @@ internal abstract partial class DbTrainingStore(StorageOptions options, TimeProv
     private long _held;
     private Task? _dictionaryWork;
 
+    // After dictionary work failed, it is tried again once the store holds this many samples, not at every batch.
+    private long _dictionaryRetryFrom;
+
     // A batch prepared before this instance had its dictionary can commit GZip payloads after the conversion passed them.
     private volatile bool _gzipAfterDictionary;
 

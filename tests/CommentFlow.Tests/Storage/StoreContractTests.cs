@@ -314,6 +314,33 @@ public abstract class StoreContractTests
     }
 
     [Fact]
+    public async Task WriteAsync_DictionaryWorkFails_WritesGoOnInGzipAndItIsTriedAgainDictionaryFromSamplesLater()
+    {
+        var t = await NewAsync(new StorageOptions { CompressionThreshold = 0, DictionaryFrom = 20 });
+        var store = (DbTrainingStore)t.Store;
+        await t.ExecuteAsync("ALTER TABLE payload_dictionaries RENAME TO payload_dictionaries_away"); // the work's SQL fails
+
+        List<TrainingSample> written = [.. Enumerable.Range(0, 25).Select(_ => Some.Sample())];
+        await t.Store.WriteAsync(written, null, None);
+        await store.DictionaryWork; // failed, logged
+        await t.ExecuteAsync("ALTER TABLE payload_dictionaries_away RENAME TO payload_dictionaries");
+        List<TrainingSample> more = [.. Enumerable.Range(0, 10).Select(_ => Some.Sample())];
+        Assert.Equal(new WriteResult(10, 0), await t.Store.WriteAsync(more, null, None)); // 35 held: not tried again before 45
+        await store.DictionaryWork;
+        Assert.Equal(0, await t.ScalarAsync("SELECT COUNT(*) FROM payload_dictionaries"));
+        Assert.Equal(35, await t.CountGzipPayloadsAsync());
+
+        List<TrainingSample> last = [.. Enumerable.Range(0, 10).Select(_ => Some.Sample())];
+        await t.Store.WriteAsync(last, null, None); // 45 held: tried again
+        await store.DictionaryWork;
+
+        Assert.Equal(1, await t.ScalarAsync("SELECT COUNT(*) FROM payload_dictionaries"));
+        Assert.Equal(0, await t.CountGzipPayloadsAsync());
+        Assert.Equal([.. written.Concat(more).Concat(last).Select(Shape)], (await ReadAllAsync(t.Store)).Select(Shape));
+        await AssertStatsMatchSamplesAsync(t);
+    }
+
+    [Fact]
     public async Task WriteAsync_DictionaryFromZero_KeepsGzip()
     {
         var t = await NewAsync(new StorageOptions { CompressionThreshold = 0, DictionaryFrom = 0 });
