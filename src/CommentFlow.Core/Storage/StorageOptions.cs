@@ -28,8 +28,9 @@ internal sealed class StorageOptions : IValidatableObject
     public int DictionaryFrom { get; set; } = 1_000;
 
     /// <summary>
-    /// Level of compressed payloads (zstd: fastest 1, optimal 3, smallest 19). GZip level of compressed payloads. Measured on ../shared/data (bench/storage-size.sh): plain 1,599 B/sample,
-    /// <c>fastest</c> 1,189, <c>optimal</c> 936; <c>smallest</c> gains nothing more on ticket-sized texts.
+    /// Level of compressed payloads: GZip's, and zstd's counterpart (fastest 1, optimal 3, smallest 19). GZip measured on
+    /// ../shared/data (bench/storage-size.sh): plain 1,599 B/sample, <c>fastest</c> 1,189, <c>optimal</c> 936;
+    /// <c>smallest</c> gains nothing more on ticket-sized texts.
     /// </summary>
     [Required, AllowedValues("fastest", "optimal", "smallest")]
     public string CompressionLevel { get; set; } = "optimal";
