@@ -173,7 +173,8 @@ internal abstract partial class DbTrainingStore(StorageOptions options, TimeProv
             }
         }
 
-        // Parameters by name without a prefix: SQLite and Npgsql both bind them to @name.
+        // Parameters named with their '@': Npgsql strips it, and Microsoft.Data.Sqlite otherwise looks each name up under
+        // three prefixes at every execution (2.3 % of the server's CPU under the HTTP bench's new tickets).
         await using var insert = connection.CreateCommand();
         insert.Transaction = tx;
         insert.CommandText =
@@ -187,7 +188,7 @@ internal abstract partial class DbTrainingStore(StorageOptions options, TimeProv
         DbParameter Add(string name, DbType type)
         {
             var parameter = insert.CreateParameter();
-            parameter.ParameterName = name;
+            parameter.ParameterName = "@" + name;
             parameter.DbType = type;
             insert.Parameters.Add(parameter);
             return parameter;
