@@ -129,12 +129,7 @@ internal abstract partial class DbTrainingStore
                 Codec.Add(current);
                 return current;
             }
-            await connection.ExecuteAsync(new CommandDefinition(
-                """
-                INSERT INTO payload_dictionaries (id, created_at, trained_on, held_out_ratio, content)
-                VALUES (@id, @created, @trainedOn, @ratio, @content)
-                """, new { id, created = TimestampValue(Time.GetUtcNow()), trainedOn = payloads.Count, ratio = trained.HeldOutRatio, content = trained.Content },
-                tx, cancellationToken: cancellationToken));
+            await InsertDictionaryAsync(connection, tx, trained, payloads.Count, cancellationToken);
             await tx.CommitAsync(cancellationToken);
         }
         Codec.Add(trained);
@@ -154,16 +149,20 @@ internal abstract partial class DbTrainingStore
         {
             return false;
         }
-        await connection.ExecuteAsync(new CommandDefinition(
-            """
-            INSERT INTO payload_dictionaries (id, created_at, trained_on, held_out_ratio, content)
-            VALUES (@id, @created, 0, @ratio, @content)
-            """, new { id = dictionary.Id, created = TimestampValue(Time.GetUtcNow()), ratio = dictionary.HeldOutRatio, content = dictionary.Content },
-            tx, cancellationToken: cancellationToken));
+        await InsertDictionaryAsync(connection, tx, dictionary, trainedOn: 0, cancellationToken);
         await tx.CommitAsync(cancellationToken);
         Codec.Add(dictionary);
         return true;
     }
+
+    /// <param name="trainedOn">Payloads it was trained on here; 0 for one carried from another store.</param>
+    private Task InsertDictionaryAsync(DbConnection connection, DbTransaction tx, PayloadDictionary dictionary, int trainedOn, CancellationToken cancellationToken) =>
+        connection.ExecuteAsync(new CommandDefinition(
+            """
+            INSERT INTO payload_dictionaries (id, created_at, trained_on, held_out_ratio, content)
+            VALUES (@id, @created, @trainedOn, @ratio, @content)
+            """, new { id = dictionary.Id, created = TimestampValue(Time.GetUtcNow()), trainedOn, ratio = dictionary.HeldOutRatio, content = dictionary.Content },
+            tx, cancellationToken: cancellationToken));
 
     /// <summary>
     /// Re-encodes the GZip payloads with the current dictionary, <see cref="ConvertBatch"/> rows a transaction (taking the
