@@ -65,16 +65,10 @@ internal static class OwnSuggestions
             {
                 continue;
             }
-            if (SuggestionTypes.Normalize(index.TypeOf(doc)) is { } stored && suggestions.Any(s => s.Type == stored))
-            {
-                continue; // a kind already offered: not worth adapting
-            }
-            if (ReplyComposer.AdaptWhole(index, doc, query) is not { } adapted)
-            {
-                continue;
-            }
-            var type = TypeOf(index.TypeOf(doc), adapted.Text);
-            if (suggestions.Any(s => s.Type == type || string.Equals(s.Text, adapted.Text, StringComparison.OrdinalIgnoreCase)))
+            // A kind already offered is not worth adapting. The kind is the past answer's, read once at index build.
+            var type = index.KindOf(doc);
+            if (suggestions.Any(s => s.Type == type) || ReplyComposer.AdaptWhole(index, doc, query) is not { } adapted
+                || suggestions.Any(s => string.Equals(s.Text, adapted.Text, StringComparison.OrdinalIgnoreCase)))
             {
                 continue;
             }

@@ -92,9 +92,10 @@ internal sealed class RetrievalIndex
     /// <summary>
     /// A distinct comment: its text, type, source confidence, its tokens as interned word ids in text order (for agreement),
     /// and its sentences (for composition). Texts are kept as UTF-8, half the bytes of a string, and decoded for the few
-    /// neighbours a request reads.
+    /// neighbours a request reads. <c>Kind</c>: its stored type, or for history replies (which have none) what its text
+    /// says, found once here rather than for every neighbour of every request.
     /// </summary>
-    private sealed record Answer(byte[] Text, string Type, double Confidence, int[] Tokens, ReplySentence[] Sentences);
+    private sealed record Answer(byte[] Text, string Type, string Kind, double Confidence, int[] Tokens, ReplySentence[] Sentences);
 
     /// <summary>
     /// The tickets posted under one term, heaviest first, each weight quantised to a byte of the list's own
@@ -107,6 +108,9 @@ internal sealed class RetrievalIndex
     internal string AnswerOf(int doc) => Encoding.UTF8.GetString(_answers[_documents[doc].Answer].Text);
 
     internal string TypeOf(int doc) => _answers[_documents[doc].Answer].Type;
+
+    /// <summary>The answer's type: stored, or read from its text (<see cref="OwnSuggestions.TypeOf"/>).</summary>
+    internal string KindOf(int doc) => _answers[_documents[doc].Answer].Kind;
 
     internal double ConfidenceOf(int doc) => _answers[_documents[doc].Answer].Confidence;
 
@@ -180,7 +184,8 @@ internal sealed class RetrievalIndex
             {
                 answer = answers.Count;
                 var (tokens, sentences) = ReplySentence.Split(item.Answer, words.Intern);
-                answers.Add(new Answer(Encoding.UTF8.GetBytes(item.Answer), item.Type, item.Confidence, tokens, sentences));
+                answers.Add(new Answer(Encoding.UTF8.GetBytes(item.Answer), item.Type, OwnSuggestions.TypeOf(item.Type, item.Answer), item.Confidence,
+                    tokens, sentences));
             }
 
             Vector(termCounts[d], idf, isChar, df, weighted);
