@@ -77,6 +77,9 @@ internal sealed class BitParallelLcs
     /// </summary>
     public int RowOf(int symbol) => _rows.TryGetValue(symbol, out var row) ? row : -1;
 
+    /// <summary>Each distinct token of the pattern with its row.</summary>
+    public Dictionary<int, int> Rows => _rows;
+
     /// <summary>Sets a state to "nothing read yet".</summary>
     public static void Start(Span<ulong> state) => state.Fill(ulong.MaxValue);
 

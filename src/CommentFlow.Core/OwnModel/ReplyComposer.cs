@@ -39,6 +39,12 @@ internal static partial class ReplyComposer
     [ThreadStatic]
     private static BitParallelLcs[]? s_patterns;
 
+    [ThreadStatic]
+    private static Dictionary<int, int>? s_slots;
+
+    [ThreadStatic]
+    private static List<int>? s_table;
+
     public static Composition Compose(RetrievalIndex index, IReadOnlyList<(int Doc, float Similarity)> neighbours, QueryWords query)
     {
         var phrase = query.KeyPhrase;
@@ -150,22 +156,62 @@ internal static partial class ReplyComposer
                 _offsets[k] = _stateWords;
                 _stateWords += _patterns[k].Words;
             }
+            // Each token the patterns hold gets a slot with its row in every pattern: a pool token is looked up once, not
+            // once a pattern.
+            var slots = s_slots ??= [];
+            slots.Clear();
+            var table = s_table ??= [];
+            table.Clear();
+            for (var k = 0; k < _patterns.Length; k++)
+            {
+                foreach (var (token, row) in _patterns[k].Rows)
+                {
+                    ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(slots, token, out var exists);
+                    if (!exists)
+                    {
+                        slot = table.Count;
+                        for (var j = 0; j < _patterns.Length; j++)
+                        {
+                            table.Add(-1);
+                        }
+                    }
+                    table[slot + k] = row;
+                }
+            }
             _rows = new int[pool.Count][][];
+            var counts = new int[_patterns.Length];
             for (var p = 0; p < pool.Count; p++)
             {
                 var tokens = pool[p].Tokens;
-                _rows[p] = new int[_patterns.Length][];
-                for (var k = 0; k < _patterns.Length; k++)
+                Array.Clear(counts);
+                foreach (var t in tokens)
                 {
-                    var rows = new List<int>(tokens.Length);
-                    foreach (var t in tokens)
+                    if (slots.TryGetValue(t, out var slot))
                     {
-                        if (_patterns[k].RowOf(t) is var row and >= 0)
+                        for (var k = 0; k < _patterns.Length; k++)
                         {
-                            rows.Add(row);
+                            counts[k] += table[slot + k] >= 0 ? 1 : 0;
                         }
                     }
-                    _rows[p][k] = [.. rows];
+                }
+                var rows = _rows[p] = new int[_patterns.Length][];
+                for (var k = 0; k < _patterns.Length; k++)
+                {
+                    rows[k] = counts[k] == 0 ? [] : new int[counts[k]];
+                    counts[k] = 0;
+                }
+                foreach (var t in tokens)
+                {
+                    if (slots.TryGetValue(t, out var slot))
+                    {
+                        for (var k = 0; k < _patterns.Length; k++)
+                        {
+                            if (table[slot + k] is var row and >= 0)
+                            {
+                                rows[k][counts[k]++] = row;
+                            }
+                        }
+                    }
                 }
             }
             // Each sentence's LCS with each pattern on its own: what adding it can add at most (see Bound).
@@ -197,18 +243,18 @@ internal static partial class ReplyComposer
             var state = new ulong[_stateWords];
             var current = new int[_patterns.Length];
             var bounds = new (double Bound, int Candidate)[_pool.Count];
+            // The patterns' states after each prefix of the reply as it stands; those before the last insertion stay valid.
+            BitParallelLcs.Start(prefixes.AsSpan(0, _stateWords));
+            var valid = 0;
+            var length = 0;
             for (var step = 0; step < MaxSentences; step++)
             {
-                // The patterns' states after each prefix of the reply as it stands.
-                var length = 0;
-                BitParallelLcs.Start(prefixes.AsSpan(0, _stateWords));
-                for (var c = 0; c < chosen.Count; c++)
+                for (var c = valid; c < chosen.Count; c++)
                 {
                     var from = prefixes.AsSpan(c * _stateWords, _stateWords);
                     var to = prefixes.AsSpan((c + 1) * _stateWords, _stateWords);
                     from.CopyTo(to);
                     Read(to, chosen[c]);
-                    length += _pool[chosen[c]].Tokens.Length;
                 }
                 var whole = prefixes.AsSpan(chosen.Count * _stateWords, _stateWords);
                 for (var k = 0; k < _patterns.Length; k++)
@@ -254,6 +300,8 @@ internal static partial class ReplyComposer
                 chosen.Insert(pickAt, pick);
                 isChosen[pick] = true;
                 best = pickScore;
+                valid = pickAt;
+                length += _pool[pick].Tokens.Length;
             }
             return chosen;
         }

@@ -246,7 +246,7 @@ internal sealed class RetrievalIndex
         var scores = s_scores is { } pooled && pooled.Length >= _documents.Length ? pooled : s_scores = new float[_documents.Length];
         var lists = _postings.TryGetValue(language, out var own) ? [own] : _postings.Values.ToList();
         var table = QueryTable.For(query);
-        query.Sort(static (a, b) => b.Weight.CompareTo(a.Weight));
+        CollectionsMarshal.AsSpan(query).Sort(default(Heaviest));
         ref var score = ref MemoryMarshal.GetArrayDataReference(scores);
         foreach (var (term, weight) in query.Take(QueryTerms))
         {
@@ -296,7 +296,19 @@ internal sealed class RetrievalIndex
         {
             exact.Add((doc, Cosine(_documents[doc], table)));
         }
-        return exact.OrderByDescending(e => e.Similarity).Take(k).ToList();
+        CollectionsMarshal.AsSpan(exact).Sort(default(Heaviest));
+        if (exact.Count > k)
+        {
+            exact.RemoveRange(k, exact.Count - k);
+        }
+        return exact;
+    }
+
+    /// <summary>Heaviest first, then the lower id: a total order, so equal weights always come out the same way.</summary>
+    private readonly struct Heaviest : IComparer<(int Id, float Weight)>
+    {
+        public int Compare((int Id, float Weight) x, (int Id, float Weight) y) =>
+            x.Weight != y.Weight ? y.Weight.CompareTo(x.Weight) : x.Id.CompareTo(y.Id);
     }
 
     /// <summary>Keeps the ticket if it beats the weakest of the best so far; returns the score a ticket must now beat.</summary>
