@@ -10,6 +10,7 @@ internal sealed class CacheOptions
     [Range(0, 86_400)]
     public int TtlSeconds { get; set; } = 300;
 
-    [Range(1, 10_000_000)]
+    /// <summary>Answers kept at most; the least recently used makes room for a new one. At least 3 (the LRU's three queues).</summary>
+    [Range(3, 10_000_000)]
     public int MaxEntries { get; set; } = 10_000;
 }

@@ -1,44 +1,38 @@
-using System.Collections.Concurrent;
+using BitFaster.Caching.Lru;
 using CommentFlow.Domain;
-using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Options;
 
 namespace CommentFlow.Caching;
 
-/// <summary>Answers already given, keyed by context hash, so a repeated request costs no engine call.</summary>
-internal sealed class SuggestionCache : IDisposable
+/// <summary>
+/// Answers already given, keyed by context hash, so a repeated request costs no engine call. Bounded by
+/// <see cref="CacheOptions.MaxEntries"/>: a new answer is always taken, and the least recently used one makes room
+/// (BitFaster's <c>ConcurrentLru</c>, no background thread, no sorting). Expiry is read from each entry against the
+/// injected clock: an expired answer is a miss, and leaves when looked up or pushed out by newer ones.
+/// </summary>
+internal sealed class SuggestionCache
 {
-    private readonly MemoryCache _cache;
+    private readonly ConcurrentLru<string, Held> _cache;
     private readonly CacheOptions _options;
     private readonly TimeProvider _time;
-
-    // A mirror of what the cache holds, because MemoryCache can neither be searched nor read without counting a hit or a
-    // miss: the earlier front end's save names a text, not a context, and its stats count expired entries. An entry is
-    // added here before it is set in the cache and leaves by the cache's eviction callback, compared by reference, so a
-    // replaced or rejected (over capacity) entry never lingers; two concurrent sets of one context may leave it out,
-    // which only costs a search the store answers instead.
-    private readonly ConcurrentDictionary<string, Held> _held = new(StringComparer.Ordinal);
-    private long _sets; // orders the mirror newest first where the clock may not move (a fake one, or two sets in one tick)
+    private long _sets; // orders Recent newest first where the clock may not move (a fake one, or two sets in one tick)
+    private long _hits;
+    private long _misses;
 
     public SuggestionCache(IOptions<CacheOptions> options, TimeProvider time)
     {
         _options = options.Value;
         _time = time;
-        _cache = new MemoryCache(new MemoryCacheOptions
-        {
-            SizeLimit = _options.MaxEntries,
-            TrackStatistics = true,
-            Clock = new TimeProviderClock(time),
-        });
+        _cache = new ConcurrentLru<string, Held>(Environment.ProcessorCount, _options.MaxEntries, StringComparer.Ordinal);
     }
 
     public bool Enabled => _options.TtlSeconds > 0;
 
     public bool TryGet(string contextHash, int maxSuggestions, out CachedAnswer answer)
     {
-        if (Enabled && _cache.TryGetValue(contextHash, out Held? found) && found!.Answer.CoversRequest(maxSuggestions))
+        if (Lookup(contextHash) is { } found && found.CoversRequest(maxSuggestions))
         {
-            answer = found.Answer;
+            answer = found;
             return true;
         }
         answer = null!;
@@ -46,13 +40,33 @@ internal sealed class SuggestionCache : IDisposable
     }
 
     /// <summary>The answer given for this context, if still cached, whatever number of suggestions was asked for.</summary>
-    public CachedAnswer? Find(string contextHash) => Enabled && _cache.TryGetValue(contextHash, out Held? found) ? found!.Answer : null;
+    public CachedAnswer? Find(string contextHash) => Lookup(contextHash);
+
+    /// <summary>A lookup, counted as a hit or a miss.</summary>
+    private CachedAnswer? Lookup(string contextHash)
+    {
+        if (!Enabled)
+        {
+            return null;
+        }
+        if (_cache.TryGet(contextHash, out var held))
+        {
+            if (held.ExpiresAt > _time.GetUtcNow())
+            {
+                Interlocked.Increment(ref _hits);
+                return held.Answer;
+            }
+            _cache.TryRemove(KeyValuePair.Create(contextHash, held)); // this entry only, not one set since
+        }
+        Interlocked.Increment(ref _misses);
+        return null;
+    }
 
     /// <summary>The unexpired answers, newest first, without counting hits or misses.</summary>
     public IEnumerable<(string ContextHash, CachedAnswer Answer)> Recent()
     {
         var now = _time.GetUtcNow();
-        return _held.Where(h => h.Value.ExpiresAt > now).OrderByDescending(h => h.Value.Sequence).Select(h => (h.Key, h.Value.Answer));
+        return _cache.Where(h => h.Value.ExpiresAt > now).OrderByDescending(h => h.Value.Sequence).Select(h => (h.Key, h.Value.Answer));
     }
 
     public void Set(string contextHash, CachedAnswer answer)
@@ -61,60 +75,38 @@ internal sealed class SuggestionCache : IDisposable
         {
             return;
         }
-        var now = _time.GetUtcNow();
-        var ttl = TimeSpan.FromSeconds(_options.TtlSeconds);
-        var held = new Held(answer, Interlocked.Increment(ref _sets), now + ttl);
-        _held[contextHash] = held;
-        var entry = new MemoryCacheEntryOptions { Size = 1, AbsoluteExpirationRelativeToNow = ttl };
-        entry.RegisterPostEvictionCallback(static (key, value, _, state) =>
-            ((ConcurrentDictionary<string, Held>)state!).TryRemove(KeyValuePair.Create((string)key, (Held)value!)), _held);
-        _cache.Set(contextHash, held, entry);
+        var expiresAt = _time.GetUtcNow() + TimeSpan.FromSeconds(_options.TtlSeconds);
+        _cache.AddOrUpdate(contextHash, new Held(answer, Interlocked.Increment(ref _sets), expiresAt));
     }
 
     /// <summary>Forgets the answer for one context (an erased ticket's). No lookup first: that would count as a hit or a miss.</summary>
-    public void Remove(string contextHash)
-    {
-        _cache.Remove(contextHash);
-        _held.TryRemove(contextHash, out _);
-    }
+    public void Remove(string contextHash) => _cache.TryRemove(contextHash);
 
     public CacheStatistics Statistics()
     {
-        var s = _cache.GetCurrentStatistics();
         var now = _time.GetUtcNow();
-        var held = _held.Values.ToList();
-        var valid = held.Count(h => h.ExpiresAt > now);
-        return new CacheStatistics(s?.CurrentEntryCount ?? 0, s?.TotalHits ?? 0, s?.TotalMisses ?? 0, _options.TtlSeconds, _options.MaxEntries)
+        var held = _cache.Select(h => h.Value).ToList();
+        return new CacheStatistics(held.Count, Interlocked.Read(ref _hits), Interlocked.Read(ref _misses), _options.TtlSeconds, _options.MaxEntries)
         {
             Held = held.Count,
-            Valid = valid,
+            Valid = held.Count(h => h.ExpiresAt > now),
         };
     }
 
     public int Clear()
     {
         var count = _cache.Count;
-        _held.Clear(); // first: an entry set in between is then cleared from the cache and its callback takes it out here
         _cache.Clear();
         return count;
     }
 
-    public void Dispose() => _cache.Dispose();
-
-    /// <summary>A class, not a record: the eviction callback must remove this very entry, not an equal one set since.</summary>
+    /// <summary>A class, not a record: an expired entry is removed as this very entry, not an equal one set since.</summary>
     private sealed class Held(CachedAnswer answer, long sequence, DateTimeOffset expiresAt)
     {
         public CachedAnswer Answer { get; } = answer;
         public long Sequence { get; } = sequence;
         public DateTimeOffset ExpiresAt { get; } = expiresAt;
     }
-
-#pragma warning disable CS0618 // ISystemClock is the only clock MemoryCache takes; TimeProvider keeps tests on a fake clock.
-    private sealed class TimeProviderClock(TimeProvider time) : Microsoft.Extensions.Internal.ISystemClock
-    {
-        public DateTimeOffset UtcNow => time.GetUtcNow();
-    }
-#pragma warning restore CS0618
 }
 
 /// <summary>What the cache keeps: the engine's answer and how many suggestions were asked for.</summary>
@@ -126,7 +118,7 @@ internal sealed record CachedAnswer(IReadOnlyList<Suggestion> Suggestions, strin
 
 /// <summary>
 /// <see cref="Entries"/> is the cache's own count; <see cref="Held"/> and <see cref="Valid"/> are the earlier service's
-/// figures: entries held, expired or not (expired ones go at the cache's next scan), and those not yet expired.
+/// figures: entries held, expired or not (an expired one goes when looked up or pushed out), and those not yet expired.
 /// </summary>
 internal sealed record CacheStatistics(long Entries, long Hits, long Misses, int TtlSeconds, int MaxEntries)
 {
