@@ -72,18 +72,15 @@ internal sealed class BitParallelLcs
     public int Words => _words;
 
     /// <summary>
-    /// The match-mask row of a token of the text, or -1 when the pattern does not have it (the state would not change):
+    /// Each distinct token of the pattern with its match-mask row (a token the pattern lacks would not change the state):
     /// looked up once per token, a text seen many times against one pattern is then advanced by rows alone.
     /// </summary>
-    public int RowOf(int symbol) => _rows.TryGetValue(symbol, out var row) ? row : -1;
-
-    /// <summary>Each distinct token of the pattern with its row.</summary>
     public Dictionary<int, int> Rows => _rows;
 
     /// <summary>Sets a state to "nothing read yet".</summary>
     public static void Start(Span<ulong> state) => state.Fill(ulong.MaxValue);
 
-    /// <summary>Reads one matching token of the text (its <see cref="RowOf"/> row) into the state.</summary>
+    /// <summary>Reads one matching token of the text (its row in <see cref="Rows"/>) into the state.</summary>
     public void Advance(Span<ulong> state, int row)
     {
         var m = _masks.AsSpan(row * _words, _words);
