@@ -88,7 +88,6 @@ internal sealed class SuggestionCache
         var held = _cache.Select(h => h.Value).ToList();
         return new CacheStatistics(held.Count, Interlocked.Read(ref _hits), Interlocked.Read(ref _misses), _options.TtlSeconds, _options.MaxEntries)
         {
-            Held = held.Count,
             Valid = held.Count(h => h.ExpiresAt > now),
         };
     }
@@ -117,12 +116,12 @@ internal sealed record CachedAnswer(IReadOnlyList<Suggestion> Suggestions, strin
 }
 
 /// <summary>
-/// <see cref="Entries"/> is the cache's own count; <see cref="Held"/> and <see cref="Valid"/> are the earlier service's
-/// figures: entries held, expired or not (an expired one goes when looked up or pushed out), and those not yet expired.
+/// <see cref="Entries"/>: the answers held, expired or not (an expired one goes when looked up or pushed out);
+/// <see cref="Held"/> and <see cref="Valid"/> are the earlier service's names for it and for those not yet expired.
 /// </summary>
 internal sealed record CacheStatistics(long Entries, long Hits, long Misses, int TtlSeconds, int MaxEntries)
 {
-    public long Held { get; init; }
+    public long Held => Entries;
     public long Valid { get; init; }
     public long Expired => Held - Valid;
     public double HitRate => Hits + Misses == 0 ? 0 : Math.Round((double)Hits / (Hits + Misses), 4);
