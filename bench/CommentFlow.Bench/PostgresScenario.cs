@@ -200,12 +200,20 @@ internal static class PostgresScenario
         return TrainingSample.From(context, context.Hash(), request.Suggestions, "llama3.2", "ollama", 0, DateTimeOffset.UtcNow);
     }
 
-    /// <summary>How many times pg_locks was read, and how many of those reads showed a lock some session waits for.</summary>
+    /// <summary>
+    /// How many times pg_locks was read, and how many of those reads showed a lock some session of this database waits for.
+    /// pg_locks covers the whole server (other databases' sessions, e.g. tests running beside the bench), and a row lock's
+    /// wait is on a transaction id, which names no database: the waiting session's own database is what tells.
+    /// </summary>
     private static async Task<(int Taken, int Waiting)> SampleLocksAsync(string connectionString, CancellationToken cancellationToken)
     {
         await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync(CancellationToken.None);
-        await using var command = new NpgsqlCommand("SELECT COUNT(*) FROM pg_locks WHERE NOT granted", connection);
+        await using var command = new NpgsqlCommand(
+            """
+            SELECT COUNT(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+            WHERE NOT l.granted AND a.datname = current_database()
+            """, connection);
         int taken = 0, waiting = 0;
         while (!cancellationToken.IsCancellationRequested)
         {

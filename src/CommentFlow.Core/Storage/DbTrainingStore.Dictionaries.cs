@@ -166,7 +166,8 @@ internal abstract partial class DbTrainingStore
 
     /// <summary>
     /// Re-encodes the GZip payloads with the current dictionary, <see cref="ConvertBatch"/> rows a transaction (taking the
-    /// writers' lock shared, as a batch does: the rows it touches are not the ones batches insert). Returns how many.
+    /// writers' lock shared, as a batch does: the rows it touches are not the ones batches insert). Rows another instance
+    /// is converting meanwhile are left to it (<see cref="SkipRowsOthersHold"/>). Returns how many.
     /// </summary>
     internal async Task<int> ConvertToDictionaryAsync(CancellationToken cancellationToken)
     {
@@ -181,7 +182,7 @@ internal abstract partial class DbTrainingStore
             await using var connection = await ConnectAsync(cancellationToken);
             await using var tx = await BeginWriteAsync(connection, exclusive: false, cancellationToken);
             var rows = (await connection.QueryAsync<(long Id, byte[] Payload)>(new CommandDefinition(
-                $"SELECT id, payload FROM samples WHERE payload_encoding = {PayloadCodec.Gzip} AND id > @after ORDER BY id LIMIT {ConvertBatch}",
+                $"SELECT id, payload FROM samples WHERE payload_encoding = {PayloadCodec.Gzip} AND id > @after ORDER BY id LIMIT {ConvertBatch}{SkipRowsOthersHold}",
                 new { after }, tx, cancellationToken: cancellationToken))).ToList();
             if (rows.Count == 0)
             {

@@ -60,6 +60,12 @@ internal abstract partial class DbTrainingStore(StorageOptions options, TimeProv
     /// <summary>The stats_shards row this store's writes add to (see migration 0005): one per instance on PostgreSQL.</summary>
     protected virtual int Shard => 0;
 
+    /// <summary>
+    /// Appended to a SELECT of rows to rewrite in the write transaction: on PostgreSQL the rows another instance is
+    /// rewriting are skipped (it converts them) instead of waited for and converted a second time; SQLite has one writer.
+    /// </summary>
+    protected virtual string SkipRowsOthersHold => "";
+
     /// <summary>A read-only transaction whose reads all see one snapshot, taking no lock that blocks writers.</summary>
     protected abstract Task<DbTransaction> BeginSnapshotAsync(DbConnection connection, CancellationToken cancellationToken);
 

@@ -42,6 +42,8 @@ internal sealed partial class PostgresTrainingStore(NpgsqlDataSource dataSource,
 
     protected override int Shard => _shard;
 
+    protected override string SkipRowsOthersHold => " FOR UPDATE SKIP LOCKED";
+
     public string Provider => StorageProviders.Postgres;
 
     public async Task MigrateAsync(CancellationToken cancellationToken)
