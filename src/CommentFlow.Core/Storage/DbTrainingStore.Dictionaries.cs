@@ -26,7 +26,8 @@ internal abstract partial class DbTrainingStore
     /// <summary>Payloads compressing this much worse than the held-out ones did (a quarter) mean the data has drifted.</summary>
     internal const double DriftTolerance = 0.25;
 
-    private const int ConvertBatch = 1_000;
+    /// <summary>Rows rewritten per transaction: small, so a capture batch that meets one of them waits a few milliseconds at most.</summary>
+    private const int ConvertBatch = 250;
 
     /// <summary>The dictionary work in flight, or a completed task: tests and the bench wait on it.</summary>
     internal Task DictionaryWork => Volatile.Read(ref _dictionaryWork) ?? Task.CompletedTask;
@@ -114,22 +115,22 @@ internal abstract partial class DbTrainingStore
         var id = (Codec.Current?.Id ?? PayloadCodec.FirstDictionaryId - 1) + 1;
         var trained = PayloadDictionary.Train(id, payloads, DictionaryBytes, Options.GzipLevel);
 
+        // Only the dictionaries table is written: capture batches go on meanwhile. Two instances that trained at once both
+        // insert the next id; the second's insert does nothing (the key is taken) and it uses the first's dictionary.
         await using (var connection = await ConnectAsync(cancellationToken))
-        await using (var tx = await BeginWriteAsync(connection, exclusive: true, cancellationToken))
+        await using (var tx = await BeginWriteAsync(connection, exclusive: false, cancellationToken))
         {
             var newest = await connection.ExecuteScalarAsync<int?>(new CommandDefinition(
                 "SELECT MAX(id) FROM payload_dictionaries", transaction: tx, cancellationToken: cancellationToken));
-            if (newest >= id)
+            if (newest >= id || !await InsertDictionaryAsync(connection, tx, trained, payloads.Count, cancellationToken))
             {
-                // Another instance trained one first: use the store's newest instead of adding a second.
-                var theirs = await connection.QuerySingleAsync<(byte[] Content, double HeldOutRatio)>(new CommandDefinition(
-                    "SELECT content, held_out_ratio FROM payload_dictionaries WHERE id = @newest", new { newest }, tx, cancellationToken: cancellationToken));
+                var theirs = await connection.QuerySingleAsync<(int Id, byte[] Content, double HeldOutRatio)>(new CommandDefinition(
+                    "SELECT id, content, held_out_ratio FROM payload_dictionaries ORDER BY id DESC LIMIT 1", transaction: tx, cancellationToken: cancellationToken));
                 await tx.CommitAsync(cancellationToken);
-                var current = new PayloadDictionary(newest.Value, theirs.Content, theirs.HeldOutRatio);
+                var current = new PayloadDictionary(theirs.Id, theirs.Content, theirs.HeldOutRatio);
                 Codec.Add(current);
                 return current;
             }
-            await InsertDictionaryAsync(connection, tx, trained, payloads.Count, cancellationToken);
             await tx.CommitAsync(cancellationToken);
         }
         Codec.Add(trained);
@@ -155,19 +156,21 @@ internal abstract partial class DbTrainingStore
         return true;
     }
 
+    /// <summary>False when the id was taken meanwhile (another instance's dictionary); nothing is inserted then.</summary>
     /// <param name="trainedOn">Payloads it was trained on here; 0 for one carried from another store.</param>
-    private Task InsertDictionaryAsync(DbConnection connection, DbTransaction tx, PayloadDictionary dictionary, int trainedOn, CancellationToken cancellationToken) =>
-        connection.ExecuteAsync(new CommandDefinition(
+    private async Task<bool> InsertDictionaryAsync(DbConnection connection, DbTransaction tx, PayloadDictionary dictionary, int trainedOn, CancellationToken cancellationToken) =>
+        await connection.ExecuteAsync(new CommandDefinition(
             """
             INSERT INTO payload_dictionaries (id, created_at, trained_on, held_out_ratio, content)
-            VALUES (@id, @created, @trainedOn, @ratio, @content)
+            VALUES (@id, @created, @trainedOn, @ratio, @content) ON CONFLICT (id) DO NOTHING
             """, new { id = dictionary.Id, created = TimestampValue(Time.GetUtcNow()), trainedOn, ratio = dictionary.HeldOutRatio, content = dictionary.Content },
-            tx, cancellationToken: cancellationToken));
+            tx, cancellationToken: cancellationToken)) == 1;
 
     /// <summary>
-    /// Re-encodes the GZip payloads with the current dictionary, <see cref="ConvertBatch"/> rows a transaction (taking the
-    /// writers' lock shared, as a batch does: the rows it touches are not the ones batches insert). Rows another instance
-    /// is converting meanwhile are left to it (<see cref="SkipRowsOthersHold"/>). Returns how many.
+    /// Re-encodes the GZip payloads with the current dictionary, <see cref="ConvertBatch"/> rows at a time. The rows are
+    /// read and compressed outside any transaction; only the rewrite takes one (the writers' lock shared, as a batch does),
+    /// so a capture batch inserting a duplicate of a row being rewritten waits a moment at most. A GZip payload never
+    /// changes until it is converted, so a rewrite that finds its row still GZip writes what was read. Returns how many.
     /// </summary>
     internal async Task<int> ConvertToDictionaryAsync(CancellationToken cancellationToken)
     {
@@ -180,25 +183,21 @@ internal abstract partial class DbTrainingStore
         while (true)
         {
             await using var connection = await ConnectAsync(cancellationToken);
-            await using var tx = await BeginWriteAsync(connection, exclusive: false, cancellationToken);
             var rows = (await connection.QueryAsync<(long Id, byte[] Payload)>(new CommandDefinition(
-                $"SELECT id, payload FROM samples WHERE payload_encoding = {PayloadCodec.Gzip} AND id > @after ORDER BY id LIMIT {ConvertBatch}{SkipRowsOthersHold}",
-                new { after }, tx, cancellationToken: cancellationToken))).ToList();
+                $"SELECT id, payload FROM samples WHERE payload_encoding = {PayloadCodec.Gzip} AND id > @after ORDER BY id LIMIT {ConvertBatch}",
+                new { after }, cancellationToken: cancellationToken))).ToList();
             if (rows.Count == 0)
             {
                 break;
             }
-            var updates = rows.Select(r => new
+            var ids = rows.Select(r => r.Id).ToArray();
+            var payloads = rows.Select(r => dictionary.Compress(SamplePayload.Unpack(r.Payload, PayloadCodec.Gzip), Options.GzipLevel)).ToArray();
+            await using (var tx = await BeginWriteAsync(connection, exclusive: false, cancellationToken))
             {
-                id = r.Id,
-                payload = dictionary.Compress(SamplePayload.Unpack(r.Payload, PayloadCodec.Gzip), Options.GzipLevel),
-            }).ToList();
-            await connection.ExecuteAsync(new CommandDefinition(
-                $"UPDATE samples SET payload = @payload, payload_encoding = {PayloadCodec.Zstd} WHERE id = @id AND payload_encoding = {PayloadCodec.Gzip}",
-                updates, tx, cancellationToken: cancellationToken));
-            await tx.CommitAsync(cancellationToken);
-            converted += rows.Count;
-            after = rows[^1].Id;
+                converted += await RewriteGzipPayloadsAsync(connection, tx, ids, payloads, cancellationToken);
+                await tx.CommitAsync(cancellationToken);
+            }
+            after = ids[^1];
         }
         if (converted > 0)
         {
@@ -206,4 +205,13 @@ internal abstract partial class DbTrainingStore
         }
         return converted;
     }
+
+    /// <summary>
+    /// Replaces the payloads of the rows still GZip with the given zstd ones, inside <paramref name="tx"/>; returns how
+    /// many rows it rewrote. Row by row here (SQLite: one writer, no round trips).
+    /// </summary>
+    protected virtual async Task<int> RewriteGzipPayloadsAsync(DbConnection connection, DbTransaction tx, long[] ids, byte[][] payloads, CancellationToken cancellationToken) =>
+        await connection.ExecuteAsync(new CommandDefinition(
+            $"UPDATE samples SET payload = @payload, payload_encoding = {PayloadCodec.Zstd} WHERE id = @id AND payload_encoding = {PayloadCodec.Gzip}",
+            ids.Select((id, i) => new { id, payload = payloads[i] }), tx, cancellationToken: cancellationToken));
 }

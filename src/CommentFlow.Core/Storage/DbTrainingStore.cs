@@ -52,19 +52,15 @@ internal abstract partial class DbTrainingStore(StorageOptions options, TimeProv
 
     /// <summary>
     /// Before a batch inserts its rows (in their order, which is the store's order): where several writers may insert the
-    /// same hashes at once, takes what makes them wait for each other in one order, never in a cycle. Nothing by default.
+    /// same hashes at once, takes what makes them wait for each other in one order, never in a cycle, and returns the
+    /// hashes already stored, which the batch then skips without an insert. Null by default (one writer: the insert's
+    /// conflict check is as cheap).
     /// </summary>
-    protected virtual Task ClaimAsync(DbConnection connection, DbTransaction tx, IEnumerable<string> hashes, CancellationToken cancellationToken) =>
-        Task.CompletedTask;
+    protected virtual Task<HashSet<string>?> ClaimAsync(DbConnection connection, DbTransaction tx, string[] hashes, CancellationToken cancellationToken) =>
+        Task.FromResult<HashSet<string>?>(null);
 
     /// <summary>The stats_shards row this store's writes add to (see migration 0005): one per instance on PostgreSQL.</summary>
     protected virtual int Shard => 0;
-
-    /// <summary>
-    /// Appended to a SELECT of rows to rewrite in the write transaction: on PostgreSQL the rows another instance is
-    /// rewriting are skipped (it converts them) instead of waited for and converted a second time; SQLite has one writer.
-    /// </summary>
-    protected virtual string SkipRowsOthersHold => "";
 
     /// <summary>A read-only transaction whose reads all see one snapshot, taking no lock that blocks writers.</summary>
     protected abstract Task<DbTransaction> BeginSnapshotAsync(DbConnection connection, CancellationToken cancellationToken);
@@ -216,11 +212,16 @@ internal abstract partial class DbTrainingStore(StorageOptions options, TimeProv
         var pQueue = Add("queue", DbType.String);
         await insert.PrepareAsync(cancellationToken);
 
-        await ClaimAsync(connection, tx, samples.Select(s => s.ContextHash), cancellationToken);
+        var stored = await ClaimAsync(connection, tx, [.. samples.Select(s => s.ContextHash)], cancellationToken);
         var aggregates = new StatsDelta();
         var written = 0;
         for (var i = 0; i < samples.Count; i++)
         {
+            if (stored?.Contains(samples[i].ContextHash) == true)
+            {
+                progress?.Report(i + 1);
+                continue;
+            }
             var s = AsStored(samples[i]);
             pHash.Value = s.ContextHash;
             pKey.Value = (object?)s.Context.TicketKey ?? DBNull.Value;

@@ -19,6 +19,9 @@ namespace CommentFlow.Storage;
 /// hashes (in any order) queue in one order on them, never in a cycle;</item>
 /// <item>what must see no batch in flight takes the lock exclusive: erasure and retention, feedback (a check, then an
 /// upsert), and the compression switch-over, decided by exactly one writer;</item>
+/// <item>a payload dictionary and the conversion of GZip payloads to it take the lock shared too: a dictionary is one row
+/// whose key two instances cannot both take, and the conversion rewrites a few hundred rows a transaction, compressed
+/// before it starts, skipping rows another instance is rewriting;</item>
 /// <item>a duplicate written by another instance is skipped by the unique constraint (<c>ON CONFLICT DO NOTHING</c>);</item>
 /// <item>migrations run under a transaction-scoped advisory lock, so instances starting together apply each one once.</item>
 /// </list>
@@ -42,7 +45,21 @@ internal sealed partial class PostgresTrainingStore(NpgsqlDataSource dataSource,
 
     protected override int Shard => _shard;
 
-    protected override string SkipRowsOthersHold => " FOR UPDATE SKIP LOCKED";
+    // One statement for the batch. A row another instance is rewriting at this moment is skipped (it converts it), not
+    // waited for; one it has rewritten is no longer GZip.
+    protected override async Task<int> RewriteGzipPayloadsAsync(DbConnection connection, DbTransaction tx, long[] ids, byte[][] payloads, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand(
+            $"""
+            UPDATE samples s SET payload = v.payload, payload_encoding = {PayloadCodec.Zstd}
+            FROM unnest(@ids, @payloads) AS v(id, payload)
+            WHERE s.id = v.id AND s.payload_encoding = {PayloadCodec.Gzip}
+              AND s.id IN (SELECT id FROM samples WHERE id = ANY(@ids) AND payload_encoding = {PayloadCodec.Gzip} FOR UPDATE SKIP LOCKED)
+            """, (NpgsqlConnection)connection, (NpgsqlTransaction)tx);
+        command.Parameters.Add(new NpgsqlParameter<long[]>("ids", ids));
+        command.Parameters.Add(new NpgsqlParameter<byte[][]>("payloads", payloads));
+        return await command.ExecuteNonQueryAsync(cancellationToken);
+    }
 
     public string Provider => StorageProviders.Postgres;
 
@@ -157,10 +174,18 @@ internal sealed partial class PostgresTrainingStore(NpgsqlDataSource dataSource,
 
     // The two-key form of advisory locks, a space apart from the writers' one-key lock; a collision of hashtext only makes
     // two batches queue. Volatile functions in the select list run after the ORDER BY, so the locks are taken in order.
-    protected override Task ClaimAsync(DbConnection connection, DbTransaction tx, IEnumerable<string> hashes, CancellationToken cancellationToken) =>
-        connection.ExecuteAsync(new CommandDefinition(
+    // Once they are held, no other batch is inserting these hashes, so the rows found stored are all there will be. A
+    // duplicate is skipped on that finding rather than inserted: its INSERT's conflict check would wait for a
+    // transaction rewriting the stored row (the dictionary conversion), the read does not.
+    protected override async Task<HashSet<string>?> ClaimAsync(DbConnection connection, DbTransaction tx, string[] hashes, CancellationToken cancellationToken)
+    {
+        await connection.ExecuteAsync(new CommandDefinition(
             "SELECT pg_advisory_xact_lock(@space, hashtext(h)) FROM unnest(@hashes) AS h ORDER BY h",
-            new { space = HashLockSpace, hashes = hashes.ToArray() }, tx, cancellationToken: cancellationToken));
+            new { space = HashLockSpace, hashes }, tx, cancellationToken: cancellationToken));
+        return (await connection.QueryAsync<string>(new CommandDefinition(
+            "SELECT context_hash FROM samples WHERE context_hash = ANY(@hashes)", new { hashes }, tx, cancellationToken: cancellationToken)))
+            .ToHashSet(StringComparer.Ordinal);
+    }
 
     /// <summary>The first key of the hashes' advisory locks ("CF").</summary>
     private const int HashLockSpace = 0x4346;

@@ -1,4 +1,6 @@
+using CommentFlow.Domain;
 using CommentFlow.Storage;
+using Npgsql;
 
 namespace CommentFlow.Tests.Storage;
 
@@ -84,6 +86,71 @@ public sealed class PostgresWritersTests
         Assert.Equal(1, (await erasure.WaitAsync(TimeSpan.FromSeconds(30))).Samples);
         Assert.Equal(0, await a.ScalarAsync("SELECT COUNT(*) FROM samples WHERE ticket_key = 'ERASE-1'"));
         Assert.Equal(1, (await a.Store.GetStatsAsync(None)).TotalSamples);
+    }
+
+    [Fact]
+    public async Task WriteAsync_DuplicateOfARowAnotherTransactionIsRewriting_SkippedWithoutWaiting()
+    {
+        var connectionString = await TestPostgres.CreateDatabaseAsync();
+        var a = new PostgresStoreUnderTest(connectionString, Options, masker: null);
+        var b = new PostgresStoreUnderTest(connectionString, Options, masker: null);
+        await a.Store.MigrateAsync(None);
+        await b.Store.MigrateAsync(None);
+        var sample = Some.Sample();
+        await a.Store.WriteAsync([sample, Some.Sample()], null, None);
+
+        // What the dictionary conversion does to a stored row, held open. An INSERT of the same hash would check the
+        // unique key against the row being rewritten and wait for this transaction: the guard turns that into a failure.
+        await using var rewriter = new NpgsqlConnection(connectionString);
+        await rewriter.OpenAsync();
+        await using var tx = await rewriter.BeginTransactionAsync();
+        await using (var rewrite = new NpgsqlCommand("UPDATE samples SET payload = payload WHERE context_hash = @hash", rewriter, tx))
+        {
+            rewrite.Parameters.AddWithValue("hash", sample.ContextHash);
+            Assert.Equal(1, await rewrite.ExecuteNonQueryAsync());
+        }
+
+        var fresh = Some.Sample();
+        var result = await b.Store.WriteAsync([sample, fresh], null, None).WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal((1, 1), (result.Written, result.Duplicates));
+        await tx.RollbackAsync();
+        Assert.Equal(3, (await a.Store.GetStatsAsync(None)).TotalSamples);
+        Assert.Equal(3, await a.ScalarAsync("SELECT COUNT(*) FROM samples"));
+    }
+
+    [Fact]
+    public async Task ConvertToDictionaryAsync_ARowAnotherInstanceIsRewriting_LeftToItNotWaitedFor()
+    {
+        var connectionString = await TestPostgres.CreateDatabaseAsync();
+        var a = new PostgresStoreUnderTest(connectionString, new StorageOptions { CompressionThreshold = 0, DictionaryFrom = 0 }, masker: null);
+        await a.Store.MigrateAsync(None);
+        List<TrainingSample> samples = [.. Enumerable.Range(0, 30).Select(_ => Some.Sample())];
+        await a.Store.WriteAsync(samples, null, None);
+        var store = (PostgresTrainingStore)a.Store;
+        Assert.NotNull(await store.TrainDictionaryAsync(None));
+        Assert.Equal(30, await a.CountGzipPayloadsAsync());
+
+        // Another instance's conversion holds one row.
+        await using var other = new NpgsqlConnection(connectionString);
+        await other.OpenAsync();
+        await using var tx = await other.BeginTransactionAsync();
+        await using (var hold = new NpgsqlCommand("SELECT id FROM samples WHERE context_hash = @hash FOR UPDATE", other, tx))
+        {
+            hold.Parameters.AddWithValue("hash", samples[7].ContextHash);
+            Assert.NotNull(await hold.ExecuteScalarAsync());
+        }
+
+        Assert.Equal(29, await store.ConvertToDictionaryAsync(None).WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Equal(1, await a.CountGzipPayloadsAsync());
+        await tx.RollbackAsync();
+        Assert.Equal(1, await store.ConvertToDictionaryAsync(None));
+        Assert.Equal(0, await a.CountGzipPayloadsAsync());
+        var read = new List<string>();
+        await foreach (var s in a.Store.ReadAllAsync(None))
+        {
+            read.Add(s.Context.Description);
+        }
+        Assert.Equal(samples.Select(s => s.Context.Description), read);
     }
 
     /// <summary>Polls a condition of the database (an event another session causes), for at most 30 s.</summary>

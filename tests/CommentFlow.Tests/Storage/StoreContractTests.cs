@@ -295,6 +295,22 @@ public abstract class StoreContractTests
     }
 
     [Fact]
+    public async Task TrainDictionaryAsync_TwoInstancesAtOnce_OneDictionaryWhichBothUse()
+    {
+        var t = await NewAsync(new StorageOptions { CompressionThreshold = 0, DictionaryFrom = 0 });
+        await t.Store.WriteAsync([.. Enumerable.Range(0, 30).Select(_ => Some.Sample())], null, None);
+        var opened = t.OpenAnother();
+        await opened.MigrateAsync(None);
+        var other = (DbTrainingStore)opened;
+
+        var trained = await Task.WhenAll(((DbTrainingStore)t.Store).TrainDictionaryAsync(None), other.TrainDictionaryAsync(None));
+        Assert.Equal(1, await t.ScalarAsync("SELECT COUNT(*) FROM payload_dictionaries"));
+        Assert.Equal(trained[0]!.Id, trained[1]!.Id);
+        Assert.Equal(trained[0]!.Content, trained[1]!.Content);
+        Assert.Equal(trained[0]!.Id, other.Codec.Current!.Id);
+    }
+
+    [Fact]
     public async Task WriteAsync_BatchPreparedBeforeTheDictionaryCommittedAfterIt_ItsGzipPayloadsConvertedToo()
     {
         var t = await NewAsync(new StorageOptions { CompressionThreshold = 0, DictionaryFrom = 30 });
