@@ -6,6 +6,7 @@ using System.Text.Json;
 using CommentFlow.Dataset;
 using CommentFlow.Domain;
 using CommentFlow.Engines.Ollama;
+using CommentFlow.Storage;
 using CsvHelper;
 
 namespace CommentFlow.Export;
@@ -20,41 +21,239 @@ internal static class SampleExporters
 {
     private static readonly JsonWriterOptions Compact = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
-    public static async Task<(int Samples, int Rows)> WriteJsonLinesAsync(Stream output, IAsyncEnumerable<TrainingSample> samples, DatasetCleaner? cleaner, CancellationToken ct)
+    public static Task<(int Samples, int Rows)> WriteJsonLinesAsync(Stream output, IAsyncEnumerable<TrainingSample> samples, DatasetCleaner? cleaner, CancellationToken ct) =>
+        WriteJsonLinesAsync(output, samples.Select(s => JsonLine(s, cleaner)), ct);
+
+    /// <summary>
+    /// JSON Lines made by <see cref="JsonLine"/>, null for a sample with nothing to export. Made where the store decodes
+    /// (<see cref="ITrainingStore.ReadAllAsync{T}"/>), the lines are serialised on every core, and this only copies them.
+    /// </summary>
+    public static async Task<(int Samples, int Rows)> WriteJsonLinesAsync(Stream output, IAsyncEnumerable<byte[]?> lines, CancellationToken ct)
     {
-        var lines = new JsonLines(output);
-        var writer = lines.Writer;
-        int count = 0, rows = 0;
-        await foreach (var s in samples.WithCancellation(ct))
+        // Two buffers: one goes to the stream while the next fills, so the lines keep coming during a write.
+        var (buffer, spare) = (new ArrayBufferWriter<byte>(FlushBytes + 64 * 1024), new ArrayBufferWriter<byte>(FlushBytes + 64 * 1024));
+        var writing = Task.CompletedTask;
+        var count = 0;
+        try
         {
-            var suggestions = cleaner?.Clean(s) ?? s.Reviewed();
-            if (suggestions.Count == 0)
+            await foreach (var line in lines.WithCancellation(ct))
             {
-                continue;
+                if (line is null)
+                {
+                    continue;
+                }
+                buffer.Write(line);
+                count++;
+                if (buffer.WrittenCount >= FlushBytes)
+                {
+                    await writing;
+                    writing = output.WriteAsync(buffer.WrittenMemory, ct).AsTask();
+                    (buffer, spare) = (spare, buffer);
+                    buffer.ResetWrittenCount();
+                }
             }
-            writer.WriteStartObject();
-            writer.WriteString("context_hash", s.ContextHash);
-            writer.WriteString("ticket_key", s.Context.TicketKey);
-            writer.WriteString("created_at", s.CreatedAt);
-            writer.WriteStartObject("input");
-            SampleJson.WriteContextFields(writer, s.Context);
-            writer.WriteString("language", s.Context.Language);
-            writer.WriteString("queue", s.Context.Queue);
-            writer.WriteEndObject();
-            writer.WriteStartObject("output");
-            SampleJson.WriteSuggestions(writer, suggestions);
-            writer.WriteString("model", s.Model);
-            writer.WriteString("engine", s.Engine);
-            writer.WriteEndObject();
-            WriteFeedback(writer, s);
-            writer.WriteEndObject();
-            await lines.EndLineAsync(ct);
-            count++;
-            rows++;
+            await writing;
+            await output.WriteAsync(buffer.WrittenMemory, ct);
+            return (count, count);
         }
-        await lines.FlushAsync(ct);
-        return (count, rows);
+        finally
+        {
+            await writing.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
     }
+
+    /// <summary>
+    /// One sample's JSON Lines line, newline included; null when no suggestion is left to export. Thread-safe without a
+    /// cleaner (which counts what it removes).
+    /// </summary>
+    public static byte[]? JsonLine(TrainingSample s, DatasetCleaner? cleaner)
+    {
+        var suggestions = cleaner?.Clean(s) ?? s.Reviewed();
+        if (suggestions.Count == 0)
+        {
+            return null;
+        }
+        var writer = LineWriter();
+        writer.WriteStartObject();
+        writer.WriteString("context_hash", s.ContextHash);
+        writer.WriteString("ticket_key", s.Context.TicketKey);
+        writer.WriteString("created_at", s.CreatedAt);
+        writer.WriteStartObject("input");
+        SampleJson.WriteContextFields(writer, s.Context);
+        writer.WriteString("language", s.Context.Language);
+        writer.WriteString("queue", s.Context.Queue);
+        writer.WriteEndObject();
+        writer.WriteStartObject("output");
+        SampleJson.WriteSuggestions(writer, suggestions);
+        writer.WriteString("model", s.Model);
+        writer.WriteString("engine", s.Engine);
+        writer.WriteEndObject();
+        WriteFeedback(writer, s);
+        writer.WriteEndObject();
+        return EndLine(writer);
+    }
+
+    /// <summary>
+    /// A stored sample's line, byte for byte what <see cref="JsonLine(TrainingSample, DatasetCleaner?)"/> writes. A row
+    /// without feedback is written from its payload's UTF-8 as read: the texts are copied (unescaped into a buffer
+    /// where the payload escaped them, and escaped again as the export does) without making a .NET string of any, which
+    /// was most of an export's work. Thread-safe.
+    /// </summary>
+    public static byte[]? JsonLine(StoredSample stored)
+    {
+        if (!stored.TryGetRow(out var row, out var payload))
+        {
+            return JsonLine(stored.Decode(), null);
+        }
+        // The payload's properties in any order: each found one's reader kept, positioned on its value.
+        var reader = new Utf8JsonReader(payload);
+        Utf8JsonReader summary = default, description = default, comments = default, suggestions = default;
+        reader.Read();
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var name = reader.ValueTextEquals("summary"u8) ? 1 : reader.ValueTextEquals("description"u8) ? 2
+                : reader.ValueTextEquals("comments"u8) ? 3 : reader.ValueTextEquals("suggestions"u8) ? 4 : 0;
+            reader.Read();
+            switch (name)
+            {
+                case 1: summary = reader; break;
+                case 2: description = reader; break;
+                case 3: comments = reader; break;
+                case 4: suggestions = reader; break;
+            }
+            reader.Skip();
+        }
+
+        var writer = LineWriter();
+        writer.WriteStartObject();
+        writer.WriteString("context_hash", row.ContextHash);
+        writer.WriteString("ticket_key", row.TicketKey);
+        writer.WriteString("created_at", row.CreatedAt);
+        writer.WriteStartObject("input");
+        WriteString(writer, "summary"u8, ref summary);
+        WriteString(writer, "description"u8, ref description);
+        writer.WriteString("issue_type", row.IssueType);
+        writer.WriteString("status", row.Status);
+        writer.WriteString("priority", row.Priority);
+        writer.WriteStartArray("comments");
+        if (comments.TokenType == JsonTokenType.StartArray)
+        {
+            while (comments.Read() && comments.TokenType != JsonTokenType.EndArray)
+            {
+                writer.WriteStringValue(Utf8(ref comments));
+            }
+        }
+        writer.WriteEndArray();
+        writer.WriteString("language", row.Language);
+        writer.WriteString("queue", row.Queue);
+        writer.WriteEndObject();
+        writer.WriteStartObject("output");
+        writer.WriteStartArray("suggestions");
+        var written = 0;
+        if (suggestions.TokenType == JsonTokenType.StartArray)
+        {
+            while (suggestions.Read() && suggestions.TokenType == JsonTokenType.StartObject)
+            {
+                Utf8JsonReader text = default, type = default;
+                double confidence = 0;
+                while (suggestions.Read() && suggestions.TokenType == JsonTokenType.PropertyName)
+                {
+                    var name = suggestions.ValueTextEquals("text"u8) ? 1 : suggestions.ValueTextEquals("type"u8) ? 2
+                        : suggestions.ValueTextEquals("confidence"u8) ? 3 : 0;
+                    suggestions.Read();
+                    switch (name)
+                    {
+                        case 1: text = suggestions; break;
+                        case 2: type = suggestions; break;
+                        case 3: confidence = suggestions.GetDouble(); break;
+                    }
+                    suggestions.Skip();
+                }
+                writer.WriteStartObject();
+                WriteString(writer, "text"u8, ref text);
+                WriteString(writer, "type"u8, ref type);
+                writer.WriteNumber("confidence"u8, confidence);
+                writer.WriteEndObject();
+                written++;
+            }
+        }
+        if (written == 0)
+        {
+            return null;
+        }
+        writer.WriteEndArray();
+        writer.WriteString("model", row.Model);
+        writer.WriteString("engine", row.Engine);
+        writer.WriteEndObject();
+        writer.WriteStartArray("feedback");
+        writer.WriteEndArray();
+        writer.WriteEndObject();
+        return EndLine(writer);
+    }
+
+    /// <summary>A string of the payload (null when it held none) under <paramref name="name"/>.</summary>
+    private static void WriteString(Utf8JsonWriter writer, ReadOnlySpan<byte> name, ref Utf8JsonReader value)
+    {
+        if (value.TokenType == JsonTokenType.String)
+        {
+            writer.WriteString(name, Utf8(ref value));
+        }
+        else
+        {
+            writer.WriteNull(name);
+        }
+    }
+
+    /// <summary>The string token's text as UTF-8: the payload's own bytes, or unescaped into this thread's buffer.</summary>
+    private static ReadOnlySpan<byte> Utf8(ref Utf8JsonReader value)
+    {
+        if (!value.ValueIsEscaped)
+        {
+            return value.ValueSpan;
+        }
+        // Unescaped text is never longer than escaped.
+        var scratch = t_scratch is { } kept && kept.Length >= value.ValueSpan.Length ? kept : new byte[Math.Max(4096, value.ValueSpan.Length)];
+        if (scratch.Length <= KeptLineBytes)
+        {
+            t_scratch = scratch;
+        }
+        return scratch.AsSpan(0, value.CopyString(scratch));
+    }
+
+    /// <summary>This thread's line writer, reset: a line is serialised into one buffer per thread, then copied out.</summary>
+    private static Utf8JsonWriter LineWriter()
+    {
+        if (t_line is not { Capacity: <= KeptLineBytes } line)
+        {
+            // An unusually long sample's buffer is not kept alive by the thread afterwards.
+            t_line = line = new ArrayBufferWriter<byte>(8 * 1024);
+            t_writer = new Utf8JsonWriter(line, Compact);
+        }
+        line.ResetWrittenCount();
+        var writer = t_writer!;
+        writer.Reset(line);
+        return writer;
+    }
+
+    private static byte[] EndLine(Utf8JsonWriter writer)
+    {
+        writer.Flush();
+        var line = t_line!;
+        line.Write("\n"u8);
+        return line.WrittenSpan.ToArray();
+    }
+
+    private const int FlushBytes = 256 * 1024;
+    private const int KeptLineBytes = 1 << 20;
+
+    [ThreadStatic]
+    private static ArrayBufferWriter<byte>? t_line;
+
+    [ThreadStatic]
+    private static Utf8JsonWriter? t_writer;
+
+    [ThreadStatic]
+    private static byte[]? t_scratch;
 
     public static async Task<(int Samples, int Rows)> WriteChatAsync(Stream output, IAsyncEnumerable<TrainingSample> samples, DatasetCleaner? cleaner, CancellationToken ct)
     {
@@ -211,7 +410,6 @@ internal static class SampleExporters
     /// </summary>
     private sealed class JsonLines
     {
-        private const int FlushBytes = 256 * 1024;
         private readonly Stream _output;
         private readonly ArrayBufferWriter<byte> _buffer = new(FlushBytes + 64 * 1024);
 

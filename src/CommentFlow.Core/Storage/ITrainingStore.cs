@@ -34,6 +34,14 @@ internal interface ITrainingStore
     /// <summary>Every sample, oldest first, streamed: memory stays flat however large the store.</summary>
     IAsyncEnumerable<TrainingSample> ReadAllAsync(CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Every sample as <paramref name="map"/> makes it, oldest first. The stores run the map on every core at once, on
+    /// samples not yet decoded (an export can write a row without making the sample's strings), so it must be
+    /// thread-safe.
+    /// </summary>
+    IAsyncEnumerable<T> ReadAllAsync<T>(Func<StoredSample, T> map, CancellationToken cancellationToken) =>
+        ReadAllAsync(cancellationToken).Select(s => map(StoredSample.Of(s)));
+
     Task PingAsync(CancellationToken cancellationToken);
 
     /// <summary>The stored sample with this context hash, without its feedback; null when it is not (yet) stored.</summary>

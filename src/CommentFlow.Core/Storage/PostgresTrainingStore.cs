@@ -107,7 +107,9 @@ internal sealed partial class PostgresTrainingStore(NpgsqlDataSource dataSource,
         await tx.CommitAsync(cancellationToken);
     }
 
-    public async IAsyncEnumerable<TrainingSample> ReadAllAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+    public IAsyncEnumerable<TrainingSample> ReadAllAsync(CancellationToken cancellationToken) => ReadAllAsync(static s => s.Decode(), cancellationToken);
+
+    public async IAsyncEnumerable<T> ReadAllAsync<T>(Func<StoredSample, T> map, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         // Feedback is a small fraction of the samples: read it whole, then attach it while the samples stream.
         var feedback = await ReadFeedbackAsync(cancellationToken);
@@ -125,9 +127,9 @@ internal sealed partial class PostgresTrainingStore(NpgsqlDataSource dataSource,
             }
             return rows;
         }
-        await foreach (var sample in StoredRow.DecodeAheadAsync(ReadRowsAsync, feedback, Codec, cancellationToken))
+        await foreach (var item in StoredRow.DecodeAheadAsync(ReadRowsAsync, feedback, Codec, map, cancellationToken))
         {
-            yield return sample;
+            yield return item;
         }
     }
 

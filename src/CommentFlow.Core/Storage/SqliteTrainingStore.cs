@@ -59,7 +59,9 @@ internal sealed partial class SqliteTrainingStore(string connectionString, Stora
         await LoadDictionariesAsync(connection, cancellationToken);
     }
 
-    public async IAsyncEnumerable<TrainingSample> ReadAllAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+    public IAsyncEnumerable<TrainingSample> ReadAllAsync(CancellationToken cancellationToken) => ReadAllAsync(static s => s.Decode(), cancellationToken);
+
+    public async IAsyncEnumerable<T> ReadAllAsync<T>(Func<StoredSample, T> map, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         // Feedback is a small fraction of the samples: read it whole, then attach it while the samples stream.
         var feedback = await ReadFeedbackAsync(cancellationToken);
@@ -67,9 +69,9 @@ internal sealed partial class SqliteTrainingStore(string connectionString, Stora
         await using var command = connection.CreateCommand();
         command.CommandText = $"SELECT {SampleColumns} FROM samples ORDER BY id";
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        await foreach (var sample in StoredRow.DecodeAheadAsync((max, _) => ValueTask.FromResult(ReadRows(reader, max)), feedback, Codec, cancellationToken))
+        await foreach (var item in StoredRow.DecodeAheadAsync((max, _) => ValueTask.FromResult(ReadRows(reader, max)), feedback, Codec, map, cancellationToken))
         {
-            yield return sample;
+            yield return item;
         }
     }
 

@@ -1,7 +1,17 @@
+using System.Text.Encodings.Web;
+using System.Text.Json;
 using System.Text.Json.Serialization;
 
 namespace CommentFlow.Storage;
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
 [JsonSerializable(typeof(SamplePayload))]
-internal sealed partial class StorageJsonContext : JsonSerializerContext;
+internal sealed partial class StorageJsonContext : JsonSerializerContext
+{
+    /// <summary>
+    /// Payloads keep their text as UTF-8 (only quotes, backslashes and control characters escaped): the default encoder
+    /// writes every non-ASCII character as a six-byte <c>\uXXXX</c>, which a multilingual store compresses and an export
+    /// unescapes. Payloads written before read the same: JSON is JSON.
+    /// </summary>
+    public static StorageJsonContext Payloads { get; } = new(new JsonSerializerOptions { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+}

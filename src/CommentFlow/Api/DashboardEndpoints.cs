@@ -118,7 +118,7 @@ internal static class DashboardEndpoints
                     await LegacyStoreFile.WriteAsync(output, store.ReadAllAsync(cancellationToken), await store.GetStatsAsync(cancellationToken), TimeZoneInfo.Local, cancellationToken);
                     break;
                 case "jsonl":
-                    await SampleExporters.WriteJsonLinesAsync(output, store.ReadAllAsync(cancellationToken), null, cancellationToken);
+                    await SampleExporters.WriteJsonLinesAsync(output, store.ReadAllAsync(SampleExporters.JsonLine, cancellationToken), cancellationToken);
                     break;
                 case "chat":
                     await SampleExporters.WriteChatAsync(output, store.ReadAllAsync(cancellationToken), null, cancellationToken);

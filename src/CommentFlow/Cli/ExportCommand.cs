@@ -67,6 +67,10 @@ internal static class ExportCommand
                             case "legacy":
                                 var n = await LegacyStoreFile.WriteAsync(target, Counted(), stats, TimeZoneInfo.Local, ct);
                                 return (n, n);
+                            case "jsonl" when cleaner is null:
+                                // Each line serialised where the store decodes its sample, on every core.
+                                return await SampleExporters.WriteJsonLinesAsync(target, store.ReadAllAsync(SampleExporters.JsonLine, ct)
+                                    .Select(line => { counter.Increment(1); return line; }), ct);
                             case "jsonl":
                                 return await SampleExporters.WriteJsonLinesAsync(target, Counted(), cleaner, ct);
                             case "chat":

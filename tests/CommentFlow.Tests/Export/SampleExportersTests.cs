@@ -2,6 +2,11 @@ using System.Text;
 using System.Text.Json.Nodes;
 using CommentFlow.Domain;
 using CommentFlow.Export;
+using CommentFlow.Import;
+using CommentFlow.Storage;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging.Abstractions;
+using System.Text.Json;
 
 namespace CommentFlow.Tests.Export;
 
@@ -61,5 +66,65 @@ public sealed class SampleExportersTests
 
         Assert.Equal((0, 0), result);
         Assert.Equal(0, output.Length);
+    }
+
+    [Fact]
+    public async Task JsonLine_OfAStoredSample_TheSameBytesAsOfTheDecodedSample()
+    {
+        var dir = TempDir.Create();
+        var store = new SqliteTrainingStore(SqliteTrainingStore.DefaultConnectionString(dir),
+            new StorageOptions { CompressionThreshold = 0, DictionaryFrom = 200 }, TimeProvider.System, NullLogger<SqliteTrainingStore>.Instance);
+        await store.MigrateAsync(CancellationToken.None);
+        List<TrainingSample> samples =
+        [
+            // The shared tickets: real lengths, languages and characters.
+            .. HistoryImport.ReadCsv(Path.Combine(Paths.Shared, "data", "tickets-multilang.csv"), new ImportOptions(), DateTimeOffset.UnixEpoch)
+                .Where(i => i.Sample is not null).Select(i => i.Sample!).Take(400),
+            // Everything a JSON string escapes, text the export writes unescaped, and the fields that may be null or empty.
+            Some.Sample(Some.Context(summary: "quote \" backslash \\ tab \t \u0001 \u2028 <b>&amp;</b> 'x'", description: "Línea\r\nñandú 🚀 \uD83D\uDE80 中文",
+                comments: ["", "zwei\nZeilen", "\u00e9t\u00e9"])),
+            Some.Sample(Some.Context(comments: []) with { TicketKey = null, Language = null, Queue = "L2 \"EU\"" }),
+            Some.Sample(suggestions: 0),
+        ];
+        await store.WriteAsync(samples, null, CancellationToken.None);
+        await store.DictionaryWork;
+        // Feedback makes a sample's line differ from its row alone (reviewed suggestions, the feedback array).
+        await store.WriteFeedbackAsync(new SuggestionFeedback
+        {
+            ContextHash = samples[3].ContextHash, Position = 0, Action = FeedbackActions.Edited, FinalText = "Bitte neu starten.",
+            Engine = "rules", Model = "m", SuggestionType = "action", CreatedAt = DateTimeOffset.UnixEpoch,
+        }, CancellationToken.None);
+        // A payload as stores wrote them before, with every non-ASCII character escaped as \uXXXX, kept plain.
+        var escaped = JsonSerializer.SerializeToUtf8Bytes(SamplePayload.Of(samples[^3]), StorageJsonContext.Default.SamplePayload);
+        Assert.Contains("\\u00F1", Encoding.UTF8.GetString(escaped), StringComparison.OrdinalIgnoreCase);
+        await using (var connection = new SqliteConnection(SqliteTrainingStore.DefaultConnectionString(dir)))
+        {
+            await connection.OpenAsync();
+            await using var update = connection.CreateCommand();
+            update.CommandText = "UPDATE samples SET payload = $payload, payload_encoding = 0 WHERE context_hash = $hash";
+            update.Parameters.AddWithValue("$payload", escaped);
+            update.Parameters.AddWithValue("$hash", samples[^3].ContextHash);
+            Assert.Equal(1, await update.ExecuteNonQueryAsync());
+        }
+
+        var (rows, lines) = (0, 0);
+        await foreach (var (fromRow, fromSample, isRow) in store.ReadAllAsync(s =>
+            (SampleExporters.JsonLine(s), SampleExporters.JsonLine(s.Decode(), null), s.TryGetRow(out _, out _)), CancellationToken.None))
+        {
+            Assert.Equal(fromSample is null ? null : Encoding.UTF8.GetString(fromSample), fromRow is null ? null : Encoding.UTF8.GetString(fromRow));
+            rows += isRow ? 1 : 0;
+            lines += fromRow is null ? 0 : 1;
+        }
+        Assert.Equal((samples.Count - 1, samples.Count - 1), (rows, lines)); // one had feedback; one had no suggestion
+        Assert.Equal(samples.Count - 1, await ScalarAsync(dir, "SELECT COUNT(*) FROM samples WHERE payload_encoding = 2")); // the rest: the plain one
+    }
+
+    private static async Task<long> ScalarAsync(string dir, string sql)
+    {
+        await using var connection = new SqliteConnection(SqliteTrainingStore.DefaultConnectionString(dir));
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return (long)(await command.ExecuteScalarAsync())!;
     }
 }

@@ -103,4 +103,31 @@ public sealed class PayloadCodecTests
         }
         Assert.Equal(id, PayloadCodec.DictionaryIdOf(compressor.Wrap(json)));
     }
+
+    [Fact]
+    public void Parse_ReadsWhatTheGeneratedDeserializerReads_OnEveryTicketPayloadAndOnOddShapes()
+    {
+        List<byte[]> odd =
+        [
+            // Escapes of every kind, a surrogate pair written both ways, and an empty list.
+            """{"summary":"quote \" backslash \\ tab \t nl \n \u00e9\u0000 \ud83d\ude00 😀","description":"","comments":[],"suggestions":[]}"""u8.ToArray(),
+            // Another order, unknown properties of every kind (skipped), numbers as the writer may write them.
+            """{"suggestions":[{"extra":{"a":[1,{"b":null}]},"confidence":1E-3,"type":"action","text":"x"},{"text":"y","type":"","confidence":0}],"version":2,"comments":["a","b"],"note":null,"description":"d","summary":"s"}"""u8.ToArray(),
+            // Nulls and missing properties: nulls, as the deserializer gives.
+            """{"summary":null,"comments":null,"suggestions":[{"text":null,"type":"diagnostic"}]}"""u8.ToArray(),
+            // Names differ in case: not these properties.
+            """{"Summary":"no","summary":"yes","description":"d","comments":["c"],"suggestions":[]}"""u8.ToArray(),
+        ];
+        foreach (var json in Payloads.Value.Concat(odd))
+        {
+            var expected = System.Text.Json.JsonSerializer.Deserialize(json, StorageJsonContext.Default.SamplePayload)!;
+            var parsed = SamplePayload.Parse(json);
+            Assert.Equal(expected.Summary, parsed.Summary);
+            Assert.Equal(expected.Description, parsed.Description);
+            Assert.Equal(expected.Comments, parsed.Comments);
+            Assert.Equal(expected.Suggestions, parsed.Suggestions);
+        }
+        Assert.ThrowsAny<System.Text.Json.JsonException>(() => SamplePayload.Parse("""{"summary":"s","#"""u8));
+        Assert.Throws<InvalidDataException>(() => SamplePayload.Parse("null"u8));
+    }
 }
