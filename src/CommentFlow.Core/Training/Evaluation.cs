@@ -32,10 +32,11 @@ internal sealed record BaselineReport(string Label, double Accuracy, double Macr
 
 /// <param name="Grounding">Whether the suggestions name this ticket's products or another's, beside the nearest and the real answers.</param>
 /// <param name="OwnModelWider">The same by the wider yardstick (<see cref="Evaluation.WiderTicketShare"/> of each language's tickets).</param>
+/// <param name="RealAnswerWider">The agents' real answers by the wider yardstick: what its figures are next to.</param>
 internal sealed record RetrievalReport(int NQueries, double RougeL, double TokenF1, double NearestRougeL,
     double RandomSameLanguageRougeL, double RandomSameLanguageTokenF1, int Neighbours, double Temperature,
     double TuningSeconds, double BuildSeconds, double QueryMillisecondsMean, GroundingReport Grounding,
-    GroundingFigures OwnModelWider, GroundingFigures NearestAnswerWider);
+    GroundingFigures OwnModelWider, GroundingFigures NearestAnswerWider, GroundingFigures RealAnswerWider);
 
 internal static class Evaluation
 {
@@ -149,7 +150,7 @@ internal static class Evaluation
         var grounding = Grounding.Learn(Answered(train).Select(t => (t.Text, t.Answer)));
         GroundingScores own = new(grounding), nearestScores = new(grounding), real = new(grounding);
         var wider = Grounding.Learn(Answered(train).Select(t => (t.Text, t.Answer, t.Language)), WiderTicketShare);
-        GroundingScores ownWider = new(wider), nearestWider = new(wider);
+        GroundingScores ownWider = new(wider), nearestWider = new(wider), realWider = new(wider);
         for (var i = 0; i < queries.Count; i++)
         {
             var q = queries[i];
@@ -161,6 +162,7 @@ internal static class Evaluation
             real.Add(q.Answer, q.Text, reference: null);
             ownWider.Add(tops[i], q.Text, reference: null);
             nearestWider.Add(near, q.Text, reference: null);
+            realWider.Add(q.Answer, q.Text, reference: null);
             var other = index.RandomAnswer(q.Language, random);
             randomRouge += TextMetrics.RougeL(other, q.Answer);
             randomF1 += TextMetrics.TokenF1(other, q.Answer);
@@ -168,7 +170,7 @@ internal static class Evaluation
         var n = Math.Max(1, queries.Count);
         return new RetrievalReport(queries.Count, rouge / n, f1 / n, nearest / n, randomRouge / n, randomF1 / n,
             settings.Neighbours, settings.Temperature, tuning, build, queryMs,
-            new GroundingReport(own.Summary(), nearestScores.Summary(), real.Summary()), ownWider.Summary(), nearestWider.Summary());
+            new GroundingReport(own.Summary(), nearestScores.Summary(), real.Summary()), ownWider.Summary(), nearestWider.Summary(), realWider.Summary());
     }
 
     /// <summary>
@@ -180,7 +182,7 @@ internal static class Evaluation
         var answered = Answered(train).ToList();
         var random = new Random(seed);
         var fold = answered.Select(_ => random.Next(folds)).ToArray();
-        GroundingScores? own = null, nearest = null, real = null, ownWider = null, nearestWider = null;
+        GroundingScores? own = null, nearest = null, real = null, ownWider = null, nearestWider = null, realWider = null;
         var lengths = new List<int>();
         for (var f = 0; f < folds; f++)
         {
@@ -193,6 +195,7 @@ internal static class Evaluation
             var wider = Grounding.Learn(fit.Select(t => (t.Text, t.Answer, t.Language)), WiderTicketShare);
             (ownWider ??= new(wider)).Against = wider;
             (nearestWider ??= new(wider)).Against = wider;
+            (realWider ??= new(wider)).Against = wider;
             foreach (var q in answered.Where((_, i) => fold[i] == f))
             {
                 var near = index.Nearest(q.Text, q.Language, RetrievalSettings.Default.Neighbours);
@@ -202,12 +205,13 @@ internal static class Evaluation
                 real.Add(q.Answer, q.Text, reference: null);
                 ownWider.Add(top, q.Text, reference: null);
                 nearestWider.Add(near.Count > 0 ? index.AnswerOf(near[0].Doc) : "", q.Text, reference: null);
+                realWider.Add(q.Answer, q.Text, reference: null);
                 lengths.Add(TextMetrics.Tokens(top).Length);
             }
         }
         lengths.Sort();
         return new CrossValidationReport(folds, lengths.Count, lengths.Count == 0 ? 0 : lengths[lengths.Count / 2],
-            new GroundingReport(own!.Summary(), nearest!.Summary(), real!.Summary()), ownWider!.Summary(), nearestWider!.Summary());
+            new GroundingReport(own!.Summary(), nearest!.Summary(), real!.Summary()), ownWider!.Summary(), nearestWider!.Summary(), realWider!.Summary());
     }
 
     /// <summary>
@@ -311,6 +315,6 @@ internal static class Evaluation
 /// <param name="MedianWords">The composed reply's length in words at the median: a short reply can score well and say little.</param>
 /// <param name="OwnModelWider">Foreign, grounded and mentions by the wider yardstick (<see cref="Evaluation.WiderTicketShare"/>).</param>
 internal sealed record CrossValidationReport(int Folds, int NQueries, int MedianWords, GroundingReport Grounding,
-    GroundingFigures OwnModelWider, GroundingFigures NearestAnswerWider);
+    GroundingFigures OwnModelWider, GroundingFigures NearestAnswerWider, GroundingFigures RealAnswerWider);
 
 internal sealed record RetrievalTuning(RetrievalSettings Settings, IReadOnlyList<(double Similarity, double RougeL)> Observations, double MeanRougeL);
