@@ -30,36 +30,24 @@ internal static class SampleExporters
     /// </summary>
     public static async Task<(int Samples, int Rows)> WriteJsonLinesAsync(Stream output, IAsyncEnumerable<byte[]?> lines, CancellationToken ct)
     {
-        // Two buffers: one goes to the stream while the next fills, so the lines keep coming during a write.
-        var (buffer, spare) = (new ArrayBufferWriter<byte>(FlushBytes + 64 * 1024), new ArrayBufferWriter<byte>(FlushBytes + 64 * 1024));
-        var writing = Task.CompletedTask;
+        var buffer = new ArrayBufferWriter<byte>(FlushBytes + 64 * 1024);
         var count = 0;
-        try
+        await foreach (var line in lines.WithCancellation(ct))
         {
-            await foreach (var line in lines.WithCancellation(ct))
+            if (line is null)
             {
-                if (line is null)
-                {
-                    continue;
-                }
-                buffer.Write(line);
-                count++;
-                if (buffer.WrittenCount >= FlushBytes)
-                {
-                    await writing;
-                    writing = output.WriteAsync(buffer.WrittenMemory, ct).AsTask();
-                    (buffer, spare) = (spare, buffer);
-                    buffer.ResetWrittenCount();
-                }
+                continue;
             }
-            await writing;
-            await output.WriteAsync(buffer.WrittenMemory, ct);
-            return (count, count);
+            buffer.Write(line);
+            count++;
+            if (buffer.WrittenCount >= FlushBytes)
+            {
+                await output.WriteAsync(buffer.WrittenMemory, ct);
+                buffer.ResetWrittenCount();
+            }
         }
-        finally
-        {
-            await writing.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        }
+        await output.WriteAsync(buffer.WrittenMemory, ct);
+        return (count, count);
     }
 
     /// <summary>
