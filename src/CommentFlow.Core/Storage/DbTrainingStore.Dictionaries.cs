@@ -6,8 +6,9 @@ namespace CommentFlow.Storage;
 
 /// <summary>
 /// The store's zstd dictionaries. Once compression is on and the store holds <see cref="StorageOptions.DictionaryFrom"/>
-/// samples, a dictionary is trained on its most recent payloads, off the writers' lock, and committed under it; new
-/// payloads are compressed with it and the GZip ones converted in batches, one transaction each. A dictionary is
+/// samples, a dictionary is trained on its most recent payloads outside any transaction and committed in a short one
+/// that capture batches do not wait for; new payloads are compressed with it and the GZip ones converted in batches,
+/// one short transaction each. A dictionary is
 /// committed before any payload naming it, and each row's payload and encoding change together, so a kill -9 at any
 /// point leaves only rows that read. A newer dictionary is trained when payloads compress worse than the current one did
 /// on the payloads held out of its training (measured over <see cref="DriftWindow"/> payloads), never on a timer; older

@@ -22,7 +22,8 @@ namespace CommentFlow.Storage;
 /// <item>a payload dictionary and the conversion of GZip payloads to it take the lock shared too: a dictionary is one row
 /// whose key two instances cannot both take, and the conversion rewrites a few hundred rows a transaction, compressed
 /// before it starts, skipping rows another instance is rewriting;</item>
-/// <item>a duplicate written by another instance is skipped by the unique constraint (<c>ON CONFLICT DO NOTHING</c>);</item>
+/// <item>a duplicate already stored is found once the batch holds its hash locks and skipped without an insert; the
+/// unique constraint (<c>ON CONFLICT DO NOTHING</c>) stays the backstop;</item>
 /// <item>migrations run under a transaction-scoped advisory lock, so instances starting together apply each one once.</item>
 /// </list>
 /// Connections come from one <see cref="NpgsqlDataSource"/> (its pool), one per operation.
