@@ -5,7 +5,8 @@ namespace CommentFlow.OwnModel;
 
 /// <param name="Similarity">How close the ticket the suggestion draws on is (the nearest one for a composed reply).</param>
 /// <param name="Fit">How much of what was retrieved fits this ticket, in (0, 1]: the share of sentences that could be kept
-/// (adapted or as they were), halved when the ticket names particulars and the reply names none of them.</param>
+/// (adapted or as they were), each neighbour weighted as the composer weighs it, halved when the ticket names
+/// particulars and the reply names none of them.</param>
 internal sealed record OwnSuggestion(string Text, string Type, double Similarity, double Fit)
 {
     /// <summary>What the confidence is calibrated on: far neighbours and what did not fit both lower it.</summary>
@@ -43,7 +44,7 @@ internal static class OwnSuggestions
         var suggestions = new List<OwnSuggestion>(max);
         if (composed.Sentences.Count > 0)
         {
-            var fit = composed.Pooled / (double)(composed.Pooled + composed.Dropped);
+            var fit = composed.Kept;
             if (composed.TicketHasParticulars && !composed.MentionsTicket)
             {
                 fit /= 2;

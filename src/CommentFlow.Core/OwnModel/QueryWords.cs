@@ -75,7 +75,7 @@ internal sealed class QueryWords
             var (start, length, id) = _words[i];
             var placeholder = start > 0 && _text[start - 1] == '<' && start + length < _text.Length && _text[start + length] == '>';
             // Only particulars (and words the team never saw) make the phrase: "QLED Q80T", not "shows no picture".
-            scores[i] = placeholder || (id >= 0 && !particulars.IsParticular(id)) ? 0
+            scores[i] = placeholder || (id >= 0 && !particulars.IsRareParticular(id)) ? 0
                 : particulars.Specificity(id, WordCounts.IsDigits(_text.AsSpan(start, length)));
             var previousEnd = i == 0 ? 0 : _words[i - 1].Start + _words[i - 1].Length;
             var crossesSubject = i > 0 && previousEnd <= _subjectLength && start > _subjectLength;

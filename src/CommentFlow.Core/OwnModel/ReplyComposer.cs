@@ -6,9 +6,12 @@ namespace CommentFlow.OwnModel;
 /// A reply composed for this ticket from the sentences of its nearest past tickets' answers.
 /// <paramref name="Adapted"/>: sentences whose past particulars were replaced by this ticket's key phrase;
 /// <paramref name="Dropped"/>: sentences of the neighbours left out because their particulars could not be adapted.
+/// <paramref name="Kept"/>: the share of the neighbours' sentences that could be kept (adapted or as they were), each
+/// neighbour weighted as the composer weighs it, <c>exp((sim − best) / T)</c>: a far neighbour's unadaptable letter
+/// says little about this reply.
 /// </summary>
 internal sealed record Composition(string Text, IReadOnlyList<ComposedSentence> Sentences, int Adapted, int Dropped, int Pooled,
-    bool MentionsTicket, bool TicketHasParticulars);
+    bool MentionsTicket, bool TicketHasParticulars, double Kept);
 
 /// <param name="Source">The neighbour (rank among the nearest) the sentence comes from.</param>
 internal sealed record ComposedSentence(string Text, int[] Tokens, double Position, int Source, int Index, bool Adapted, bool Mentions);
@@ -51,20 +54,24 @@ internal static partial class ReplyComposer
         var pool = new List<ComposedSentence>();
         var seen = new HashSet<int>();
         var dropped = 0;
+        double kept = 0, all = 0;
         for (var rank = 0; rank < Math.Min(PoolNeighbours, neighbours.Count); rank++)
         {
             var doc = neighbours[rank].Doc;
+            var weight = Math.Exp((neighbours[rank].Similarity - neighbours[0].Similarity) / Temperature);
             var answer = index.AnswerOf(doc);
             var tokens = index.AnswerTokensOf(doc);
             var sentences = index.SentencesOf(doc);
             for (var k = 0; k < sentences.Length; k++)
             {
                 var adapted = Adapt(index, doc, answer, tokens, sentences[k], k == 0, k == sentences.Length - 1, query, phrase);
+                all += weight;
                 if (adapted is not { } a)
                 {
                     dropped++;
                     continue;
                 }
+                kept += weight;
                 if (!seen.Add(Key(a.Tokens)))
                 {
                     continue;
@@ -87,7 +94,7 @@ internal static partial class ReplyComposer
         }
         var ordered = chosen.Select(c => pool[c]).ToList();
         return new Composition(Layout(ordered), ordered, ordered.Count(c => c.Adapted), dropped,
-            pool.Count, ordered.Any(c => c.Mentions), ownParticulars);
+            pool.Count, ordered.Any(c => c.Mentions), ownParticulars, all == 0 ? 0 : kept / all);
     }
 
     /// <summary>One sentence a line; a list's steps taken from several letters are numbered again, 1, 2, 3.</summary>

@@ -196,7 +196,7 @@ internal sealed class RetrievalIndex
             var sameTicket = d > 0 && items[d - 1].Text == item.Text;
             var ticket = sameTicket ? documents[d - 1].Ticket
                 : Encoding.UTF8.GetBytes(item.Text.Length <= TicketTextKept ? item.Text : item.Text[..TicketTextKept]);
-            var ticketWords = sameTicket ? documents[d - 1].TicketWords : words.Ticket(item.Text);
+            var ticketWords = sameTicket ? documents[d - 1].TicketWords : words.Ticket(item.Text, item.Language);
             words.Pair(ticketWords, answers[answer].Tokens);
             documents[d] = new Document(answer, item.Language, ticket, Encode(vector, scale), scale, ticketWords);
             if (!building.TryGetValue(item.Language, out var language))

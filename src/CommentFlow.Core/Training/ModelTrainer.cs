@@ -163,8 +163,11 @@ internal static class ModelTrainer
     }
 
     /// <summary>
-    /// Equal-count bins of the held-out top similarities; each bin's value is the share of its answers that reached
-    /// <see cref="GoodRougeL"/>, made non-decreasing so a higher similarity never means a lower confidence.
+    /// Equal-count bins of the held-out scores; each bin's value is the share of its answers that reached
+    /// <see cref="GoodRougeL"/>, made non-decreasing by pooling adjacent bins that break the order (the least-squares
+    /// non-decreasing fit, weighted by the bins' sizes), so a higher score never means a lower confidence. A running
+    /// maximum did that before, and one lucky low bin then lifted every bin above it: on a history where a tenth of the
+    /// tickets nobody can know scored in the middle, they were all served at confidence 1.
     /// </summary>
     internal static Calibration Calibrate(IReadOnlyList<(double Score, double RougeL)> observations)
     {
@@ -175,15 +178,21 @@ internal static class ModelTrainer
         var sorted = observations.OrderBy(o => o.Score).ToList();
         var bins = Math.Min(CalibrationBins, sorted.Count);
         var bounds = new List<double>(bins);
-        var values = new List<double>(bins);
-        var running = 0.0;
+        // Pool adjacent violators: blocks of consecutive bins, each with its good answers and its size.
+        var blocks = new List<(double Good, int Count, int Bins)>(bins);
         for (var b = 0; b < bins; b++)
         {
             var slice = sorted.Skip(b * sorted.Count / bins).Take((b + 1) * sorted.Count / bins - b * sorted.Count / bins).ToList();
-            running = Math.Max(running, slice.Count(o => o.RougeL >= GoodRougeL) / (double)slice.Count);
             bounds.Add(b == bins - 1 ? double.MaxValue : slice[^1].Score);
-            values.Add(Math.Round(running, 4));
+            blocks.Add((slice.Count(o => o.RougeL >= GoodRougeL), slice.Count, 1));
+            while (blocks.Count > 1 && blocks[^2].Good / blocks[^2].Count > blocks[^1].Good / blocks[^1].Count)
+            {
+                var (high, low) = (blocks[^1], blocks[^2]);
+                blocks.RemoveAt(blocks.Count - 1);
+                blocks[^1] = (low.Good + high.Good, low.Count + high.Count, low.Bins + high.Bins);
+            }
         }
+        var values = blocks.SelectMany(block => Enumerable.Repeat(Math.Round(block.Good / block.Count, 4), block.Bins)).ToList();
         return new Calibration(bounds, values, sorted[0].Score);
     }
 

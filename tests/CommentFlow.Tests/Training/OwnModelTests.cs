@@ -74,6 +74,43 @@ public sealed class OwnModelTests
     }
 
     [Fact]
+    public void Particulars_AProductATenthOfTheTicketsName_ParticularButNotForAKeyPhrase()
+    {
+        var words = new WordCounts();
+        for (var i = 0; i < 100; i++)
+        {
+            var router = i % 10 == 0;
+            var ticket = words.Ticket(router ? $"router model{i} drops the line" : $"screen stays dark {i}", "en");
+            int[] answer = router ? [words.Intern("router"), words.Intern("restarted")] : [words.Intern("restarted")];
+            words.Pair(ticket, answer);
+        }
+        var particulars = words.Particulars();
+
+        // Answers always take "router" from their ticket, and a tenth of the tickets name it: another customer's router.
+        Assert.True(particulars.IsParticular(words.Ids["router"]));
+        // Too common to make this ticket's key phrase (over 6 % of the tickets).
+        Assert.False(particulars.IsRareParticular(words.Ids["router"]));
+        // Answers take "restarted" whatever the ticket says; "screen" is in most tickets and never echoed.
+        Assert.False(particulars.IsParticular(words.Ids["restarted"]));
+        Assert.False(particulars.IsParticular(words.Ids["screen"]));
+    }
+
+    [Fact]
+    public void Calibrate_ALuckyLowBin_PooledWithTheBinsAboveInsteadOfLiftingThem()
+    {
+        // Ten bins of ten by score: the lowest all good, the next four none, the top five all good.
+        var observations = Enumerable.Range(0, 100)
+            .Select(i => (Score: i / 100.0, RougeL: i < 10 || i >= 50 ? 0.9 : 0.1)).ToList();
+
+        var calibration = ModelTrainer.Calibrate(observations);
+
+        // The lowest five bins are one block (10 good of 50); a running maximum made them all 1.
+        Assert.Equal([0.2, 0.2, 0.2, 0.2, 0.2, 1, 1, 1, 1, 1], calibration.Values);
+        Assert.Equal(0.2, calibration.Confidence(0.35));
+        Assert.Equal(1, calibration.Confidence(0.75));
+    }
+
+    [Fact]
     public async Task Train_FromHistory_FirstVersionActiveWithManifestAndArtefacts()
     {
         var dataDir = TempDir.Create();
