@@ -93,42 +93,24 @@ internal static class SampleExporters
         {
             return JsonLine(stored.Decode(), null);
         }
-        // The payload's properties in any order: each found one's reader kept, positioned on its value.
-        var reader = new Utf8JsonReader(payload);
-        Utf8JsonReader summary = default, description = default, comments = default, suggestions = default;
-        reader.Read();
-        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-        {
-            var name = reader.ValueTextEquals("summary"u8) ? 1 : reader.ValueTextEquals("description"u8) ? 2
-                : reader.ValueTextEquals("comments"u8) ? 3 : reader.ValueTextEquals("suggestions"u8) ? 4 : 0;
-            reader.Read();
-            switch (name)
-            {
-                case 1: summary = reader; break;
-                case 2: description = reader; break;
-                case 3: comments = reader; break;
-                case 4: suggestions = reader; break;
-            }
-            reader.Skip();
-        }
-
+        var parts = SamplePayload.Locate(payload);
         var writer = LineWriter();
         writer.WriteStartObject();
         writer.WriteString("context_hash", row.ContextHash);
         writer.WriteString("ticket_key", row.TicketKey);
         writer.WriteString("created_at", row.CreatedAt);
         writer.WriteStartObject("input");
-        WriteString(writer, "summary"u8, ref summary);
-        WriteString(writer, "description"u8, ref description);
+        WriteString(writer, "summary"u8, ref parts.Summary);
+        WriteString(writer, "description"u8, ref parts.Description);
         writer.WriteString("issue_type", row.IssueType);
         writer.WriteString("status", row.Status);
         writer.WriteString("priority", row.Priority);
         writer.WriteStartArray("comments");
-        if (comments.TokenType == JsonTokenType.StartArray)
+        if (SamplePayload.IsArray(ref parts.Comments))
         {
-            while (comments.Read() && comments.TokenType != JsonTokenType.EndArray)
+            while (parts.Comments.Read() && parts.Comments.TokenType != JsonTokenType.EndArray)
             {
-                writer.WriteStringValue(Utf8(ref comments));
+                writer.WriteStringValue(Utf8(ref parts.Comments));
             }
         }
         writer.WriteEndArray();
@@ -138,25 +120,10 @@ internal static class SampleExporters
         writer.WriteStartObject("output");
         writer.WriteStartArray("suggestions");
         var written = 0;
-        if (suggestions.TokenType == JsonTokenType.StartArray)
+        if (SamplePayload.IsArray(ref parts.Suggestions))
         {
-            while (suggestions.Read() && suggestions.TokenType == JsonTokenType.StartObject)
+            while (SamplePayload.NextSuggestion(ref parts.Suggestions, out var text, out var type, out var confidence))
             {
-                Utf8JsonReader text = default, type = default;
-                double confidence = 0;
-                while (suggestions.Read() && suggestions.TokenType == JsonTokenType.PropertyName)
-                {
-                    var name = suggestions.ValueTextEquals("text"u8) ? 1 : suggestions.ValueTextEquals("type"u8) ? 2
-                        : suggestions.ValueTextEquals("confidence"u8) ? 3 : 0;
-                    suggestions.Read();
-                    switch (name)
-                    {
-                        case 1: text = suggestions; break;
-                        case 2: type = suggestions; break;
-                        case 3: confidence = suggestions.GetDouble(); break;
-                    }
-                    suggestions.Skip();
-                }
                 writer.WriteStartObject();
                 WriteString(writer, "text"u8, ref text);
                 WriteString(writer, "type"u8, ref type);

@@ -4,14 +4,12 @@ namespace CommentFlow.OwnModel;
 
 /// <summary>
 /// A reply composed for this ticket from the sentences of its nearest past tickets' answers.
-/// <paramref name="Adapted"/>: sentences whose past particulars were replaced by this ticket's key phrase;
-/// <paramref name="Dropped"/>: sentences of the neighbours left out because their particulars could not be adapted.
 /// <paramref name="Kept"/>: the share of the neighbours' sentences that could be kept (adapted or as they were), each
 /// neighbour weighted as the composer weighs it, <c>exp((sim − best) / T)</c>: a far neighbour's unadaptable letter
 /// says little about this reply.
 /// </summary>
-internal sealed record Composition(string Text, IReadOnlyList<ComposedSentence> Sentences, int Adapted, int Dropped, int Pooled,
-    bool MentionsTicket, bool TicketHasParticulars, double Kept);
+internal sealed record Composition(string Text, IReadOnlyList<ComposedSentence> Sentences, bool MentionsTicket, bool TicketHasParticulars,
+    double Kept);
 
 /// <param name="Source">The neighbour (rank among the nearest) the sentence comes from.</param>
 internal sealed record ComposedSentence(string Text, int[] Tokens, double Position, int Source, int Index, bool Adapted, bool Mentions);
@@ -53,7 +51,6 @@ internal static partial class ReplyComposer
         var phrase = query.KeyPhrase;
         var pool = new List<ComposedSentence>();
         var seen = new HashSet<int>();
-        var dropped = 0;
         double kept = 0, all = 0;
         for (var rank = 0; rank < Math.Min(PoolNeighbours, neighbours.Count); rank++)
         {
@@ -68,7 +65,6 @@ internal static partial class ReplyComposer
                 all += weight;
                 if (adapted is not { } a)
                 {
-                    dropped++;
                     continue;
                 }
                 kept += weight;
@@ -93,8 +89,7 @@ internal static partial class ReplyComposer
             }
         }
         var ordered = chosen.Select(c => pool[c]).ToList();
-        return new Composition(Layout(ordered), ordered, ordered.Count(c => c.Adapted), dropped,
-            pool.Count, ordered.Any(c => c.Mentions), ownParticulars, all == 0 ? 0 : kept / all);
+        return new Composition(Layout(ordered), ordered, ordered.Any(c => c.Mentions), ownParticulars, all == 0 ? 0 : kept / all);
     }
 
     /// <summary>One sentence a line; a list's steps taken from several letters are numbered again, 1, 2, 3.</summary>

@@ -30,95 +30,112 @@ internal sealed record SamplePayload(string Summary, string Description, IReadOn
     /// </summary>
     public static SamplePayload Parse(ReadOnlySpan<byte> json)
     {
+        var parts = Locate(json);
+        List<string>? comments = null;
+        if (IsArray(ref parts.Comments))
+        {
+            comments = [];
+            while (Next(ref parts.Comments) != JsonTokenType.EndArray)
+            {
+                comments.Add(parts.Comments.GetString()!);
+            }
+        }
+        List<Suggestion>? suggestions = null;
+        if (IsArray(ref parts.Suggestions))
+        {
+            suggestions = [];
+            while (NextSuggestion(ref parts.Suggestions, out var text, out var type, out var confidence))
+            {
+                suggestions.Add(new Suggestion(StringOf(ref text)!, StringOf(ref type)!, confidence));
+            }
+        }
+        return new SamplePayload(StringOf(ref parts.Summary)!, StringOf(ref parts.Description)!, comments!, suggestions!);
+    }
+
+    /// <summary>
+    /// A payload's parts, each reader on its value; a part the payload lacks has no token (<see cref="JsonTokenType.None"/>).
+    /// What <see cref="Parse"/> makes strings of, and what the JSON Lines export copies as UTF-8.
+    /// </summary>
+    internal ref struct Parts
+    {
+        public Utf8JsonReader Summary;
+        public Utf8JsonReader Description;
+        public Utf8JsonReader Comments;
+        public Utf8JsonReader Suggestions;
+    }
+
+    /// <summary>Finds the payload's parts, in any order; unknown properties are skipped.</summary>
+    public static Parts Locate(ReadOnlySpan<byte> json)
+    {
         var reader = new Utf8JsonReader(json);
         if (!reader.Read() || reader.TokenType == JsonTokenType.Null)
         {
             throw new InvalidDataException("Empty sample payload.");
         }
         Expect(ref reader, JsonTokenType.StartObject);
-        string? summary = null, description = null;
-        List<string>? comments = null;
-        List<Suggestion>? suggestions = null;
+        var parts = new Parts();
         while (Next(ref reader) == JsonTokenType.PropertyName)
         {
-            if (reader.ValueTextEquals("summary"u8))
+            var part = reader.ValueTextEquals("summary"u8) ? 1 : reader.ValueTextEquals("description"u8) ? 2
+                : reader.ValueTextEquals("comments"u8) ? 3 : reader.ValueTextEquals("suggestions"u8) ? 4 : 0;
+            Next(ref reader);
+            switch (part)
             {
-                summary = NextString(ref reader);
+                case 1: parts.Summary = reader; break;
+                case 2: parts.Description = reader; break;
+                case 3: parts.Comments = reader; break;
+                case 4: parts.Suggestions = reader; break;
             }
-            else if (reader.ValueTextEquals("description"u8))
-            {
-                description = NextString(ref reader);
-            }
-            else if (reader.ValueTextEquals("comments"u8))
-            {
-                if (Next(ref reader) != JsonTokenType.Null)
-                {
-                    Expect(ref reader, JsonTokenType.StartArray);
-                    comments = [];
-                    while (Next(ref reader) != JsonTokenType.EndArray)
-                    {
-                        comments.Add(reader.GetString()!);
-                    }
-                }
-            }
-            else if (reader.ValueTextEquals("suggestions"u8))
-            {
-                if (Next(ref reader) != JsonTokenType.Null)
-                {
-                    Expect(ref reader, JsonTokenType.StartArray);
-                    suggestions = [];
-                    while (Next(ref reader) != JsonTokenType.EndArray)
-                    {
-                        suggestions.Add(ReadSuggestion(ref reader));
-                    }
-                }
-            }
-            else
-            {
-                reader.Skip();
-            }
+            reader.Skip();
         }
         Expect(ref reader, JsonTokenType.EndObject);
-        return new SamplePayload(summary!, description!, comments!, suggestions!);
+        return parts;
     }
 
-    private static Suggestion ReadSuggestion(ref Utf8JsonReader reader)
+    /// <summary>
+    /// The next suggestion of a suggestions array (the reader on the array, then on the last suggestion read), its text
+    /// and type readers on their values; false at the array's end.
+    /// </summary>
+    public static bool NextSuggestion(ref Utf8JsonReader array, out Utf8JsonReader text, out Utf8JsonReader type, out double confidence)
     {
-        Expect(ref reader, JsonTokenType.StartObject);
-        string? text = null, type = null;
-        double confidence = 0;
-        while (Next(ref reader) == JsonTokenType.PropertyName)
+        text = type = default;
+        confidence = 0;
+        if (Next(ref array) == JsonTokenType.EndArray)
         {
-            if (reader.ValueTextEquals("text"u8))
-            {
-                text = NextString(ref reader);
-            }
-            else if (reader.ValueTextEquals("type"u8))
-            {
-                type = NextString(ref reader);
-            }
-            else if (reader.ValueTextEquals("confidence"u8))
-            {
-                Next(ref reader);
-                confidence = reader.GetDouble();
-            }
-            else
-            {
-                reader.Skip();
-            }
+            return false;
         }
-        Expect(ref reader, JsonTokenType.EndObject);
-        return new Suggestion(text!, type!, confidence);
+        Expect(ref array, JsonTokenType.StartObject);
+        while (Next(ref array) == JsonTokenType.PropertyName)
+        {
+            var part = array.ValueTextEquals("text"u8) ? 1 : array.ValueTextEquals("type"u8) ? 2 : array.ValueTextEquals("confidence"u8) ? 3 : 0;
+            Next(ref array);
+            switch (part)
+            {
+                case 1: text = array; break;
+                case 2: type = array; break;
+                case 3: confidence = array.GetDouble(); break;
+            }
+            array.Skip();
+        }
+        Expect(ref array, JsonTokenType.EndObject);
+        return true;
     }
+
+    /// <summary>True on an array; false on a null or a missing part; anything else is not a payload.</summary>
+    public static bool IsArray(ref Utf8JsonReader part)
+    {
+        if (part.TokenType is JsonTokenType.None or JsonTokenType.Null)
+        {
+            return false;
+        }
+        Expect(ref part, JsonTokenType.StartArray);
+        return true;
+    }
+
+    private static string? StringOf(ref Utf8JsonReader part) => part.TokenType == JsonTokenType.None ? null : part.GetString();
 
     private static JsonTokenType Next(ref Utf8JsonReader reader) =>
         reader.Read() ? reader.TokenType : throw new InvalidDataException("Truncated sample payload.");
-
-    private static string? NextString(ref Utf8JsonReader reader)
-    {
-        Next(ref reader);
-        return reader.GetString();
-    }
 
     private static void Expect(ref Utf8JsonReader reader, JsonTokenType token)
     {

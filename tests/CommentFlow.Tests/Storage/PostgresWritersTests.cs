@@ -16,11 +16,7 @@ public sealed class PostgresWritersTests
     [Fact]
     public async Task Batches_OfTwoInstances_TheFirstHeldOpenBeforeCommit_TheSecondCommitsMeanwhile()
     {
-        var connectionString = await TestPostgres.CreateDatabaseAsync();
-        var a = new PostgresStoreUnderTest(connectionString, Options, masker: null);
-        var b = new PostgresStoreUnderTest(connectionString, Options, masker: null);
-        await a.Store.MigrateAsync(None);
-        await b.Store.MigrateAsync(None);
+        var (a, b, _) = await TwoInstancesAsync();
         await a.Store.WriteAsync([Some.Sample()], null, None);
         await b.Store.WriteAsync([Some.Sample()], null, None);
 
@@ -57,10 +53,7 @@ public sealed class PostgresWritersTests
     [Fact]
     public async Task Erasure_WhileABatchIsOpen_WaitsForItThenErasesWhatItCommitted()
     {
-        var connectionString = await TestPostgres.CreateDatabaseAsync();
-        var a = new PostgresStoreUnderTest(connectionString, Options, masker: null);
-        var b = new PostgresStoreUnderTest(connectionString, Options, masker: null);
-        await a.Store.MigrateAsync(None);
+        var (a, b, _) = await TwoInstancesAsync();
         await a.Store.WriteAsync([Some.Sample()], null, None);
 
         var held = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -91,11 +84,7 @@ public sealed class PostgresWritersTests
     [Fact]
     public async Task WriteAsync_DuplicateOfARowAnotherTransactionIsRewriting_SkippedWithoutWaiting()
     {
-        var connectionString = await TestPostgres.CreateDatabaseAsync();
-        var a = new PostgresStoreUnderTest(connectionString, Options, masker: null);
-        var b = new PostgresStoreUnderTest(connectionString, Options, masker: null);
-        await a.Store.MigrateAsync(None);
-        await b.Store.MigrateAsync(None);
+        var (a, b, connectionString) = await TwoInstancesAsync();
         var sample = Some.Sample();
         await a.Store.WriteAsync([sample, Some.Sample()], null, None);
 
@@ -151,6 +140,17 @@ public sealed class PostgresWritersTests
             read.Add(s.Context.Description);
         }
         Assert.Equal(samples.Select(s => s.Context.Description), read);
+    }
+
+    /// <summary>Two instances on a database of their own, both migrated.</summary>
+    private static async Task<(PostgresStoreUnderTest A, PostgresStoreUnderTest B, string ConnectionString)> TwoInstancesAsync()
+    {
+        var connectionString = await TestPostgres.CreateDatabaseAsync();
+        var a = new PostgresStoreUnderTest(connectionString, Options, masker: null);
+        var b = new PostgresStoreUnderTest(connectionString, Options, masker: null);
+        await a.Store.MigrateAsync(None);
+        await b.Store.MigrateAsync(None);
+        return (a, b, connectionString);
     }
 
     /// <summary>Polls a condition of the database (an event another session causes), for at most 30 s.</summary>

@@ -299,15 +299,22 @@ public abstract class StoreContractTests
     {
         var t = await NewAsync(new StorageOptions { CompressionThreshold = 0, DictionaryFrom = 0 });
         await t.Store.WriteAsync([.. Enumerable.Range(0, 30).Select(_ => Some.Sample())], null, None);
-        var opened = t.OpenAnother();
-        await opened.MigrateAsync(None);
-        var other = (DbTrainingStore)opened;
+        // Three instances opened before any dictionary: none knows of one.
+        var instances = new List<DbTrainingStore> { (DbTrainingStore)t.Store };
+        for (var i = 0; i < 2; i++)
+        {
+            var opened = t.OpenAnother();
+            await opened.MigrateAsync(None);
+            instances.Add((DbTrainingStore)opened);
+        }
 
-        var trained = await Task.WhenAll(((DbTrainingStore)t.Store).TrainDictionaryAsync(None), other.TrainDictionaryAsync(None));
+        // Two at once (whichever commits second finds the id taken), then the third after them, knowing of neither.
+        var trained = (await Task.WhenAll(instances[0].TrainDictionaryAsync(None), instances[1].TrainDictionaryAsync(None))).ToList();
+        trained.Add(await instances[2].TrainDictionaryAsync(None));
         Assert.Equal(1, await t.ScalarAsync("SELECT COUNT(*) FROM payload_dictionaries"));
-        Assert.Equal(trained[0]!.Id, trained[1]!.Id);
-        Assert.Equal(trained[0]!.Content, trained[1]!.Content);
-        Assert.Equal(trained[0]!.Id, other.Codec.Current!.Id);
+        Assert.All(trained, d => Assert.Equal(PayloadCodec.FirstDictionaryId, d!.Id));
+        Assert.All(trained, d => Assert.Equal(trained[0]!.Content, d!.Content));
+        Assert.All(instances, s => Assert.Equal(PayloadCodec.FirstDictionaryId, s.Codec.Current!.Id));
     }
 
     [Fact]
