@@ -60,7 +60,7 @@ internal static class IngestScenario
         var db = Path.Combine(dir, "raw.db");
         await using var connection = new SqliteConnection($"Data Source={db};Pooling=False");
         await connection.OpenAsync();
-        await Exec(connection, "PRAGMA page_size = 16384; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;" +
+        await Exec(connection, "PRAGMA page_size = 4096; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;" +
             "CREATE TABLE samples (id INTEGER PRIMARY KEY, context_hash TEXT NOT NULL UNIQUE, created_at TEXT NOT NULL, payload TEXT NOT NULL);");
 
         var clock = Stopwatch.StartNew();

@@ -28,8 +28,8 @@ internal static class BatchPreparation
         void One(int i)
         {
             (clean[i], masked[i]) = masker is null ? (samples[i], []) : masker.Mask(samples[i]);
-            var json = SamplePayload.Of(clean[i]).Encode(null);
-            (encodings[i], payloads[i]) = level is { } l ? codec.Compress(json, l) : (PayloadCodec.Plain, json);
+            var json = SamplePayload.Of(clean[i]).Utf8Json();
+            (encodings[i], payloads[i]) = level is { } l ? codec.Compress(json, l) : (PayloadCodec.Plain, json.ToArray());
         }
         if (samples.Count < ParallelFrom)
         {

@@ -9,9 +9,9 @@ namespace CommentFlow.Storage;
 internal sealed partial class StorageJsonContext : JsonSerializerContext
 {
     /// <summary>
-    /// Payloads keep their text as UTF-8 (only quotes, backslashes and control characters escaped): the default encoder
-    /// writes every non-ASCII character as a six-byte <c>\uXXXX</c>, which a multilingual store compresses and an export
-    /// unescapes. Payloads written before read the same: JSON is JSON.
+    /// How <see cref="SamplePayload.Utf8Json"/> writes: text kept as UTF-8 (only quotes, backslashes and control
+    /// characters escaped). The default encoder writes every non-ASCII character as a six-byte <c>\uXXXX</c>, which a
+    /// multilingual store compresses and an export unescapes. Payloads written before read the same: JSON is JSON.
     /// </summary>
-    public static StorageJsonContext Payloads { get; } = new(new JsonSerializerOptions { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+    public static JsonWriterOptions WriterOptions { get; } = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, SkipValidation = true };
 }

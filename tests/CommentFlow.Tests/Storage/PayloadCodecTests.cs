@@ -130,4 +130,29 @@ public sealed class PayloadCodecTests
         Assert.ThrowsAny<System.Text.Json.JsonException>(() => SamplePayload.Parse("""{"summary":"s","#"""u8));
         Assert.Throws<InvalidDataException>(() => SamplePayload.Parse("null"u8));
     }
+
+    [Fact]
+    public void Utf8Json_WritesWhatTheSerializerWritesWithThePayloadsEncoder_OnEveryTicketPayloadAndOnOddTexts()
+    {
+        // The reference: the serializer's own path, options as payloads have been written since they keep UTF-8 text.
+        var options = new System.Text.Json.JsonSerializerOptions
+        {
+            PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower,
+            Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+        };
+        var reference = new StorageJsonContext(options).SamplePayload;
+        List<SamplePayload> odd =
+        [
+            new("quote \" backslash \\ tab \t nl \n é \0 😀 <b>&amp;</b> \u2028 \ud800", "", [], []),
+            new("ü", "Größe 中文 العربية", ["a", "", "c\r\n"], [new("x", "action", 0.1), new("", "", 1e-7), new("y", "resolution", 12345.678)]),
+            new(null!, null!, null!, null!),
+            new("s", new string('é', 600_000), [], []), // larger than the buffer a thread keeps
+        ];
+        foreach (var payload in Payloads.Value.Select(p => SamplePayload.Parse(p)).Concat(odd))
+        {
+            var expected = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(payload, reference);
+            Assert.Equal(expected, payload.Utf8Json().ToArray());
+            Assert.Equal(expected, payload.Encode(null));
+        }
+    }
 }

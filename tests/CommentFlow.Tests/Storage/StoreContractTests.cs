@@ -826,10 +826,10 @@ public sealed class SqliteStoreTests : StoreContractTests
     }
 
     [Fact]
-    public async Task MigrateAsync_NewFile_LargePagesAndWal()
+    public async Task MigrateAsync_NewFile_SmallPagesAndWal()
     {
         var t = await NewAsync(new StorageOptions());
-        Assert.Equal(16384, await t.ScalarAsync("PRAGMA page_size"));
+        Assert.Equal(4096, await t.ScalarAsync("PRAGMA page_size"));
         // The durability the README promises: WAL in the file, synchronous=FULL on every connection the store writes with.
         Assert.Equal(("wal", 2L), await ((SqliteTrainingStore)t.Store).DurabilityAsync(CancellationToken.None));
     }
