@@ -56,17 +56,17 @@ internal sealed partial class PersonalDataMasker
         [
             new(Secret, PrivateKeyBlock()),
             new(Credentials, UrlCredentials(), trigger: At, lookback: UrlBeforeAt),
-            new(Secret, AuthorizationHeader(), AcceptToken, words: AuthorizationWords, lookback: LabelBeforeWord),
-            new(Secret, PasswordValue(), words: PasswordWords, lookback: LabelBeforeWord),
-            new(Secret, KeyedToken(), AcceptToken, words: TokenWords, lookback: LabelBeforeWord),
-            new(Secret, KnownTokenPrefix(), words: TokenPrefixes, lookback: LabelBeforeWord),
+            new(Secret, AuthorizationHeader(), AcceptToken, starts: NearWord(AuthorizationWords)),
+            new(Secret, PasswordValue(), starts: NearWord(PasswordWords)),
+            new(Secret, KeyedToken(), AcceptToken, starts: NearWord(TokenWords)),
+            new(Secret, KnownTokenPrefix(), starts: NearWord(TokenPrefixes)),
             new(Email, EmailAddress(), trigger: At, lookback: LocalPartBeforeAt),
-            new(Iban, IbanCandidate(), AcceptIban, Digits, lookback: ValueBeforeDigit),
+            new(Iban, IbanCandidate(), AcceptIban, starts: BeforeTwoDigits),
             new(Card, CardCandidate(), AcceptCard, Digits, lookback: ValueBeforeDigit),
-            new(Ip, Ipv6Candidate(), AcceptIpv6, Digits, lookback: ValueBeforeDigit),
+            new(Ip, Ipv6Candidate(), AcceptIpv6, starts: BeforeColon),
             new(Ip, Ipv4Address(), trigger: Digits, lookback: ValueBeforeDigit),
             new(Phone, PhoneNumber(), AcceptPhone, Digits, lookback: ValueBeforeDigit),
-            new(Phone, PhoneAfterKeyword(), trigger: Digits, lookback: ValueBeforeDigit),
+            new(Phone, PhoneAfterKeyword(), starts: EightDigitsInARow),
             .. value.ExtraPatterns.Select(p => new Detector(p.Key, MaskingOptions.CompileExtraPattern(p.Value))),
         ];
     }
@@ -93,6 +93,9 @@ internal sealed partial class PersonalDataMasker
     /// <summary>Given the matched value, how many of its leading characters to mask; 0 rejects it.</summary>
     private delegate int Accept(ReadOnlySpan<char> candidate);
 
+    /// <summary>The first position at or after <paramref name="from"/> where a match can start, or -1.</summary>
+    internal delegate int NextStart(string text, int from);
+
     // How far a match can start before the first trigger it needs, at most: a label before its keyword ("proxy-" before
     // "authorization", "mot de " before "passe", "refresh_" before "token": 8 at most); an e-mail's local part before '@'
     // (64 characters, RFC 5321); the letters or "(+" before a value's first digit (an IPv6 address can hold 39 characters
@@ -104,27 +107,26 @@ internal sealed partial class PersonalDataMasker
 
     /// <summary>
     /// One kind's pattern. A group named <c>value</c> narrows the replacement to it; the rest is context. A pattern with a
-    /// trigger (characters or words every match contains) runs only on texts that hold one, and starts searching
-    /// <paramref name="lookback"/> characters before the first (lookbehinds still see the text before).
+    /// trigger (characters every match contains) runs only on texts that hold one, and starts searching
+    /// <paramref name="lookback"/> characters before the first (lookbehinds still see the text before). A pattern with
+    /// <paramref name="starts"/> is anchored (<c>\G</c>) and tried only where those say a match can start.
     /// </summary>
-    private sealed class Detector(string kind, Regex regex, Accept? accept = null, SearchValues<char>? trigger = null, SearchValues<string>? words = null,
-        int lookback = 0)
+    private sealed class Detector(string kind, Regex regex, Accept? accept = null, SearchValues<char>? trigger = null, int lookback = 0,
+        NextStart? starts = null)
     {
         private readonly string _placeholder = Placeholder(kind);
         private readonly int _valueGroup = regex.GroupNumberFromName("value");
 
+        public Regex Regex => regex;
+
+        public NextStart? Starts => starts;
+
         public string Apply(string text, ref Dictionary<string, int>? counts)
         {
-            // Most texts hold no digit, no '@' and none of the labels a keyed pattern needs; one vectorised scan spares the regex.
-            var first = trigger is not null ? text.AsSpan().IndexOfAny(trigger) : words is not null ? text.AsSpan().IndexOfAny(words) : 0;
-            if (first < 0)
-            {
-                return text;
-            }
             StringBuilder? builder = null;
             var copied = 0;
             var found = 0;
-            for (var match = regex.Match(text, Math.Max(0, first - lookback)); match.Success; match = match.NextMatch())
+            for (var match = First(text); match is { Success: true }; match = starts is null ? match.NextMatch() : MatchFrom(regex, starts, text, End(match)))
             {
                 Group target = _valueGroup >= 0 && match.Groups[_valueGroup].Success ? match.Groups[_valueGroup] : match;
                 var length = accept is null ? target.Length : accept(target.ValueSpan);
@@ -145,6 +147,122 @@ internal sealed partial class PersonalDataMasker
             counts[kind] = counts.GetValueOrDefault(kind) + found;
             return builder.Append(text, copied, text.Length - copied).ToString();
         }
+
+        private Match? First(string text)
+        {
+            if (starts is not null)
+            {
+                return MatchFrom(regex, starts, text, 0);
+            }
+            // Most texts hold no digit and no '@'; one vectorised scan spares the regex.
+            var first = trigger is not null ? text.AsSpan().IndexOfAny(trigger) : 0;
+            return first < 0 ? null : regex.Match(text, Math.Max(0, first - lookback));
+        }
+    }
+
+    /// <summary>Where the next search starts, as <see cref="Match.NextMatch"/> has it: the match's end (one further after an empty one).</summary>
+    internal static int End(Match match) => match.Index + Math.Max(1, match.Length);
+
+    /// <summary>
+    /// The first match of an anchored pattern at or after <paramref name="from"/>, tried only where <paramref name="starts"/>
+    /// says one can start: the same match a search from there finds, without the search trying every letter of the text
+    /// (an IBAN's pattern starts with any two letters). Masking a shared ticket took 6–15 µs with the searches, 3.6 µs
+    /// with the anchored patterns (bench `prep`).
+    /// </summary>
+    internal static Match? MatchFrom(Regex anchored, NextStart starts, string text, int from)
+    {
+        for (var s = starts(text, from); s >= 0; s = starts(text, s + 1))
+        {
+            var match = anchored.Match(text, s);
+            if (match.Success)
+            {
+                return match;
+            }
+        }
+        return null;
+    }
+
+    /// <summary>The anchored patterns and where each is tried, for the test that checks they find what a search finds.</summary>
+    internal IEnumerable<(Regex Anchored, NextStart Starts)> Anchored => _detectors.Where(d => d.Starts is not null).Select(d => (d.Regex, d.Starts!));
+
+    /// <summary>
+    /// Where a labelled pattern can start: at a word's start (no letter or digit behind) at most <see cref="LabelBeforeWord"/>
+    /// characters before one of the words its every match holds. Searching on its own, such a pattern tried every letter
+    /// its labels can start with, to the end of the text.
+    /// </summary>
+    private static NextStart NearWord(SearchValues<string> words) => (text, from) =>
+    {
+        for (var at = from; at < text.Length;)
+        {
+            var word = text.AsSpan(at).IndexOfAny(words);
+            if (word < 0)
+            {
+                return -1;
+            }
+            var p = at + word;
+            for (var s = Math.Max(at, p - LabelBeforeWord); s <= p; s++)
+            {
+                if (s == 0 || !char.IsLetterOrDigit(text[s - 1]))
+                {
+                    return s;
+                }
+            }
+            at = p + 1;
+        }
+        return -1;
+    };
+
+    /// <summary>Where an IBAN can start: two characters before two digits (its pattern checks the letters and what precedes them).</summary>
+    private static int BeforeTwoDigits(string text, int from)
+    {
+        for (var i = from + 2; i < text.Length - 1; i++)
+        {
+            var digit = text.AsSpan(i, text.Length - 1 - i).IndexOfAny(Digits);
+            if (digit < 0)
+            {
+                return -1;
+            }
+            i += digit;
+            if (char.IsAsciiDigit(text[i + 1]))
+            {
+                return i - 2;
+            }
+        }
+        return -1;
+    }
+
+    /// <summary>
+    /// Where a phone number after its label can start: the first of eight digits or more in a row (its pattern checks the
+    /// label behind). Its search otherwise evaluated the labels behind every digit of the text.
+    /// </summary>
+    private static int EightDigitsInARow(string text, int from)
+    {
+        var i = from;
+        while (i < text.Length)
+        {
+            var digit = text.AsSpan(i).IndexOfAny(Digits);
+            if (digit < 0)
+            {
+                return -1;
+            }
+            i += digit;
+            var run = text.AsSpan(i).IndexOfAnyExcept(Digits);
+            var length = run < 0 ? text.Length - i : run;
+            // Within a run (a search going on from inside one) no match starts: a digit is behind.
+            if (length >= 8 && (i == 0 || !char.IsAsciiDigit(text[i - 1])))
+            {
+                return i;
+            }
+            i += length;
+        }
+        return -1;
+    }
+
+    /// <summary>Where an IPv6 address can start: at most four hex digits before a colon.</summary>
+    private static int BeforeColon(string text, int from)
+    {
+        var colon = from < text.Length ? text.IndexOf(':', from) : -1;
+        return colon < 0 ? -1 : Math.Max(from, colon - 4);
     }
 
     /// <summary>A value after a token key or <c>Bearer</c>: random tokens carry digits, words like "expired" do not. A final '.' ends the sentence.</summary>
@@ -266,7 +384,7 @@ internal sealed partial class PersonalDataMasker
     private static partial Regex UrlCredentials();
 
     [GeneratedRegex("""
-        (?<![\p{L}\p{N}])
+        \G(?<![\p{L}\p{N}])
         (?: (?:proxy-)?authorization["']?[\x20\t]*[:=][\x20\t]*["']?(?:(?:bearer|basic|token|digest|negotiate|ntlm|apikey)[\x20\t]+)?
           | bearer[\x20\t]+ )
         (?<value>[A-Za-z0-9._~+/-]+=*)
@@ -279,7 +397,7 @@ internal sealed partial class PersonalDataMasker
     /// The label alone ("forgot my password", "olvidé mi contraseña") is never masked.
     /// </summary>
     [GeneratedRegex("""
-        (?<![\p{L}\p{N}])
+        \G(?<![\p{L}\p{N}])
         (?: pass(?:word|wort|wd|code|phrase) | pwd | kennwort | contrase[ñn]as? | (?<!palabras?\x20)clave(?:\x20de\x20acceso)?
           | senha | mot\x20de\x20passe | mdp | pin(?:[\x20-]?code)? )
         (?: ["']?[\x20\t]*[:=][\x20\t]*
@@ -292,7 +410,7 @@ internal sealed partial class PersonalDataMasker
 
     /// <summary><c>api_key=…</c>, <c>client secret: …</c>, <c>token=…</c>, <c>X-Api-Key: …</c> and the like; the value must look random (see <see cref="AcceptToken"/>).</summary>
     [GeneratedRegex("""
-        (?<![\p{L}\p{N}])
+        \G(?<![\p{L}\p{N}])
         (?: api[\x20_-]?(?:key|secret) | access[\x20_-]?key(?:[\x20_-]?id)? | secret(?:[\x20_-]?access)?[\x20_-]?key
           | client[\x20_-]?secret | private[\x20_-]?key | secret
           | (?:access|auth|refresh|id|api|session|bearer)[\x20_-]?token | token | session[\x20_-]?id | sessionid )
@@ -303,7 +421,7 @@ internal sealed partial class PersonalDataMasker
 
     /// <summary>Keys recognisable by their prefix wherever they appear: OpenAI, GitHub, AWS, Slack, Google, Stripe, JWTs.</summary>
     [GeneratedRegex("""
-        (?<![\w-])
+        \G(?<![\w-])
         (?: sk-[A-Za-z0-9_-]{20,}
           | gh[pousr]_[A-Za-z0-9]{20,} | github_pat_[A-Za-z0-9_]{20,}
           | (?:AKIA|ASIA)[A-Z0-9]{16}
@@ -323,9 +441,9 @@ internal sealed partial class PersonalDataMasker
         """, RegexOptions.CultureInvariant | RegexOptions.IgnorePatternWhitespace)]
     private static partial Regex EmailAddress();
 
-    /// <summary>Two letters, two check digits, then groups of four (spaced or not); <see cref="AcceptIban"/> decides.</summary>
+    /// <summary>Two letters, two check digits, then groups of four (spaced or not); <see cref="AcceptIban"/> decides. Anchored: see <see cref="BeforeTwoDigits"/>.</summary>
     [GeneratedRegex("""
-        (?<![\p{L}\p{N}])
+        \G(?<![\p{L}\p{N}])
         [A-Z]{2}[0-9]{2}(?:\x20?[A-Z0-9]{4}){2,7}(?:\x20?[A-Z0-9]{1,3})?
         (?![\p{L}\p{N}])
         """, RegexOptions.IgnoreCase | RegexOptions.CultureInvariant | RegexOptions.IgnorePatternWhitespace)]
@@ -341,9 +459,9 @@ internal sealed partial class PersonalDataMasker
         """, RegexOptions.CultureInvariant | RegexOptions.IgnorePatternWhitespace)]
     private static partial Regex CardCandidate();
 
-    /// <summary>Colon-separated hex, optionally ending in a dotted IPv4 (<c>::ffff:192.0.2.1</c>); times like 14:30:00 fail the parser.</summary>
+    /// <summary>Colon-separated hex, optionally ending in a dotted IPv4 (<c>::ffff:192.0.2.1</c>); times like 14:30:00 fail the parser. Anchored: see <see cref="BeforeColon"/>.</summary>
     [GeneratedRegex("""
-        (?<![\p{L}\p{N}_:.])
+        \G(?<![\p{L}\p{N}_:.])
         (?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9]{1,3}(?:\.[0-9]{1,3}){3}|[0-9A-Fa-f]{1,4})?
         (?![\p{L}\p{N}_:]|\.[0-9])
         """, RegexOptions.CultureInvariant | RegexOptions.IgnorePatternWhitespace)]
@@ -376,8 +494,9 @@ internal sealed partial class PersonalDataMasker
         """, RegexOptions.CultureInvariant | RegexOptions.IgnorePatternWhitespace)]
     private static partial Regex PhoneNumber();
 
+    /// <summary>Eight to fifteen digits after a phone label. Anchored: see <see cref="EightDigitsInARow"/>.</summary>
     [GeneratedRegex("""
-        (?<![\p{N}])
+        \G(?<![\p{N}])
         (?<=
           (?<![\p{L}])(?:tel|tlf|tfno|telf|tel[ée]fono|phone|mobile|cell|m[óo]vil|celular|telefon|telefonnummer|handy|mobil
             |t[ée]l[ée]phone|portable|whatsapp|fax|ll[áa]mame\x20al|call\x20me\x20(?:at|on))(?![\p{L}])\.?

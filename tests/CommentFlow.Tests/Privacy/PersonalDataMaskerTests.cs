@@ -210,6 +210,56 @@ public sealed class PersonalDataMaskerTests
     public void Mask_IbanFollowedByNumbers_MasksOnlyTheCountryLength() =>
         Assert.Equal("Cuenta <iban> 1234 ref. pago", Masker.Mask("Cuenta ES91 2100 0418 4502 0005 1332 1234 ref. pago").Text);
 
+    /// <summary>
+    /// The IBAN, IPv6, labelled phone and labelled secret patterns are anchored and tried only where their start finders say a match can begin. On every
+    /// text of the shared tickets and on random texts dense in letters, digits, colons and spaces, they find the very
+    /// matches the unanchored pattern finds searching left to right (each search going on from the last match's end).
+    /// </summary>
+    [Fact]
+    public void AnchoredPatterns_AtTheirStartFinders_FindWhatASearchFinds()
+    {
+        var shared = new[] { "tickets-en-de.csv", "tickets-multilang.csv" }
+            .SelectMany(f => CommentFlow.Import.HistoryImport.ReadCsv(Path.Combine(Paths.Shared, "data", f), new CommentFlow.Import.ImportOptions(), DateTimeOffset.UnixEpoch))
+            .Where(i => i.Sample is not null)
+            .SelectMany(i => new[] { i.Sample!.Context.Summary, i.Sample.Context.Description }.Concat(i.Sample.Suggestions.Select(x => x.Text)));
+        var random = new Random(7);
+        // Random runs of characters and of the pieces IBANs and IPv6 addresses are made of, so that most texts hold candidates.
+        string[] pieces = ["E", "S", "9", "1", " ", ":", ".", "-", "_", "a", "\u212A", "é", "ES91", "DE89", "gb29", "2100", "0418", "NWBK", "ab:", "::", "1:", "fe80", "db8:",
+            "tel", "Phone: ", "móvil ", "fax.", "12345678", "0049", "\u0663",
+            "password", "Pwd", "PASS", "mot de passe", "palabras clave", "clave", "pin-code", " is ", " ist ", "=", ": ", "'", "\"", "“",
+            "api_key", "client secret", "refresh_token", "X-Api-Key", "token", "session id", "Bearer ", "Proxy-Authorization: ", "basic ",
+            "ab12cd34ef56", "Z9y8X7w6", "sk-", "ghp_", "xoxb-", "AKIA", "eyJhbGciOiJI", "ABCDEFGHIJKLMNOP0123456789abcdef", "_live_", "rk", "--"];
+        var dense = Enumerable.Range(0, 20_000).Select(_ => string.Concat(Enumerable.Range(0, random.Next(0, 30)).Select(_ => pieces[random.Next(pieces.Length)])));
+        // And phone labels before runs of digits of every length, with what may come between and after.
+        string[] labels = ["tel", "Tel.", "phone number: ", "Teléfono de contacto ", "mobile#", "handy", "x", "", "whatsapp  "];
+        string[] tails = ["", ".", ".5", " ", "a", "€", "/1", "\u0663"];
+        var phones = Enumerable.Range(0, 5_000).Select(_ => pieces[random.Next(pieces.Length)] + labels[random.Next(labels.Length)]
+            + new string('7', random.Next(5, 18)) + tails[random.Next(tails.Length)] + labels[random.Next(labels.Length)] + new string('3', random.Next(7, 10)));
+        var texts = shared.Concat(dense).Concat(phones).Concat(["ES91 2100 0418 4502 0005 1332", "aES91 2100", "1::2", "::", "fe80::1%eth0 and 2001:db8::1", "DE8937040044053201300012"]).ToList();
+
+        var anchoredPatterns = Masker.Anchored.ToList();
+        Assert.Equal(7, anchoredPatterns.Count);
+        foreach (var (anchored, starts) in anchoredPatterns)
+        {
+            var pattern = anchored.ToString();
+            Assert.StartsWith(@"\G", pattern, StringComparison.Ordinal);
+            var search = new System.Text.RegularExpressions.Regex(pattern[2..], anchored.Options);
+            var finds = 0;
+            foreach (var text in texts)
+            {
+                var expected = search.Matches(text).Select(m => (m.Index, m.Length)).ToList();
+                var found = new List<(int, int)>();
+                for (var m = PersonalDataMasker.MatchFrom(anchored, starts, text, 0); m is not null; m = PersonalDataMasker.MatchFrom(anchored, starts, text, PersonalDataMasker.End(m)))
+                {
+                    found.Add((m.Index, m.Length));
+                }
+                Assert.True(expected.SequenceEqual(found), $"{anchored}: {text}");
+                finds += found.Count;
+            }
+            Assert.True(finds > 200, $"the texts hold many candidates of {anchored} ({finds} found)");
+        }
+    }
+
     [Fact]
     public void Mask_ManyThreads_SameResults()
     {
