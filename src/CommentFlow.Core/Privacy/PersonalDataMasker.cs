@@ -98,8 +98,8 @@ internal sealed partial class PersonalDataMasker
 
     // How far a match can start before the first trigger it needs, at most: a label before its keyword ("proxy-" before
     // "authorization", "mot de " before "passe", "refresh_" before "token": 8 at most); an e-mail's local part before '@'
-    // (64 characters, RFC 5321); the letters or "(+" before a value's first digit (an IPv6 address can hold 39 characters
-    // of hex letters and colons before one). A URL's user and password have no bound: that pattern searches from the start.
+    // (64 characters, RFC 5321); the "(+" before a card's, an IPv4 address's or a phone number's first digit (2 at most;
+    // 40 leaves room). A URL's user and password have no bound: that pattern searches from the start.
     private const int LabelBeforeWord = 32;
     private const int LocalPartBeforeAt = 64;
     private const int UrlBeforeAt = int.MaxValue;

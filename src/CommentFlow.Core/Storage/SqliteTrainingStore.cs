@@ -19,8 +19,8 @@ internal sealed partial class SqliteTrainingStore(string connectionString, Stora
 {
     private const string MigrationPrefix = "CommentFlow.Storage.Migrations.Sqlite.";
     // Each captured sample lands on a random leaf of the unique context-hash index, so a commit writes about one page a
-    // sample to the WAL and again at the checkpoint: 16 KB pages wrote 28.6 KB a request under the HTTP bench's new
-    // tickets, 4 KB pages 11.4 KB, for 13 % less server CPU a request (bench/README.md, 2026-12-07).
+    // sample to the WAL and again at the checkpoint: 16 KB pages wrote 26 KB a request under the HTTP bench's new
+    // tickets, 4 KB pages 11 KB, and a stored sample takes less room (bench/README.md, 2026-12-07).
     private const int PageSize = 4096;
 
     public string Provider => StorageProviders.Sqlite;

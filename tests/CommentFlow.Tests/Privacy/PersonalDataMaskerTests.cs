@@ -211,9 +211,10 @@ public sealed class PersonalDataMaskerTests
         Assert.Equal("Cuenta <iban> 1234 ref. pago", Masker.Mask("Cuenta ES91 2100 0418 4502 0005 1332 1234 ref. pago").Text);
 
     /// <summary>
-    /// The IBAN, IPv6, labelled phone and labelled secret patterns are anchored and tried only where their start finders say a match can begin. On every
-    /// text of the shared tickets and on random texts dense in letters, digits, colons and spaces, they find the very
-    /// matches the unanchored pattern finds searching left to right (each search going on from the last match's end).
+    /// The IBAN, IPv6, labelled phone and labelled secret patterns are anchored and tried only where their start finders
+    /// say a match can begin. On every text of the shared tickets and on random texts dense in the pieces those values
+    /// and labels are made of, they find the very matches the unanchored pattern finds searching left to right (each
+    /// search going on from the last match's end).
     /// </summary>
     [Fact]
     public void AnchoredPatterns_AtTheirStartFinders_FindWhatASearchFinds()
@@ -223,7 +224,7 @@ public sealed class PersonalDataMaskerTests
             .Where(i => i.Sample is not null)
             .SelectMany(i => new[] { i.Sample!.Context.Summary, i.Sample.Context.Description }.Concat(i.Sample.Suggestions.Select(x => x.Text)));
         var random = new Random(7);
-        // Random runs of characters and of the pieces IBANs and IPv6 addresses are made of, so that most texts hold candidates.
+        // Random runs of characters and of the pieces IBANs, IPv6 addresses and labelled secrets are made of: most texts hold candidates.
         string[] pieces = ["E", "S", "9", "1", " ", ":", ".", "-", "_", "a", "\u212A", "é", "ES91", "DE89", "gb29", "2100", "0418", "NWBK", "ab:", "::", "1:", "fe80", "db8:",
             "tel", "Phone: ", "móvil ", "fax.", "12345678", "0049", "\u0663",
             "password", "Pwd", "PASS", "mot de passe", "palabras clave", "clave", "pin-code", " is ", " ist ", "=", ": ", "'", "\"", "“",
