@@ -188,7 +188,9 @@ internal sealed partial class PersonalDataMasker
     /// <summary>
     /// Where a labelled pattern can start: at a word's start (no letter or digit behind) at most <see cref="LabelBeforeWord"/>
     /// characters before one of the words its every match holds. Searching on its own, such a pattern tried every letter
-    /// its labels can start with, to the end of the text.
+    /// its labels can start with, to the end of the text. The words are found ignoring case ordinally: a label spelled
+    /// with the Kelvin sign or the long s, which the patterns' case-insensitivity also accepts, is not looked for (nor was
+    /// it when no other label came before it).
     /// </summary>
     private static NextStart NearWord(SearchValues<string> words) => (text, from) =>
     {
