@@ -30,23 +30,17 @@ internal static class SampleExporters
     /// </summary>
     public static async Task<(int Samples, int Rows)> WriteJsonLinesAsync(Stream output, IAsyncEnumerable<byte[]?> lines, CancellationToken ct)
     {
-        var buffer = new ArrayBufferWriter<byte>(FlushBytes + 64 * 1024);
+        var jsonLines = new JsonLines(output);
         var count = 0;
         await foreach (var line in lines.WithCancellation(ct))
         {
-            if (line is null)
+            if (line is not null)
             {
-                continue;
-            }
-            buffer.Write(line);
-            count++;
-            if (buffer.WrittenCount >= FlushBytes)
-            {
-                await output.WriteAsync(buffer.WrittenMemory, ct);
-                buffer.ResetWrittenCount();
+                await jsonLines.WriteLineAsync(line, ct);
+                count++;
             }
         }
-        await output.WriteAsync(buffer.WrittenMemory, ct);
+        await jsonLines.FlushAsync(ct);
         return (count, count);
     }
 
@@ -382,11 +376,17 @@ internal static class SampleExporters
             _buffer.GetSpan(1)[0] = (byte)'\n';
             _buffer.Advance(1);
             Writer.Reset(_buffer);
-            if (_buffer.WrittenCount >= FlushBytes)
-            {
-                await FlushAsync(ct);
-            }
+            await FlushWhenFullAsync(ct);
         }
+
+        /// <summary>A line made elsewhere (see <see cref="JsonLine(TrainingSample, DatasetCleaner?)"/>), newline included.</summary>
+        public ValueTask WriteLineAsync(byte[] line, CancellationToken ct)
+        {
+            _buffer.Write(line);
+            return FlushWhenFullAsync(ct);
+        }
+
+        private ValueTask FlushWhenFullAsync(CancellationToken ct) => _buffer.WrittenCount >= FlushBytes ? FlushAsync(ct) : ValueTask.CompletedTask;
 
         public async ValueTask FlushAsync(CancellationToken ct)
         {

@@ -144,6 +144,11 @@ internal abstract partial class DbTrainingStore(StorageOptions options, TimeProv
         }
     }
 
+    public IAsyncEnumerable<TrainingSample> ReadAllAsync(CancellationToken cancellationToken) => ReadAllAsync(static s => s.Decode(), cancellationToken);
+
+    /// <summary>See <see cref="ITrainingStore.ReadAllAsync{T}"/>: each backend reads its rows, <see cref="StoredRow.DecodeAheadAsync"/> maps them.</summary>
+    public abstract IAsyncEnumerable<T> ReadAllAsync<T>(Func<StoredSample, T> map, CancellationToken cancellationToken);
+
     public Task<WriteResult> WriteAsync(IReadOnlyList<TrainingSample> samples, IProgress<int>? progress, CancellationToken cancellationToken) =>
         WriteAsync(Prepare(samples), progress, cancellationToken);
 

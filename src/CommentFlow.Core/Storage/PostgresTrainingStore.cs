@@ -108,9 +108,7 @@ internal sealed partial class PostgresTrainingStore(NpgsqlDataSource dataSource,
         await tx.CommitAsync(cancellationToken);
     }
 
-    public IAsyncEnumerable<TrainingSample> ReadAllAsync(CancellationToken cancellationToken) => ReadAllAsync(static s => s.Decode(), cancellationToken);
-
-    public async IAsyncEnumerable<T> ReadAllAsync<T>(Func<StoredSample, T> map, [EnumeratorCancellation] CancellationToken cancellationToken)
+    public override async IAsyncEnumerable<T> ReadAllAsync<T>(Func<StoredSample, T> map, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         // Feedback is a small fraction of the samples: read it whole, then attach it while the samples stream.
         var feedback = await ReadFeedbackAsync(cancellationToken);

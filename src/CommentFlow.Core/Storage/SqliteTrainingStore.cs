@@ -62,9 +62,7 @@ internal sealed partial class SqliteTrainingStore(string connectionString, Stora
         await LoadDictionariesAsync(connection, cancellationToken);
     }
 
-    public IAsyncEnumerable<TrainingSample> ReadAllAsync(CancellationToken cancellationToken) => ReadAllAsync(static s => s.Decode(), cancellationToken);
-
-    public async IAsyncEnumerable<T> ReadAllAsync<T>(Func<StoredSample, T> map, [EnumeratorCancellation] CancellationToken cancellationToken)
+    public override async IAsyncEnumerable<T> ReadAllAsync<T>(Func<StoredSample, T> map, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         // Feedback is a small fraction of the samples: read it whole, then attach it while the samples stream.
         var feedback = await ReadFeedbackAsync(cancellationToken);
