@@ -25,6 +25,9 @@ internal abstract class StoreUnderTest
 
     /// <summary>The stored bytes of every payload of <paramref name="encoding"/>, in row order.</summary>
     public abstract Task<List<byte[]>> PayloadsAsync(int encoding);
+
+    /// <summary>The names of the indexes on <paramref name="table"/>, sorted.</summary>
+    public abstract Task<List<string>> IndexesAsync(string table);
 }
 
 internal sealed class SqliteStoreUnderTest(string dataDir, StorageOptions options, PersonalDataMasker? masker) : StoreUnderTest
@@ -70,6 +73,13 @@ internal sealed class SqliteStoreUnderTest(string dataDir, StorageOptions option
         await connection.OpenAsync();
         return [.. await connection.QueryAsync<byte[]>("SELECT payload FROM samples WHERE payload_encoding = @encoding ORDER BY id", new { encoding })];
     }
+
+    public override async Task<List<string>> IndexesAsync(string table)
+    {
+        await using var connection = new SqliteConnection($"Data Source={DatabasePath};Pooling=False");
+        await connection.OpenAsync();
+        return [.. await connection.QueryAsync<string>("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = @table ORDER BY name", new { table })];
+    }
 }
 
 /// <summary>A store on its own database of the test run's PostgreSQL server; each store object has its own data source, like an instance.</summary>
@@ -110,5 +120,12 @@ internal sealed class PostgresStoreUnderTest(string connectionString, StorageOpt
         await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync();
         return [.. await connection.QueryAsync<byte[]>("SELECT payload FROM samples WHERE payload_encoding = @encoding ORDER BY id", new { encoding = (short)encoding })];
+    }
+
+    public override async Task<List<string>> IndexesAsync(string table)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        return [.. await connection.QueryAsync<string>("SELECT indexname FROM pg_indexes WHERE tablename = @table ORDER BY indexname", new { table })];
     }
 }

@@ -420,9 +420,26 @@ public abstract class StoreContractTests
         var applied = await t.ScalarAsync("SELECT COUNT(*) FROM schema_migrations");
         await t.Store.MigrateAsync(None);
         await t.OpenAnother().MigrateAsync(None);
-        Assert.Equal(6, applied); // 0001_initial, 0002_language_queue, 0003_feedback, 0004_jira_comments, 0005_stats_shards, 0006_payload_dictionaries
+        Assert.Equal(7, applied); // 0001_initial … 0006_payload_dictionaries, 0007_drop_unread_indexes
         Assert.Equal(applied, await t.ScalarAsync("SELECT COUNT(*) FROM schema_migrations"));
         Assert.Equal(1, (await t.Store.GetStatsAsync(None)).TotalSamples);
+    }
+
+    [Fact]
+    public async Task MigrateAsync_SamplesKeepTheIndexesTheStoreReads()
+    {
+        var t = await NewAsync();
+        var indexes = await t.IndexesAsync("samples");
+
+        // Erasure by ticket, the newest first and retention by time, the GZip conversion, and the unique hash.
+        Assert.Contains("ix_samples_ticket_key", indexes);
+        Assert.Contains("ix_samples_created_at", indexes);
+        Assert.Contains("ix_samples_plain_payload", indexes);
+        Assert.Contains(indexes, i => i is "ux_samples_context_hash" or "sqlite_autoindex_samples_1");
+        // Nothing reads samples by these; each cost every captured sample an index insert (0007).
+        Assert.DoesNotContain("ix_samples_issue_type", indexes);
+        Assert.DoesNotContain("ix_samples_status", indexes);
+        Assert.DoesNotContain("ix_samples_language", indexes);
     }
 
     [Fact]
@@ -432,7 +449,7 @@ public abstract class StoreContractTests
         var instances = Enumerable.Range(0, 4).Select(_ => t.OpenAnother()).ToList();
         await Task.WhenAll(instances.Select(i => Task.Run(() => i.MigrateAsync(None))));
 
-        Assert.Equal(6, await t.ScalarAsync("SELECT COUNT(*) FROM schema_migrations"));
+        Assert.Equal(7, await t.ScalarAsync("SELECT COUNT(*) FROM schema_migrations"));
         Assert.Equal(3, await t.ScalarAsync("SELECT COUNT(*) FROM store_meta"));
         await instances[0].WriteAsync([Some.Sample()], null, None);
         Assert.Equal(1, (await instances[3].GetStatsAsync(None)).TotalSamples);
