@@ -47,4 +47,26 @@ public sealed class RetrievalIndexTests
         var top = index.Query("outlook crashes when opening attachments", "en", new RetrievalSettings(2, 0.05)).First();
         Assert.Equal("Disable the add-ins and restart Outlook.", top.Answer);
     }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void SelectHeaviest_PutsFirstWhatASortPutsFirst_InItsOrder(int seed)
+    {
+        var random = new Random(seed);
+        foreach (var (length, count) in new[] { (0, 120), (5, 120), (120, 120), (121, 120), (2_000, 120), (2_000, 1), (300, 299), (5_000, 120) })
+        {
+            // Few distinct weights (ties broken by the term id) as well as many; ids in any order.
+            var distinct = random.Next(2) == 0 ? 7 : 100_000;
+            var terms = Enumerable.Range(0, length).Select(t => (Term: random.Next(1_000_000), Weight: random.Next(distinct) / 1_000f)).DistinctBy(t => t.Term).ToArray();
+            var sorted = terms.OrderByDescending(t => t.Weight).ThenBy(t => t.Term).ToArray();
+
+            RetrievalIndex.SelectHeaviest(terms, count);
+
+            var kept = Math.Min(count, terms.Length);
+            Assert.Equal(sorted[..kept], terms[..kept]);
+            Assert.Equal(sorted.Skip(kept).OrderBy(t => t.Term), terms.Skip(kept).OrderBy(t => t.Term));
+        }
+    }
 }
