@@ -246,10 +246,12 @@ internal static class HttpScenario
             StartAsync(["exec", env.ServiceDll, "serve", $"--CommentFlow:DataDir={dataDir}", "--CommentFlow:Ollama:Url=http://127.0.0.1:9",
                 "--Logging:LogLevel:Default=Warning", .. settings], "/api/ml/comments/suggestions", "/health");
 
+        // An ASP.NET Core app's defaults (server GC, dynamic PGO), not the bench's runtime settings, which are the service's.
         public static Task<Server> StartTrivialAsync(BenchEnvironment env) =>
-            StartAsync(["exec", System.IO.Path.Combine(AppContext.BaseDirectory, "CommentFlow.Bench.dll"), "trivial-server"], "/parse", "/health");
+            StartAsync(["exec", System.IO.Path.Combine(AppContext.BaseDirectory, "CommentFlow.Bench.dll"), "trivial-server"], "/parse", "/health",
+                new() { ["DOTNET_TieredPGO"] = "1", ["DOTNET_gcServer"] = "1" });
 
-        private static async Task<Server> StartAsync(IEnumerable<string> args, string path, string health)
+        private static async Task<Server> StartAsync(IEnumerable<string> args, string path, string health, Dictionary<string, string>? environment = null)
         {
             var port = FreePort();
             var url = $"http://127.0.0.1:{port}";
@@ -257,6 +259,10 @@ internal static class HttpScenario
             foreach (var arg in args.Append($"--urls={url}"))
             {
                 info.ArgumentList.Add(arg);
+            }
+            foreach (var (name, value) in environment ?? [])
+            {
+                info.Environment[name] = value;
             }
             var process = Process.Start(info)!;
             process.OutputDataReceived += (_, _) => { };
