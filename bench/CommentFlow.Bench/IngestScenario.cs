@@ -16,7 +16,8 @@ namespace CommentFlow.Bench;
 /// Scenario 1: the shared workload (<c>seed_baseline.py gen</c>, 20 % exact repeats) through the capture pipeline
 /// (bounded queue → one writer → SQLite, GZip payloads, masking, stats in the same transaction) against a raw SQLite
 /// insert of the same requests (one prepared statement, 5,000 rows a transaction, WAL, same page size, synchronous
-/// level and WAL checkpoint threshold as the store), in the same run. Both sides read and parse the same JSON Lines file while they are timed.
+/// level and WAL checkpoint threshold as the store), in the same run. Both sides read and parse the same JSON Lines
+/// file while they are timed.
 /// </summary>
 internal static class IngestScenario
 {

@@ -312,7 +312,7 @@ internal sealed class RetrievalIndex
 
     /// <summary>
     /// Puts the <paramref name="count"/> heaviest terms first, in <see cref="Heaviest"/> order, and the rest after them in
-    /// no order: a quickselect, then a sort of those few. Sorting all of a ticket's ~2,000 terms for the 120 a query reads
+    /// no order: a quickselect, then a sort of those few. Sorting all of a query's ~2,000 terms for the 120 the search reads
     /// was 7 % of the own model's server CPU (bench/README.md, 2026-12-07).
     /// </summary>
     internal static void SelectHeaviest(Span<(int Term, float Weight)> terms, int count)
