@@ -97,10 +97,12 @@ internal sealed partial class PersonalDataMasker
     internal delegate int NextStart(string text, int from);
 
     // How far a match can start before the first trigger it needs, at most: a label before its keyword ("proxy-" before
-    // "authorization", "mot de " before "passe", "refresh_" before "token": 8 at most); an e-mail's local part before '@'
-    // (64 characters, RFC 5321); the "(+" before a card's, an IPv4 address's or a phone number's first digit (2 at most;
-    // 40 leaves room). A URL's user and password have no bound: that pattern searches from the start.
-    private const int LabelBeforeWord = 32;
+    // "authorization", "mot de " before "passe", "refresh_" and "private " before "token" and "key": 8 at most; each
+    // word start in that window is tried, so a wider one cost a real ticket's "ping" or "keyboard" more tries); an
+    // e-mail's local part before '@' (64 characters, RFC 5321); the "(+" before a card's, an IPv4 address's or a phone
+    // number's first digit (2 at most; 40 leaves room). A URL's user and password have no bound: that pattern searches
+    // from the start.
+    private const int LabelBeforeWord = 8;
     private const int LocalPartBeforeAt = 64;
     private const int UrlBeforeAt = int.MaxValue;
     private const int ValueBeforeDigit = 40;
