@@ -61,7 +61,9 @@ internal static class IngestScenario
         var db = Path.Combine(dir, "raw.db");
         await using var connection = new SqliteConnection($"Data Source={db};Pooling=False");
         await connection.OpenAsync();
-        await Exec(connection, "PRAGMA page_size = 4096; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA wal_autocheckpoint = 10000;" +
+        // The store's own page size and checkpoint threshold, read from it, so the reference follows when they change.
+        await Exec(connection, $"PRAGMA page_size = {SqliteTrainingStore.PageSize}; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; " +
+            $"PRAGMA wal_autocheckpoint = {SqliteTrainingStore.WalAutocheckpointPages};" +
             "CREATE TABLE samples (id INTEGER PRIMARY KEY, context_hash TEXT NOT NULL UNIQUE, created_at TEXT NOT NULL, payload TEXT NOT NULL);");
 
         var clock = Stopwatch.StartNew();

@@ -21,13 +21,13 @@ internal sealed partial class SqliteTrainingStore(string connectionString, Stora
     // Each captured sample lands on a random leaf of the unique context-hash index, so a commit writes about one page a
     // sample to the WAL and again at the checkpoint: 16 KB pages wrote 26 KB a request under the HTTP bench's new
     // tickets, 4 KB pages 11 KB, and a stored sample takes less room (bench/README.md, 2026-12-07).
-    private const int PageSize = 4096;
+    internal const int PageSize = 4096;
 
     // SQLite checkpoints the WAL into the file once it holds this many pages (its default: 1,000, 4 MB at 4 KB pages).
     // A sample dirties a random leaf of the hash and ticket indexes, and a longer WAL lets the checkpoint write a leaf
     // that several batches dirtied once: the capture pipeline ingested 1M requests 17 % faster at 10,000 pages, and
     // wrote 10 % fewer bytes (bench/README.md, 2026-12-07). The WAL file then stays ~40 MB beside the store.
-    private const int WalAutocheckpointPages = 10_000;
+    internal const int WalAutocheckpointPages = 10_000;
 
     public string Provider => StorageProviders.Sqlite;
 
