@@ -1,4 +1,6 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace CommentFlow.OwnModel;
 
@@ -81,20 +83,43 @@ internal sealed class BitParallelLcs
     public static void Start(Span<ulong> state) => state.Fill(ulong.MaxValue);
 
     /// <summary>Reads one matching token of the text (its row in <see cref="Rows"/>) into the state.</summary>
-    public void Advance(Span<ulong> state, int row)
+    public void Advance(Span<ulong> state, int row) => Advance(state, [row]);
+
+    /// <summary>
+    /// Reads matching tokens of the text (their rows in <see cref="Rows"/>), in order, into the state. A pattern of up to
+    /// 64 tokens (most sentences and short comments) keeps its one word in a register and needs no carry between words.
+    /// </summary>
+    public void Advance(Span<ulong> state, ReadOnlySpan<int> rows)
     {
-        var m = _masks.AsSpan(row * _words, _words);
-        ulong carry = 0;
-        for (var w = 0; w < state.Length; w++)
+        ref var masks = ref MemoryMarshal.GetArrayDataReference(_masks);
+        if (_words == 1)
         {
-            var x = state[w];
-            var u = x & m[w];
-            var sum = x + u;
-            var c1 = sum < x ? 1UL : 0UL;
-            var total = sum + carry;
-            var c2 = total < sum ? 1UL : 0UL;
-            carry = c1 | c2;
-            state[w] = total | (x & ~m[w]);
+            var x = state[0];
+            foreach (var row in rows)
+            {
+                var m = Unsafe.Add(ref masks, row);
+                x = (x + (x & m)) | (x & ~m);
+            }
+            state[0] = x;
+            return;
+        }
+        ref var v = ref MemoryMarshal.GetReference(state[.._words]);
+        foreach (var row in rows)
+        {
+            ref var m = ref Unsafe.Add(ref masks, row * _words);
+            ulong carry = 0;
+            for (var w = 0; w < _words; w++)
+            {
+                var x = Unsafe.Add(ref v, w);
+                var mw = Unsafe.Add(ref m, w);
+                var u = x & mw;
+                var sum = x + u;
+                var c1 = sum < x ? 1UL : 0UL;
+                var total = sum + carry;
+                var c2 = total < sum ? 1UL : 0UL;
+                carry = c1 | c2;
+                Unsafe.Add(ref v, w) = total | (x & ~mw);
+            }
         }
     }
 

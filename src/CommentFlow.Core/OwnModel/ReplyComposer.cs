@@ -368,11 +368,7 @@ internal static partial class ReplyComposer
             var rows = _rows[sentence];
             for (var k = 0; k < _patterns.Length; k++)
             {
-                var part = state.Slice(_offsets[k], _patterns[k].Words);
-                foreach (var row in rows[k])
-                {
-                    _patterns[k].Advance(part, row);
-                }
+                _patterns[k].Advance(state.Slice(_offsets[k], _patterns[k].Words), rows[k]);
             }
         }
 

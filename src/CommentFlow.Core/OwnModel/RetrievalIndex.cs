@@ -52,7 +52,7 @@ internal sealed class RetrievalIndex
     private static List<(int Term, int Count)>? s_counts;
 
     [ThreadStatic]
-    private static Dictionary<ulong, int>? s_hashes;
+    private static TermCounts? s_hashes;
 
     [ThreadStatic]
     private static List<(int Term, float Weight)>? s_query;
@@ -400,15 +400,15 @@ internal sealed class RetrievalIndex
     {
         // Counted by hash in a small per-thread table first, then each distinct term looked up once in the vocabulary,
         // whose size puts most lookups out of cache (10 % of the own model's server CPU when every n-gram looked it up).
-        var hashes = s_hashes ??= [];
+        var hashes = s_hashes ??= new TermCounts();
         hashes.Clear();
         foreach (var term in Terms(text))
         {
-            CollectionsMarshal.GetValueRefOrAddDefault(hashes, term, out _)++;
+            hashes.Add(term);
         }
         var counts = s_counts ??= [];
         counts.Clear();
-        foreach (var (term, count) in hashes)
+        foreach (var (term, count) in hashes.Counted)
         {
             if (_vocabulary.TryGetValue(term, out var id))
             {
@@ -480,6 +480,79 @@ internal sealed class RetrievalIndex
         }
         position += 3;
         return Unsafe.Add(ref data, position - 2) | (Unsafe.Add(ref data, position - 1) << 8);
+    }
+
+    /// <summary>
+    /// A query's n-gram hashes counted in an open-addressing table at most half full, in first-seen order: a dictionary's
+    /// buckets, entries and modulo cost twice as much for the ~2,000 n-grams of a ticket (bench/README.md, 2026-12-07).
+    /// </summary>
+    private sealed class TermCounts
+    {
+        private ulong[] _keys = new ulong[1 << 12];
+        private int[] _counts = new int[1 << 12];
+        private readonly List<int> _slots = [];
+
+        public void Clear()
+        {
+            foreach (var slot in _slots)
+            {
+                _counts[slot] = 0;
+            }
+            _slots.Clear();
+        }
+
+        public void Add(ulong term)
+        {
+            if ((_slots.Count + 1) * 2 > _keys.Length)
+            {
+                Grow();
+            }
+            var mask = _keys.Length - 1;
+            // The hashes are FNV-1a already: their low bits spread well enough after one more multiply.
+            for (var slot = (int)((term * 0x9E3779B97F4A7C15UL) >> 32) & mask; ; slot = (slot + 1) & mask)
+            {
+                if (_counts[slot] == 0)
+                {
+                    (_keys[slot], _counts[slot]) = (term, 1);
+                    _slots.Add(slot);
+                    return;
+                }
+                if (_keys[slot] == term)
+                {
+                    _counts[slot]++;
+                    return;
+                }
+            }
+        }
+
+        public IEnumerable<(ulong Term, int Count)> Counted
+        {
+            get
+            {
+                foreach (var slot in _slots)
+                {
+                    yield return (_keys[slot], _counts[slot]);
+                }
+            }
+        }
+
+        private void Grow()
+        {
+            var entries = _slots.Select(s => (_keys[s], _counts[s])).ToList();
+            (_keys, _counts) = (new ulong[_keys.Length * 2], new int[_counts.Length * 2]);
+            _slots.Clear();
+            var mask = _keys.Length - 1;
+            foreach (var (term, count) in entries)
+            {
+                var slot = (int)((term * 0x9E3779B97F4A7C15UL) >> 32) & mask;
+                while (_counts[slot] != 0)
+                {
+                    slot = (slot + 1) & mask;
+                }
+                (_keys[slot], _counts[slot]) = (term, count);
+                _slots.Add(slot);
+            }
+        }
     }
 
     /// <summary>A query's terms and weights in a per-thread open-addressing table, at most half full.</summary>
