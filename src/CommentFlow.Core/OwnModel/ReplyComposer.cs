@@ -33,7 +33,7 @@ internal static partial class ReplyComposer
     public const int ReferenceNeighbours = 10;
     public const double Temperature = 0.2;
     public const double TicketWeight = 1.0;
-    private const int MaxSentences = 16;
+    internal const int MaxSentences = 16;
     private const int MaxAdaptedSpan = 8;
     private const int OpeningWords = 5;
 
@@ -47,6 +47,29 @@ internal static partial class ReplyComposer
     private static List<int>? s_table;
 
     public static Composition Compose(RetrievalIndex index, IReadOnlyList<(int Doc, float Similarity)> neighbours, QueryWords query)
+    {
+        var (pool, kept, all) = Pool(index, neighbours, query);
+        var objective = new Objective(index, neighbours, query, pool);
+        var chosen = objective.Choose();
+        var ownParticulars = query.HasOwnParticulars;
+        if (ownParticulars && !chosen.Any(c => pool[c].Mentions))
+        {
+            var naming = Enumerable.Range(0, pool.Count).Where(p => pool[p].Mentions && !chosen.Contains(p)).ToList();
+            if (naming.Count > 0)
+            {
+                objective.Insert(chosen, naming.MaxBy(p => objective.ScoreWith(chosen, p)));
+            }
+        }
+        var ordered = chosen.Select(c => pool[c]).ToList();
+        return new Composition(Layout(ordered), ordered, ordered.Any(c => c.Mentions), ownParticulars, all == 0 ? 0 : kept / all);
+    }
+
+    /// <summary>
+    /// The sentences the reply is chosen from: the nearest answers' sentences, adapted to this ticket, each once; and the
+    /// weights of the sentences kept and of all of them.
+    /// </summary>
+    internal static (List<ComposedSentence> Pool, double Kept, double All) Pool(RetrievalIndex index,
+        IReadOnlyList<(int Doc, float Similarity)> neighbours, QueryWords query)
     {
         var phrase = query.KeyPhrase;
         var pool = new List<ComposedSentence>();
@@ -76,20 +99,7 @@ internal static partial class ReplyComposer
                     a.Tokens.Any(query.IsOwnParticular)));
             }
         }
-
-        var objective = new Objective(index, neighbours, query, pool);
-        var chosen = objective.Choose();
-        var ownParticulars = query.HasOwnParticulars;
-        if (ownParticulars && !chosen.Any(c => pool[c].Mentions))
-        {
-            var naming = Enumerable.Range(0, pool.Count).Where(p => pool[p].Mentions && !chosen.Contains(p)).ToList();
-            if (naming.Count > 0)
-            {
-                objective.Insert(chosen, naming.MaxBy(p => objective.ScoreWith(chosen, p)));
-            }
-        }
-        var ordered = chosen.Select(c => pool[c]).ToList();
-        return new Composition(Layout(ordered), ordered, ordered.Any(c => c.Mentions), ownParticulars, all == 0 ? 0 : kept / all);
+        return (pool, kept, all);
     }
 
     /// <summary>One sentence a line; a list's steps taken from several letters are numbered again, 1, 2, 3.</summary>
@@ -122,7 +132,7 @@ internal static partial class ReplyComposer
     /// bit-parallel LCS with each pattern's state kept after every prefix of the reply: trying a sentence costs its own
     /// words and those after it, and each sentence's words are looked up in each pattern once per query.
     /// </summary>
-    private sealed class Objective
+    internal sealed class Objective
     {
         private readonly List<ComposedSentence> _pool;
         private readonly BitParallelLcs[] _patterns;

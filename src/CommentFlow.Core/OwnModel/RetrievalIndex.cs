@@ -483,10 +483,10 @@ internal sealed class RetrievalIndex
     }
 
     /// <summary>
-    /// A query's n-gram hashes counted in an open-addressing table at most half full, in first-seen order (the order the
-    /// dictionary it replaces gave, so the query vector is the same): no buckets, entries or modulo for each of a
-    /// ticket's ~2,000 n-grams. With the composer's one-call reads, 2–3 % less server CPU a request (bench/README.md,
-    /// 2026-12-07, late morning).
+    /// A query's n-gram hashes counted in an open-addressing table at most half full, listed in first-seen order so that
+    /// the query vector does not depend on the table's layout: no buckets, entries or modulo for each of a ticket's
+    /// ~2,000 n-grams. With the composer's one-call reads, 2–3 % less server CPU a request (bench/README.md, 2026-12-07,
+    /// late morning).
     /// </summary>
     private sealed class TermCounts
     {
@@ -510,8 +510,7 @@ internal sealed class RetrievalIndex
                 Grow();
             }
             var mask = _keys.Length - 1;
-            // Fibonacci hashing: the upper bits of the FNV-1a hash times 2^64 / φ.
-            for (var slot = (int)((term * 0x9E3779B97F4A7C15UL) >> 32) & mask; ; slot = (slot + 1) & mask)
+            for (var slot = Home(term, mask); ; slot = (slot + 1) & mask)
             {
                 if (_counts[slot] == 0)
                 {
@@ -538,6 +537,9 @@ internal sealed class RetrievalIndex
             }
         }
 
+        /// <summary>Fibonacci hashing: the upper bits of the FNV-1a hash times 2^64 / φ.</summary>
+        private static int Home(ulong term, int mask) => (int)((term * 0x9E3779B97F4A7C15UL) >> 32) & mask;
+
         private void Grow()
         {
             var entries = _slots.Select(s => (_keys[s], _counts[s])).ToList();
@@ -546,7 +548,7 @@ internal sealed class RetrievalIndex
             var mask = _keys.Length - 1;
             foreach (var (term, count) in entries)
             {
-                var slot = (int)((term * 0x9E3779B97F4A7C15UL) >> 32) & mask;
+                var slot = Home(term, mask);
                 while (_counts[slot] != 0)
                 {
                     slot = (slot + 1) & mask;
