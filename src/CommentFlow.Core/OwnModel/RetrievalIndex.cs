@@ -2,6 +2,7 @@ using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using System.Text;
 
 namespace CommentFlow.OwnModel;
@@ -34,10 +35,7 @@ internal sealed class RetrievalIndex
     private const string WordPrefix = "w:";
     private const string CharPrefix = "c:";
 
-    private readonly Dictionary<ulong, int> _vocabulary;
-    private readonly float[] _idf;
-    private readonly bool[] _isChar;
-    private readonly int[] _documentFrequency;
+    private readonly Lexicon _lexicon;
     private readonly Document[] _documents;
     private readonly Answer[] _answers;
     private readonly Dictionary<string, Dictionary<int, PostingList>> _postings;
@@ -46,10 +44,13 @@ internal sealed class RetrievalIndex
     private static float[]? s_scores;
 
     [ThreadStatic]
+    private static (int Doc, float Score)[]? s_offered;
+
+    [ThreadStatic]
     private static BitParallelLcs? s_lcs;
 
     [ThreadStatic]
-    private static List<(int Term, int Count)>? s_counts;
+    private static List<(int Term, int Count, float Idf, bool IsChar)>? s_counts;
 
     [ThreadStatic]
     private static TermCounts? s_hashes;
@@ -57,13 +58,10 @@ internal sealed class RetrievalIndex
     [ThreadStatic]
     private static List<(int Term, float Weight)>? s_query;
 
-    private RetrievalIndex(Dictionary<ulong, int> vocabulary, float[] idf, bool[] isChar, int[] documentFrequency, Document[] documents,
-        Answer[] answers, Dictionary<string, Dictionary<int, PostingList>> postings, Dictionary<string, int> words, Particulars particulars)
+    private RetrievalIndex(Lexicon lexicon, Document[] documents, Answer[] answers, Dictionary<string, Dictionary<int, PostingList>> postings,
+        Dictionary<string, int> words, Particulars particulars)
     {
-        _vocabulary = vocabulary;
-        _idf = idf;
-        _isChar = isChar;
-        _documentFrequency = documentFrequency;
+        _lexicon = lexicon;
         _documents = documents;
         _answers = answers;
         _postings = postings;
@@ -179,7 +177,7 @@ internal sealed class RetrievalIndex
         var documents = new Document[n];
         var building = new Dictionary<string, Dictionary<int, (List<int> Docs, List<float> Weights)>>();
         var weighted = new List<(int Term, float Weight)>();
-        var counted = new List<(int Term, int Count)>();
+        var counted = new List<(int Term, int Count, float Idf, bool IsChar)>();
         for (var d = 0; d < n; d++)
         {
             var item = items[d];
@@ -193,8 +191,8 @@ internal sealed class RetrievalIndex
             }
 
             counted.Clear();
-            counted.AddRange(termCounts[d].Select(c => (c.Key, c.Value)));
-            Vector(CollectionsMarshal.AsSpan(counted), idf, isChar, df, weighted);
+            counted.AddRange(termCounts[d].Where(c => !isChar[c.Key] || df[c.Key] >= MinCharFrequency).Select(c => (c.Key, c.Value, idf[c.Key], isChar[c.Key])));
+            Vector(CollectionsMarshal.AsSpan(counted), weighted);
             var vector = weighted.Select(t => (Term: rank[t.Term], t.Weight)).OrderBy(t => t.Term).ToArray();
             termCounts[d] = null!; // release as we go: the counts of 100,000 tickets are the build's largest cost
             var scale = vector.Length == 0 ? 1f : vector.Max(v => v.Weight);
@@ -226,13 +224,16 @@ internal sealed class RetrievalIndex
             var scale = p.Value.Weights[order[0]] / 255f;
             return new PostingList([.. order.Select(i => p.Value.Docs[i])], [.. order.Select(i => Quantise(p.Value.Weights[i], scale * 255f))], scale);
         }));
-        foreach (var term in vocabulary.Keys.ToArray())
+        // What a query looks up: each term it can weigh, by hash, with its id and idf (a rare character n-gram weighs nothing).
+        var lexicon = new Lexicon(vocabulary.Count(v => !isChar[v.Value] || df[v.Value] >= MinCharFrequency));
+        foreach (var (term, id) in vocabulary)
         {
-            ref var id = ref CollectionsMarshal.GetValueRefOrNullRef(vocabulary, term);
-            id = rank[id];
+            if (!isChar[id] || df[id] >= MinCharFrequency)
+            {
+                lexicon.Add(term, rank[id], idf[id]);
+            }
         }
-        return new RetrievalIndex(vocabulary, [.. byFrequency.Select(t => idf[t])], [.. byFrequency.Select(t => isChar[t])],
-            [.. byFrequency.Select(t => df[t])], documents, [.. answers], postings, words.Ids, words.Particulars());
+        return new RetrievalIndex(lexicon, documents, [.. answers], postings, words.Ids, words.Particulars());
     }
 
     /// <summary>Candidate answers for a ticket, best first, from tickets of the same language (all languages when none match).</summary>
@@ -271,34 +272,13 @@ internal sealed class RetrievalIndex
                 }
             }
         }
-        // The best candidates by a bounded min-heap over one sequential pass, eight scores at a time: a block with none above
-        // the weakest kept candidate (most of them) costs one comparison. The pass also clears the scores for the next query.
-        var best = new PriorityQueue<int, float>(Candidates + 1);
-        var floor = 0f;
-        var n = _documents.Length;
-        var d = 0;
-        for (; d + Vector256<float>.Count <= n; d += Vector256<float>.Count)
-        {
-            var block = Vector256.LoadUnsafe(ref score, (nuint)d);
-            if (Vector256.GreaterThanAny(block, Vector256.Create(floor)))
-            {
-                for (var j = d; j < d + Vector256<float>.Count; j++)
-                {
-                    floor = Offer(best, j, Unsafe.Add(ref score, j), floor);
-                }
-            }
-            Vector256<float>.Zero.StoreUnsafe(ref score, (nuint)d);
-        }
-        for (; d < n; d++)
-        {
-            floor = Offer(best, d, Unsafe.Add(ref score, d), floor);
-            Unsafe.Add(ref score, d) = 0;
-        }
+        var candidates = Best(scores.AsSpan(0, _documents.Length), Candidates);
 
-        // Exact re-rank of the best candidates against the whole query vector, looked up in a small open-addressing table
-        // (a merge of two sorted vectors costs a step per term of either; the table one probe per ticket term).
-        var exact = new List<(int Doc, float Similarity)>(best.Count);
-        while (best.TryDequeue(out var doc, out _))
+        // Exact re-rank of the best candidates against the whole query vector: its frequent terms in a dense array, the
+        // rest in a small open-addressing table (a merge of two sorted vectors costs a step per term of either; this one
+        // load or probe per ticket term).
+        var exact = new List<(int Doc, float Similarity)>(candidates.Length);
+        foreach (var (doc, _) in candidates)
         {
             exact.Add((doc, Cosine(_documents[doc], table)));
         }
@@ -316,6 +296,13 @@ internal sealed class RetrievalIndex
     /// was 7 % of the own model's server CPU (bench/README.md, 2026-12-07).
     /// </summary>
     internal static void SelectHeaviest(Span<(int Term, float Weight)> terms, int count)
+    {
+        Partition(terms, count);
+        terms[..Math.Min(count, terms.Length)].Sort(default(Heaviest));
+    }
+
+    /// <summary>Puts the <paramref name="count"/> heaviest first in no order, the lightest of them at <c>count - 1</c>: a quickselect.</summary>
+    private static void Partition(Span<(int Term, float Weight)> terms, int count)
     {
         var order = default(Heaviest);
         if (terms.Length > count)
@@ -357,9 +344,7 @@ internal sealed class RetrievalIndex
                     break;
                 }
             }
-            terms = terms[..count];
         }
-        terms.Sort(order);
     }
 
     /// <summary>Heaviest first, then the lower id: a total order, so equal weights always come out the same way.</summary>
@@ -369,20 +354,55 @@ internal sealed class RetrievalIndex
             x.Weight != y.Weight ? y.Weight.CompareTo(x.Weight) : x.Id.CompareTo(y.Id);
     }
 
-    /// <summary>Keeps the ticket if it beats the weakest of the best so far; returns the score a ticket must now beat.</summary>
-    private static float Offer(PriorityQueue<int, float> best, int doc, float score, float floor)
+    /// <summary>
+    /// The best <paramref name="take"/> tickets by score (in no order), in one sequential pass that also clears the scores
+    /// for the next query. Eight scores at a time: a block with none above the floor (most of them) costs one comparison;
+    /// a ticket above it is appended to a buffer, which is cut to the best when full, raising the floor. Best means the
+    /// higher score, then the lower id: tickets are offered in ascending id, so one that only equals the floor would lose
+    /// to what set it. A bounded heap instead cost ~10,000 heap steps a query at 100,000 tickets (bench/README.md,
+    /// 2026-12-07, noon).
+    /// </summary>
+    internal static ReadOnlySpan<(int Doc, float Score)> Best(Span<float> scores, int take)
     {
-        if (score <= floor)
+        var offered = s_offered is { } pooled && pooled.Length >= 4 * take ? pooled : s_offered = new (int, float)[4 * take];
+        ref var score = ref MemoryMarshal.GetReference(scores);
+        var count = 0;
+        var floor = 0f;
+        var d = 0;
+        for (; d + Vector256<float>.Count <= scores.Length; d += Vector256<float>.Count)
         {
-            return floor;
+            var block = Vector256.LoadUnsafe(ref score, (nuint)d);
+            if (Vector256.GreaterThanAny(block, Vector256.Create(floor)))
+            {
+                for (var j = d; j < d + Vector256<float>.Count; j++)
+                {
+                    if (Unsafe.Add(ref score, j) > floor)
+                    {
+                        offered[count++] = (j, Unsafe.Add(ref score, j));
+                    }
+                }
+                if (count > offered.Length - Vector256<float>.Count)
+                {
+                    Partition(offered.AsSpan(0, count), take);
+                    (count, floor) = (take, offered[take - 1].Score);
+                }
+            }
+            Vector256<float>.Zero.StoreUnsafe(ref score, (nuint)d);
         }
-        if (best.Count < Candidates)
+        for (; d < scores.Length; d++)
         {
-            best.Enqueue(doc, score);
-            return best.Count < Candidates ? 0 : best.TryPeek(out _, out var weakest) ? weakest : 0;
+            if (Unsafe.Add(ref score, d) > floor)
+            {
+                offered[count++] = (d, Unsafe.Add(ref score, d));
+            }
+            Unsafe.Add(ref score, d) = 0;
         }
-        best.EnqueueDequeue(doc, score);
-        return best.TryPeek(out _, out var kept) ? kept : 0;
+        if (count > take)
+        {
+            Partition(offered.AsSpan(0, count), take);
+            count = take;
+        }
+        return offered.AsSpan(0, count);
     }
 
     /// <summary>The nearest tickets by an exact scan of every ticket of the language: the reference the bench measures recall against.</summary>
@@ -398,8 +418,9 @@ internal sealed class RetrievalIndex
     /// <summary>The query's weighted terms, in a per-thread list reused by the next query.</summary>
     private List<(int Term, float Weight)> QueryVector(string text)
     {
-        // Counted by hash in a small per-thread table first, then each distinct term looked up once in the vocabulary,
-        // whose size puts most lookups out of cache (10 % of the own model's server CPU when every n-gram looked it up).
+        // Counted by hash in a small per-thread table first, then each distinct term looked up once in the lexicon, whose
+        // size puts most lookups out of cache (10 % of the own model's server CPU when every n-gram looked it up): one
+        // cache line gives its id and idf.
         var hashes = s_hashes ??= new TermCounts();
         hashes.Clear();
         foreach (var term in Terms(text))
@@ -410,13 +431,13 @@ internal sealed class RetrievalIndex
         counts.Clear();
         foreach (var (term, count) in hashes.Counted)
         {
-            if (_vocabulary.TryGetValue(term, out var id))
+            if (_lexicon.TryGet(term, out var id, out var idf))
             {
-                counts.Add((id, count));
+                counts.Add((id, count, idf, IsCharTerm(term)));
             }
         }
         var vector = s_query ??= new List<(int Term, float Weight)>(4_096);
-        Vector(CollectionsMarshal.AsSpan(counts), _idf, _isChar, _documentFrequency, vector);
+        Vector(CollectionsMarshal.AsSpan(counts), vector);
         return vector;
     }
 
@@ -427,26 +448,11 @@ internal sealed class RetrievalIndex
         var end = ReadVarint(bytes, ref position);
         end += position;
         // The frequent terms (most of a ticket's): (delta, weight) byte pairs, each a plain load from the query's dense
-        // array. The loop carries only an integer addition; the products go to two sums that add in parallel.
-        ref var data = ref MemoryMarshal.GetArrayDataReference(bytes);
-        ref var dense = ref MemoryMarshal.GetArrayDataReference(query.Dense);
-        float a0 = 0, a1 = 0;
-        var term = 0;
-        while (position < end)
-        {
-            term = NextDense(ref data, ref position, term);
-            a0 += Unsafe.Add(ref data, position++) * Unsafe.Add(ref dense, term);
-            if (position == end)
-            {
-                break;
-            }
-            term = NextDense(ref data, ref position, term);
-            a1 += Unsafe.Add(ref data, position++) * Unsafe.Add(ref dense, term);
-        }
-        var dot = a0 + a1;
+        // array, eight at a time where the machine can gather.
+        var dot = Avx2.IsSupported ? FrequentDotAvx2(bytes, ref position, end, query) : FrequentDot(bytes, ref position, end, query);
         // The rare terms: varint deltas, each looked up in the query's small open-addressing table.
         var (keys, tableWeights, mask, shift) = (query.Keys, query.Weights, query.Mask, query.Shift);
-        term = QueryTable.DenseTerms;
+        var term = QueryTable.DenseTerms;
         while (position < bytes.Length)
         {
             term += ReadVarint(bytes, ref position);
@@ -466,6 +472,76 @@ internal sealed class RetrievalIndex
             }
         }
         return dot * document.Scale / 255f;
+    }
+
+    /// <summary>
+    /// The frequent terms' part of the dot product, one pair at a time. The loop carries only an integer addition; the
+    /// products go to two sums that add in parallel.
+    /// </summary>
+    internal static float FrequentDot(byte[] bytes, ref int position, int end, QueryTable query)
+    {
+        ref var data = ref MemoryMarshal.GetArrayDataReference(bytes);
+        ref var dense = ref MemoryMarshal.GetArrayDataReference(query.Dense);
+        float a0 = 0, a1 = 0;
+        var term = 0;
+        while (position < end)
+        {
+            term = NextDense(ref data, ref position, term);
+            a0 += Unsafe.Add(ref data, position++) * Unsafe.Add(ref dense, term);
+            if (position == end)
+            {
+                break;
+            }
+            term = NextDense(ref data, ref position, term);
+            a1 += Unsafe.Add(ref data, position++) * Unsafe.Add(ref dense, term);
+        }
+        return a0 + a1;
+    }
+
+    /// <summary>
+    /// <see cref="FrequentDot"/> eight pairs at a time: the deltas' running sum in 16-bit lanes (three shifted adds),
+    /// the query's weights gathered, multiplied by the ticket's. Eight pairs holding an escaped id (a zero delta) are
+    /// read one by one up to it. About a third of the re-rank's time (bench/README.md, 2026-12-07, noon).
+    /// </summary>
+    internal static unsafe float FrequentDotAvx2(byte[] bytes, ref int position, int end, QueryTable query)
+    {
+        ref var data = ref MemoryMarshal.GetArrayDataReference(bytes);
+        var dense = query.DensePointer;
+        var deltasFirst = Vector128.Create((byte)0, 2, 4, 6, 8, 10, 12, 14, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80);
+        var weightsFirst = Vector128.Create((byte)1, 3, 5, 7, 9, 11, 13, 15, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80);
+        var sums = Vector256<float>.Zero;
+        float rest = 0;
+        var term = 0;
+        while (position + 16 <= end)
+        {
+            var pairs = Vector128.LoadUnsafe(ref data, (nuint)position);
+            var deltas = Ssse3.Shuffle(pairs, deltasFirst);
+            var escaped = Vector128.Equals(deltas, Vector128<byte>.Zero).ExtractMostSignificantBits() & 0xFF;
+            if (escaped != 0)
+            {
+                for (var i = BitOperations.TrailingZeroCount(escaped); i >= 0; i--)
+                {
+                    term = NextDense(ref data, ref position, term);
+                    rest += Unsafe.Add(ref data, position++) * dense[term];
+                }
+                continue;
+            }
+            var running = Sse41.ConvertToVector128Int16(deltas);
+            running += Sse2.ShiftLeftLogical128BitLane(running, 2);
+            running += Sse2.ShiftLeftLogical128BitLane(running, 4);
+            running += Sse2.ShiftLeftLogical128BitLane(running, 8);
+            var ids = Avx2.ConvertToVector256Int32(running) + Vector256.Create(term);
+            var weights = Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(Ssse3.Shuffle(pairs, weightsFirst)));
+            sums += weights * Avx2.GatherVector256(dense, ids, sizeof(float));
+            term += running.GetElement(7);
+            position += 16;
+        }
+        while (position < end)
+        {
+            term = NextDense(ref data, ref position, term);
+            rest += Unsafe.Add(ref data, position++) * dense[term];
+        }
+        return Vector256.Sum(sums) + rest;
     }
 
     /// <summary>A frequent term's id: its delta from the previous one in a byte, or after a zero byte the id in two.</summary>
@@ -560,7 +636,7 @@ internal sealed class RetrievalIndex
     }
 
     /// <summary>A query's terms and weights in a per-thread open-addressing table, at most half full.</summary>
-    private sealed class QueryTable
+    internal sealed class QueryTable
     {
         [ThreadStatic]
         private static QueryTable? s_table;
@@ -576,8 +652,11 @@ internal sealed class RetrievalIndex
         /// <summary>Terms with lower ids (the most frequent) are looked up in <see cref="Dense"/>: 256 KB, kept in cache.</summary>
         public const int DenseTerms = 1 << 16;
 
-        /// <summary>The query's weight of each frequent term, zero for the others; the next query clears what this one set.</summary>
-        public float[] Dense { get; } = new float[DenseTerms];
+        /// <summary>The query's weight of each frequent term, zero for the others; the next query clears what this one set.
+        /// Pinned, so that the re-rank can gather from it (<see cref="FrequentDotAvx2"/>).</summary>
+        public float[] Dense { get; } = GC.AllocateArray<float>(DenseTerms, pinned: true);
+
+        public unsafe float* DensePointer => (float*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(Dense));
 
         private readonly List<int> _set = [];
 
@@ -688,7 +767,7 @@ internal sealed class RetrievalIndex
     /// varint deltas from <see cref="QueryTable.DenseTerms"/>, each followed by its weight; every weight a byte of
     /// <paramref name="scale"/>. About two bytes a term.
     /// </summary>
-    private static byte[] Encode((int Term, float Weight)[] ascending, float scale)
+    internal static byte[] Encode((int Term, float Weight)[] ascending, float scale)
     {
         var frequent = new List<byte>(ascending.Length * 2);
         var i = 0;
@@ -731,7 +810,7 @@ internal sealed class RetrievalIndex
         }
     }
 
-    private static int ReadVarint(byte[] bytes, ref int position)
+    internal static int ReadVarint(byte[] bytes, ref int position)
     {
         int value = 0, shift = 0;
         byte b;
@@ -745,7 +824,7 @@ internal sealed class RetrievalIndex
         return value;
     }
 
-    private static byte Quantise(float weight, float scale) => (byte)Math.Clamp(MathF.Round(weight / scale * 255f), 1f, 255f);
+    internal static byte Quantise(float weight, float scale) => (byte)Math.Clamp(MathF.Round(weight / scale * 255f), 1f, 255f);
 
     /// <summary>
     /// Word 1–2-grams over words of two or more letters, and character 3–5-grams within each space-separated word
@@ -840,23 +919,22 @@ internal sealed class RetrievalIndex
     [ThreadStatic]
     private static List<(int Start, int Length)>? s_words;
 
+    /// <summary>Character n-grams seen in fewer training tickets carry no weight (scikit-learn's min_df = 2).</summary>
+    private const int MinCharFrequency = 2;
+
     /// <summary>
     /// Sublinear tf × idf, the word part and the character part each L2-normalised, so a dot product is the sum of two
-    /// cosines (in [0, 2]). Character n-grams seen in a single training ticket carry no weight (min_df = 2).
+    /// cosines (in [0, 2]). The caller leaves out the terms that weigh nothing (<see cref="MinCharFrequency"/>).
     /// </summary>
-    private static void Vector(ReadOnlySpan<(int Term, int Count)> counts, float[] idf, bool[] isChar, int[] documentFrequency, List<(int Term, float Weight)> into)
+    private static void Vector(ReadOnlySpan<(int Term, int Count, float Idf, bool IsChar)> counts, List<(int Term, float Weight)> into)
     {
         into.Clear();
         float wordNorm = 0, charNorm = 0;
-        foreach (var (term, count) in counts)
+        foreach (var (term, count, idf, isChar) in counts)
         {
-            if (isChar[term] && documentFrequency[term] < 2)
-            {
-                continue;
-            }
-            var weight = (float)((1 + Math.Log(count)) * idf[term]);
+            var weight = (float)((1 + Math.Log(count)) * idf);
             into.Add((term, weight));
-            if (isChar[term])
+            if (isChar)
             {
                 charNorm += weight * weight;
             }
@@ -866,11 +944,65 @@ internal sealed class RetrievalIndex
             }
         }
         (wordNorm, charNorm) = (MathF.Sqrt(wordNorm), MathF.Sqrt(charNorm));
-        for (var i = 0; i < into.Count; i++)
+        var span = CollectionsMarshal.AsSpan(into);
+        for (var i = 0; i < span.Length; i++)
         {
-            var (term, weight) = into[i];
-            into[i] = (term, weight / (isChar[term] ? charNorm : wordNorm));
+            span[i].Weight /= counts[i].IsChar ? charNorm : wordNorm;
         }
+    }
+
+    /// <summary>
+    /// The terms a query can weigh, by hash: each slot the hash, the term's id and its idf (16 bytes, four to a cache
+    /// line), open addressing at most three quarters full. A dictionary and three arrays by id cost a query five cache
+    /// misses a term at 100,000 tickets; this one, mostly (bench/README.md, 2026-12-07, noon).
+    /// </summary>
+    private sealed class Lexicon
+    {
+        private readonly Slot[] _slots;
+        private readonly int _shift;
+
+        public Lexicon(int count)
+        {
+            var size = (int)BitOperations.RoundUpToPowerOf2((uint)Math.Max(16, count + (count / 3) + 1));
+            _slots = new Slot[size];
+            _shift = 64 - BitOperations.Log2((uint)size);
+        }
+
+        public void Add(ulong term, int id, float idf)
+        {
+            var mask = _slots.Length - 1;
+            var slot = Home(term);
+            while (_slots[slot].Id != 0)
+            {
+                slot = (slot + 1) & mask;
+            }
+            _slots[slot] = new Slot(term, id + 1, idf);
+        }
+
+        public bool TryGet(ulong term, out int id, out float idf)
+        {
+            var mask = _slots.Length - 1;
+            for (var slot = Home(term); ; slot = (slot + 1) & mask)
+            {
+                ref readonly var entry = ref _slots[slot];
+                if (entry.Id == 0)
+                {
+                    (id, idf) = (0, 0);
+                    return false;
+                }
+                if (entry.Term == term)
+                {
+                    (id, idf) = (entry.Id - 1, entry.Idf);
+                    return true;
+                }
+            }
+        }
+
+        /// <summary>Fibonacci hashing: the top bits of the hash times 2^64 / φ.</summary>
+        private int Home(ulong term) => (int)((term * 0x9E3779B97F4A7C15UL) >> _shift);
+
+        /// <summary>An entry; <c>Id</c> is the term's id + 1, so that 0 marks an empty slot.</summary>
+        private readonly record struct Slot(ulong Term, int Id, float Idf);
     }
 }
 

@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics.X86;
 using CommentFlow.OwnModel;
 using CommentFlow.Training;
 
@@ -67,6 +68,70 @@ public sealed class RetrievalIndexTests
             var kept = Math.Min(count, terms.Length);
             Assert.Equal(sorted[..kept], terms[..kept]);
             Assert.Equal(sorted.Skip(kept).OrderBy(t => t.Term), terms.Skip(kept).OrderBy(t => t.Term));
+        }
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void Best_KeepsWhatASortKeeps_AndClearsTheScores(int seed)
+    {
+        var random = new Random(seed);
+        foreach (var (length, take) in new[] { (0, 300), (7, 300), (299, 300), (5_000, 300), (100_003, 300), (10_000, 5), (3_000, 1) })
+        {
+            // Mostly zero, as tickets no query term reached; few distinct scores (ties broken by the lower id) or many.
+            var distinct = random.Next(2) == 0 ? 5 : 1_000_000;
+            var scores = Enumerable.Range(0, length).Select(_ => random.Next(3) == 0 ? (1 + random.Next(distinct)) / 7f : 0f).ToArray();
+            var expected = scores.Select((score, doc) => (Doc: doc, Score: score)).Where(s => s.Score > 0)
+                .OrderByDescending(s => s.Score).ThenBy(s => s.Doc).Take(take).ToArray();
+
+            var best = RetrievalIndex.Best(scores, take).ToArray();
+
+            Assert.Equal(expected, best.OrderByDescending(s => s.Score).ThenBy(s => s.Doc));
+            Assert.All(scores, score => Assert.Equal(0f, score));
+        }
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void FrequentDot_EightPairsAtATime_EqualsThePairByPairSumAndTheDefinition(int seed)
+    {
+        var random = new Random(seed);
+        for (var round = 0; round < 300; round++)
+        {
+            // Ids below the dense bound, close together (one-byte deltas) or far apart (escaped), in runs of either.
+            var vector = new SortedDictionary<int, float>();
+            var length = random.Next(0, 500);
+            var spread = random.Next(2) == 0 ? 300 : RetrievalIndex.QueryTable.DenseTerms;
+            while (vector.Count < length)
+            {
+                vector[random.Next(random.Next(3) == 0 ? RetrievalIndex.QueryTable.DenseTerms : spread)] = 0.01f + random.NextSingle();
+            }
+            // The query shares about half of the ticket's terms, and has others of its own (rare ones too).
+            var query = vector.Keys.Where(_ => random.Next(2) == 0).Concat(Enumerable.Range(0, 200).Select(_ => random.Next(200_000)))
+                .Distinct().Select(t => (Term: t, Weight: random.NextSingle())).ToList();
+            var table = RetrievalIndex.QueryTable.For(query);
+            var ascending = vector.Select(v => (Term: v.Key, Weight: v.Value)).ToArray();
+            var scale = ascending.Length == 0 ? 1f : ascending.Max(v => v.Weight);
+            var bytes = RetrievalIndex.Encode(ascending, scale);
+            var weights = query.ToDictionary(q => q.Term, q => q.Weight);
+            var definition = ascending.Sum(v => weights.GetValueOrDefault(v.Term) * (double)RetrievalIndex.Quantise(v.Weight, scale));
+
+            var start = 0;
+            var end = RetrievalIndex.ReadVarint(bytes, ref start) + start;
+            var (pairwise, eightwise) = (start, start);
+            var one = RetrievalIndex.FrequentDot(bytes, ref pairwise, end, table);
+            Assert.Equal(end, pairwise);
+            Assert.Equal(definition, one, definition * 1e-5 + 1e-4);
+            if (Avx2.IsSupported)
+            {
+                var eight = RetrievalIndex.FrequentDotAvx2(bytes, ref eightwise, end, table);
+                Assert.Equal(end, eightwise);
+                Assert.Equal(definition, eight, definition * 1e-5 + 1e-4);
+            }
         }
     }
 }
