@@ -75,9 +75,10 @@ internal static class LocalModelScenario
             Measure(requests, c => engine.Suggest(c, Suggestions));
         }
         var answeredByModel = requests.Count(c => engine.Suggest(c, Suggestions) is { Succeeded: true, Engine: EngineNames.Local });
-        var (allocated, collections) = (GC.GetAllocatedBytesForCurrentThread(), GC.CollectionCount(0));
+        var (allocated, collections, paused) = (GC.GetAllocatedBytesForCurrentThread(), GC.CollectionCount(0), GC.GetTotalPauseDuration());
         var suggest = Passes(() => Measure(requests, c => engine.Suggest(c, Suggestions)));
         var allocatedPerRequest = (GC.GetAllocatedBytesForCurrentThread() - allocated) / suggest.Count;
+        var pausedPerRequest = (GC.GetTotalPauseDuration() - paused).TotalMicroseconds / suggest.Count;
         var gen0 = GC.CollectionCount(0) - collections;
 
         var index = model.Index;
@@ -99,6 +100,14 @@ internal static class LocalModelScenario
             predictByEngine = Passes(() => Measure(classifierTexts, reference.PredictOneByEngine));
         }
         var detect = Passes(() => Measure(texts, LanguageDetector.Detect));
+        // What each stage allocates a request: the collections a server pays for scale with it.
+        var allocatedByStage = new Dictionary<string, long>
+        {
+            ["nearest"] = Allocated(positions, i => index.Nearest(texts[i], languages[i], neighbours)),
+            ["query_words"] = Allocated(positions, i => new QueryWords(index, requests[i].Summary, texts[i][(requests[i].Summary.Length + 1)..])),
+            ["composition"] = Allocated(positions, i => OwnSuggestions.From(index, found[i], words[i], Suggestions)),
+            ["classifier"] = model.Types is { } scorer ? Allocated(classifierTexts, scorer.PredictOne) : 0,
+        };
 
         // The reference: an exact scan of the language. Recall@10 strict (the exact ten tickets, ties by similarity) and
         // by real ticket (a near-copy of one of the exact ten's real tickets counts).
@@ -143,6 +152,8 @@ internal static class LocalModelScenario
             first_pass_p50_ms = P(first, 0.5),
             first_pass_p99_ms = P(first, 0.99),
             allocated_bytes_per_request = allocatedPerRequest,
+            allocated_bytes_by_stage = allocatedByStage,
+            gc_pause_us_per_request = Math.Round(pausedPerRequest, 1),
             gc_collections = gen0,
             nearest_p50_ms = P(nearest, 0.5),
             nearest_p99_ms = P(nearest, 0.99),
@@ -166,7 +177,7 @@ internal static class LocalModelScenario
         details["local"] = result;
         Console.WriteLine($"local model, {samples:N0} indexed tickets ({result.average_text_chars} characters on average; model trained on {trainedOn.Count:N0} in {result.train_seconds} s, loaded in {result.load_seconds} s): " +
             $"{bytesPerTicket:N0} B/ticket; Suggest p50 {result.p50_ms} ms, p99 {result.p99_ms} ms, p99.9 {result.p999_ms} ms (first pass p50 {result.first_pass_p50_ms}, p99 {result.first_pass_p99_ms}); " +
-            $"{answeredByModel}/{requests.Count} answered by the own model; {allocatedPerRequest:N0} B allocated per request, {gen0} collections in {suggest.Count:N0} requests; " +
+            $"{answeredByModel}/{requests.Count} answered by the own model; {allocatedPerRequest:N0} B allocated per request ({string.Join(", ", allocatedByStage.Select(a => $"{a.Key} {a.Value:N0}"))}), {gen0} collections in {suggest.Count:N0} requests, pausing {result.gc_pause_us_per_request} µs a request on average; " +
             $"stages p50/p99: nearest {result.nearest_p50_ms}/{result.nearest_p99_ms} ms, composition and alternatives {result.composition_p50_ms}/{result.composition_p99_ms} ms (composed reply: {result.reply_words_p50} words at p50), " +
             $"classifier {result.classifier_p50_us}/{result.classifier_p99_us} µs (served scorer: {result.classifier_scorer}; ML.NET's prediction engine on the same texts {result.classifier_mlnet_p50_us}/{result.classifier_mlnet_p99_us} µs), language detection {result.language_detection_p50_ms} ms; " +
             $"exact scan p50 {result.exact_scan_p50_ms} ms; recall@10 {result.recall_at_10:0.000} (same ticket {result.recall_at_10_same_ticket:0.000}, @1 {result.recall_at_1_same_ticket:0.000})");
@@ -255,6 +266,16 @@ internal static class LocalModelScenario
         }
         latencies.Sort();
         return latencies;
+    }
+
+    private static long Allocated<T, TResult>(List<T> inputs, Func<T, TResult> call)
+    {
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        foreach (var input in inputs)
+        {
+            call(input);
+        }
+        return (GC.GetAllocatedBytesForCurrentThread() - before) / Math.Max(1, inputs.Count);
     }
 
     private static double Micros(List<double> sorted, double p) => Math.Round(sorted[(int)Math.Min(sorted.Count - 1, Math.Round(p * (sorted.Count - 1)))] * 1000, 1);

@@ -36,6 +36,7 @@ internal sealed class RetrievalIndex
     private const string CharPrefix = "c:";
 
     private readonly Lexicon _lexicon;
+    private readonly Vectors _vectors;
     private readonly Document[] _documents;
     private readonly Answer[] _answers;
     private readonly Dictionary<string, Dictionary<int, PostingList>> _postings;
@@ -58,10 +59,11 @@ internal sealed class RetrievalIndex
     [ThreadStatic]
     private static List<(int Term, float Weight)>? s_query;
 
-    private RetrievalIndex(Lexicon lexicon, Document[] documents, Answer[] answers, Dictionary<string, Dictionary<int, PostingList>> postings,
+    private RetrievalIndex(Lexicon lexicon, Vectors vectors, Document[] documents, Answer[] answers, Dictionary<string, Dictionary<int, PostingList>> postings,
         Dictionary<string, int> words, Particulars particulars)
     {
         _lexicon = lexicon;
+        _vectors = vectors;
         _documents = documents;
         _answers = answers;
         _postings = postings;
@@ -85,10 +87,10 @@ internal sealed class RetrievalIndex
     public const int TicketTextKept = 1_000;
 
     /// <summary>
-    /// A past ticket: which answer it had, its language, the start of its text, and its whole vector: ascending term ids as
-    /// LEB128 varint deltas, each followed by its weight quantised to a byte of <see cref="Scale"/>.
+    /// A past ticket: which answer it had, its language, the start of its text and its words. Its vector is in
+    /// <see cref="_vectors"/>.
     /// </summary>
-    private sealed record Document(int Answer, string Language, byte[] Ticket, byte[] Vector, float Scale, int[] TicketWords);
+    private sealed record Document(int Answer, string Language, byte[] Ticket, int[] TicketWords);
 
     /// <summary>
     /// A distinct comment: its text, type, source confidence, its tokens as interned word ids in text order (for agreement),
@@ -175,6 +177,7 @@ internal sealed class RetrievalIndex
         var answers = new List<Answer>();
         var words = new WordCounts();
         var documents = new Document[n];
+        var vectors = new Vectors(n);
         var building = new Dictionary<string, Dictionary<int, (List<int> Docs, List<float> Weights)>>();
         var weighted = new List<(int Term, float Weight)>();
         var counted = new List<(int Term, int Count, float Idf, bool IsChar)>();
@@ -202,7 +205,8 @@ internal sealed class RetrievalIndex
                 : Encoding.UTF8.GetBytes(item.Text.Length <= TicketTextKept ? item.Text : item.Text[..TicketTextKept]);
             var ticketWords = sameTicket ? documents[d - 1].TicketWords : words.Ticket(item.Text, item.Language);
             words.Pair(ticketWords, answers[answer].Tokens);
-            documents[d] = new Document(answer, item.Language, ticket, Encode(vector, scale), scale, ticketWords);
+            documents[d] = new Document(answer, item.Language, ticket, ticketWords);
+            vectors.Add(d, Encode(vector, scale), scale);
             if (!building.TryGetValue(item.Language, out var language))
             {
                 building[item.Language] = language = [];
@@ -233,7 +237,8 @@ internal sealed class RetrievalIndex
                 lexicon.Add(term, rank[id], idf[id]);
             }
         }
-        return new RetrievalIndex(lexicon, documents, [.. answers], postings, words.Ids, words.Particulars());
+        vectors.Seal();
+        return new RetrievalIndex(lexicon, vectors, documents, [.. answers], postings, words.Ids, words.Particulars());
     }
 
     /// <summary>Candidate answers for a ticket, best first, from tickets of the same language (all languages when none match).</summary>
@@ -277,10 +282,19 @@ internal sealed class RetrievalIndex
         // Exact re-rank of the best candidates against the whole query vector: its frequent terms in a dense array, the
         // rest in a small open-addressing table (a merge of two sorted vectors costs a step per term of either; this one
         // load or probe per ticket term).
+        // The next candidates' bytes are fetched while this one is read: ~1.7 KB each, scattered over the index.
         var exact = new List<(int Doc, float Similarity)>(candidates.Length);
-        foreach (var (doc, _) in candidates)
+        for (var c = 0; c < candidates.Length; c++)
         {
-            exact.Add((doc, Cosine(_documents[doc], table)));
+            if (c + 2 < candidates.Length)
+            {
+                _vectors.PrefetchPlace(candidates[c + 2].Doc);
+            }
+            if (c + 1 < candidates.Length)
+            {
+                _vectors.Prefetch(candidates[c + 1].Doc);
+            }
+            exact.Add((candidates[c].Doc, Cosine(_vectors.Of(candidates[c].Doc, out var scale), scale, table)));
         }
         CollectionsMarshal.AsSpan(exact).Sort(default(Heaviest));
         if (exact.Count > k)
@@ -411,7 +425,7 @@ internal sealed class RetrievalIndex
         var table = QueryTable.For(QueryVector(text));
         return Enumerable.Range(0, _documents.Length)
             .Where(d => _documents[d].Language == language)
-            .Select(d => (d, Cosine(_documents[d], table)))
+            .Select(d => (d, Cosine(_vectors.Of(d, out var scale), scale, table)))
             .OrderByDescending(e => e.Item2).Take(k).ToList();
     }
 
@@ -441,9 +455,9 @@ internal sealed class RetrievalIndex
         return vector;
     }
 
-    private static float Cosine(Document document, QueryTable query)
+    /// <summary>A ticket's vector (<see cref="Encode"/>) times the query's, both of unit length in each part.</summary>
+    private static float Cosine(ReadOnlySpan<byte> bytes, float scale, QueryTable query)
     {
-        var bytes = document.Vector;
         var position = 0;
         var end = ReadVarint(bytes, ref position);
         end += position;
@@ -471,16 +485,16 @@ internal sealed class RetrievalIndex
                 }
             }
         }
-        return dot * document.Scale / 255f;
+        return dot * scale / 255f;
     }
 
     /// <summary>
     /// The frequent terms' part of the dot product, one pair at a time. The loop carries only an integer addition; the
     /// products go to two sums that add in parallel.
     /// </summary>
-    internal static float FrequentDot(byte[] bytes, ref int position, int end, QueryTable query)
+    internal static float FrequentDot(ReadOnlySpan<byte> bytes, ref int position, int end, QueryTable query)
     {
-        ref var data = ref MemoryMarshal.GetArrayDataReference(bytes);
+        ref var data = ref MemoryMarshal.GetReference(bytes);
         ref var dense = ref MemoryMarshal.GetArrayDataReference(query.Dense);
         float a0 = 0, a1 = 0;
         var term = 0;
@@ -501,11 +515,12 @@ internal sealed class RetrievalIndex
     /// <summary>
     /// <see cref="FrequentDot"/> eight pairs at a time: the deltas' running sum in 16-bit lanes (three shifted adds),
     /// the query's weights gathered, multiplied by the ticket's. Eight pairs holding an escaped id (a zero delta) are
-    /// read one by one up to it. About a third of the re-rank's time (bench/README.md, 2026-12-07, noon).
+    /// read one by one up to it (about one pair in eight on real tickets). The nearest stage 2–4 % faster than pair by pair
+    /// at 100,000 tickets (bench/README.md, 2026-12-07, noon): the gather, not the decoding, is most of its time.
     /// </summary>
-    internal static unsafe float FrequentDotAvx2(byte[] bytes, ref int position, int end, QueryTable query)
+    internal static unsafe float FrequentDotAvx2(ReadOnlySpan<byte> bytes, ref int position, int end, QueryTable query)
     {
-        ref var data = ref MemoryMarshal.GetArrayDataReference(bytes);
+        ref var data = ref MemoryMarshal.GetReference(bytes);
         var dense = query.DensePointer;
         var deltasFirst = Vector128.Create((byte)0, 2, 4, 6, 8, 10, 12, 14, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80);
         var weightsFirst = Vector128.Create((byte)1, 3, 5, 7, 9, 11, 13, 15, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80);
@@ -810,7 +825,7 @@ internal sealed class RetrievalIndex
         }
     }
 
-    internal static int ReadVarint(byte[] bytes, ref int position)
+    internal static int ReadVarint(ReadOnlySpan<byte> bytes, ref int position)
     {
         int value = 0, shift = 0;
         byte b;
@@ -948,6 +963,100 @@ internal sealed class RetrievalIndex
         for (var i = 0; i < span.Length; i++)
         {
             span[i].Weight /= counts[i].IsChar ? charNorm : wordNorm;
+        }
+    }
+
+    /// <summary>
+    /// Every ticket's vector back to back in a few pinned arrays of up to 64 MB, each preceded by its
+    /// scale; a ticket's place (its offset over all segments, and its length) in one long. The re-rank reads a candidate
+    /// without following a reference to its own array, and fetches the next candidates' bytes while it reads this one's
+    /// (<see cref="Prefetch"/>), since these are scattered over a heap of hundreds of megabytes.
+    /// </summary>
+    internal sealed class Vectors(int count, int segmentBits = 26)
+    {
+        private const int LengthBits = 24;
+
+        private readonly int _segmentBits = segmentBits;
+        private readonly int _segmentBytes = 1 << segmentBits;
+        private readonly long[] _places = GC.AllocateArray<long>(count, pinned: true);
+        private readonly List<byte[]> _segments = [];
+        private nint[] _starts = [];
+        private int _used;
+
+        public int Segments => _segments.Count;
+
+        public void Add(int doc, byte[] vector, float scale)
+        {
+            var size = sizeof(float) + vector.Length;
+            if (vector.Length >= 1 << LengthBits || size > _segmentBytes)
+            {
+                throw new InvalidOperationException($"a ticket's vector of {vector.Length:N0} bytes is more than the index holds");
+            }
+            if (_segments.Count == 0 || _used + size > _segmentBytes)
+            {
+                _segments.Add(GC.AllocateUninitializedArray<byte>(Math.Min(_segmentBytes, Math.Max(1 << 16, size)), pinned: true));
+                _used = 0;
+            }
+            var segment = _segments[^1];
+            if (_used + size > segment.Length)
+            {
+                // The open segment doubles until it reaches its full size: a small index takes little more than it needs.
+                var grown = GC.AllocateUninitializedArray<byte>(Math.Min(_segmentBytes, Math.Max(_used + size, segment.Length * 2)), pinned: true);
+                segment.AsSpan(0, _used).CopyTo(grown);
+                _segments[^1] = segment = grown;
+            }
+            BitConverter.TryWriteBytes(segment.AsSpan(_used), scale);
+            vector.CopyTo(segment.AsSpan(_used + sizeof(float)));
+            var offset = ((long)(_segments.Count - 1) << _segmentBits) + _used;
+            _places[doc] = (offset << LengthBits) | (long)vector.Length;
+            _used += size;
+        }
+
+        /// <summary>Trims the last segment to what it holds, and notes where each segment is (they are pinned: they stay).</summary>
+        public unsafe void Seal()
+        {
+            if (_segments.Count > 0 && _segments[^1].Length > _used)
+            {
+                var trimmed = GC.AllocateUninitializedArray<byte>(_used, pinned: true);
+                _segments[^1].AsSpan(0, _used).CopyTo(trimmed);
+                _segments[^1] = trimmed;
+            }
+            _starts = [.. _segments.Select(s => (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(s)))];
+        }
+
+        public ReadOnlySpan<byte> Of(int doc, out float scale)
+        {
+            var place = _places[doc];
+            var offset = place >>> LengthBits;
+            var segment = _segments[(int)(offset >> _segmentBits)];
+            var start = (int)(offset & (_segmentBytes - 1));
+            scale = BitConverter.ToSingle(segment, start);
+            return segment.AsSpan(start + sizeof(float), (int)(place & ((1L << LengthBits) - 1)));
+        }
+
+        /// <summary>Asks for the cache line that holds the ticket's place, so that <see cref="Prefetch"/> does not wait for it.</summary>
+        public unsafe void PrefetchPlace(int doc)
+        {
+            if (Sse.IsSupported)
+            {
+                Sse.Prefetch0(Unsafe.AsPointer(ref _places[doc]));
+            }
+        }
+
+        /// <summary>Asks for the ticket's scale and vector, up to 2 KB: the hardware's own prefetch follows a longer one.</summary>
+        public unsafe void Prefetch(int doc)
+        {
+            if (Sse.IsSupported)
+            {
+                var place = _places[doc];
+                var offset = place >>> LengthBits;
+                var start = (byte*)_starts[(int)(offset >> _segmentBits)] + (offset & (_segmentBytes - 1));
+                var end = start + Math.Min(2_048, sizeof(float) + (place & ((1L << LengthBits) - 1)));
+                for (var line = start; line < end; line += 64)
+                {
+                    Sse.Prefetch0(line);
+                }
+            }
         }
     }
 

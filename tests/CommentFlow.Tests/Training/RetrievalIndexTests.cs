@@ -134,4 +134,28 @@ public sealed class RetrievalIndexTests
             }
         }
     }
+
+    [Fact]
+    public void Vectors_ReadBackWhatWasAdded_AcrossSegments()
+    {
+        // 1 KB segments, so that a few hundred vectors fill many, grow the open one and leave a last one to trim.
+        var random = new Random(4);
+        var added = Enumerable.Range(0, 400).Select(_ => (Bytes: Enumerable.Range(0, random.Next(0, 300)).Select(_ => (byte)random.Next(256)).ToArray(),
+            Scale: random.NextSingle())).ToArray();
+        var vectors = new RetrievalIndex.Vectors(added.Length, segmentBits: 10);
+        for (var d = 0; d < added.Length; d++)
+        {
+            vectors.Add(d, added[d].Bytes, added[d].Scale);
+        }
+        vectors.Seal();
+
+        Assert.InRange(vectors.Segments, 40, 400);
+        for (var d = 0; d < added.Length; d++)
+        {
+            vectors.Prefetch(d);
+            Assert.Equal(added[d].Bytes, vectors.Of(d, out var scale).ToArray());
+            Assert.Equal(added[d].Scale, scale);
+        }
+        Assert.Throws<InvalidOperationException>(() => vectors.Add(0, new byte[1_021], 1f));
+    }
 }
