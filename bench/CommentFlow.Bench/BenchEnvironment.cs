@@ -60,6 +60,14 @@ internal sealed class BenchEnvironment
         return stdout;
     }
 
+    /// <summary>Installs a Debian package, reading the package lists first: a fresh machine has none.</summary>
+    public async Task InstallDebianAsync(string package)
+    {
+        Console.WriteLine($"installing Debian's {package}");
+        await RunAsync("apt-get", ["update", "-qq"]);
+        await RunAsync("apt-get", ["install", "-y", "-qq", package]);
+    }
+
     public void Cleanup()
     {
         try

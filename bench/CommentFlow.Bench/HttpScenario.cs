@@ -221,8 +221,7 @@ internal static class HttpScenario
         {
             return;
         }
-        Console.WriteLine("wrk missing: installing Debian's wrk package");
-        await env.RunAsync("apt-get", ["install", "-y", "-qq", "wrk"]);
+        await env.InstallDebianAsync("wrk");
     }
 
     /// <summary>A server process under load: the service, or the bench's own trivial handler.</summary>

@@ -77,8 +77,7 @@ internal static class TrainingScenario
         }
         catch (InvalidOperationException)
         {
-            Console.WriteLine("scikit-learn missing: installing Debian's python3-sklearn");
-            await env.RunAsync("apt-get", ["install", "-y", "-qq", "python3-sklearn"]);
+            await env.InstallDebianAsync("python3-sklearn");
         }
     }
 
