@@ -84,11 +84,15 @@ internal static class LocalModelScenario
         var index = model.Index;
         var neighbours = model.Settings.Neighbours;
         var positions = Enumerable.Range(0, requests.Count).ToList();
-        var nearest = Passes(() => Measure(positions, i => index.Nearest(texts[i], languages[i], neighbours)));
+        // Each stage alone on the same requests, as the served path runs it (OwnSuggestions.For).
+        Func<int, object> nearestOf = i => index.Nearest(texts[i], languages[i], neighbours);
+        Func<int, QueryWords> wordsOf = i => new QueryWords(index, requests[i].Summary, texts[i][(requests[i].Summary.Length + 1)..]);
+        var nearest = Passes(() => Measure(positions, nearestOf));
         var found = positions.Select(i => index.Nearest(texts[i], languages[i], Math.Max(neighbours, ReplyComposer.ReferenceNeighbours))).ToList();
-        var words = positions.Select(i => new QueryWords(index, requests[i].Summary, texts[i][(requests[i].Summary.Length + 1)..])).ToList();
-        var queryWords = Passes(() => Measure(positions, i => new QueryWords(index, requests[i].Summary, texts[i][(requests[i].Summary.Length + 1)..])));
-        var composition = Passes(() => Measure(positions, i => OwnSuggestions.From(index, found[i], words[i], Suggestions)));
+        var words = positions.Select(wordsOf).ToList();
+        Func<int, object> compositionOf = i => OwnSuggestions.From(index, found[i], words[i], Suggestions);
+        var queryWords = Passes(() => Measure(positions, wordsOf));
+        var composition = Passes(() => Measure(positions, compositionOf));
         var replyWords = positions.Select(i => OwnSuggestions.From(index, found[i], words[i], 1) is [var top, ..] ? TextMetrics.Tokens(top.Text).Length : 0).Order().ToList();
         var classifierTexts = requests.Select(TicketText.ForClassifier).ToList();
         var predict = model.Types is { } types ? Passes(() => Measure(classifierTexts, types.PredictOne)) : [0];
@@ -104,9 +108,9 @@ internal static class LocalModelScenario
         // What each stage allocates a request: the collections a server pays for scale with it.
         var allocatedByStage = new Dictionary<string, long>
         {
-            ["nearest"] = Allocated(positions, i => index.Nearest(texts[i], languages[i], neighbours)),
-            ["query_words"] = Allocated(positions, i => new QueryWords(index, requests[i].Summary, texts[i][(requests[i].Summary.Length + 1)..])),
-            ["composition"] = Allocated(positions, i => OwnSuggestions.From(index, found[i], words[i], Suggestions)),
+            ["nearest"] = Allocated(positions, nearestOf),
+            ["query_words"] = Allocated(positions, wordsOf),
+            ["composition"] = Allocated(positions, compositionOf),
             ["classifier"] = model.Types is { } scorer ? Allocated(classifierTexts, scorer.PredictOne) : 0,
         };
 
