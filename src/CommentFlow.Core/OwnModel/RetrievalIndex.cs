@@ -25,10 +25,14 @@ namespace CommentFlow.OwnModel;
 /// </summary>
 internal sealed class RetrievalIndex
 {
-    /// <summary>Postings kept per ticket (its heaviest terms): enough to find candidates; the re-rank uses every term.</summary>
-    public const int PostingsPerDocument = 200;
+    /// <summary>
+    /// Postings kept per ticket (its heaviest terms): enough to find candidates; the re-rank uses every term. 320 and
+    /// 200 candidates find what 200 and 300 found (recall@10 .909 at 100,000 tickets) with a third fewer re-ranked, for
+    /// ~570 B more a ticket (bench/README.md, 2026-12-07, afternoon).
+    /// </summary>
+    public const int PostingsPerDocument = 320;
     public const int QueryTerms = 120;
-    public const int Candidates = 300;
+    public const int Candidates = 200;
 
     /// <summary>Postings read per query term, heaviest first: a common term's long tail adds little to any score.</summary>
     public const int PostingsScanned = 3_000;
@@ -40,6 +44,8 @@ internal sealed class RetrievalIndex
     private readonly Document[] _documents;
     private readonly Answer[] _answers;
     private readonly Dictionary<string, Postings> _postings;
+    private readonly Postings[] _all;
+    private readonly int[] _items;
 
     [ThreadStatic]
     private static float[]? s_scores;
@@ -60,13 +66,15 @@ internal sealed class RetrievalIndex
     private static List<(int Term, float Weight)>? s_query;
 
     private RetrievalIndex(Lexicon lexicon, Vectors vectors, Document[] documents, Answer[] answers, Dictionary<string, Postings> postings,
-        Dictionary<string, int> words, Particulars particulars)
+        int[] items, Dictionary<string, int> words, Particulars particulars)
     {
+        _items = items;
         _lexicon = lexicon;
         _vectors = vectors;
         _documents = documents;
         _answers = answers;
         _postings = postings;
+        _all = [.. postings.Values];
         Words = words.GetAlternateLookup<ReadOnlySpan<char>>();
         Particulars = particulars;
     }
@@ -78,6 +86,9 @@ internal sealed class RetrievalIndex
     internal Particulars Particulars { get; }
 
     public int Count => _documents.Length;
+
+    /// <summary>The position among the items it was built from of the ticket numbered <paramref name="doc"/> (see <see cref="Build"/>).</summary>
+    internal int ItemOf(int doc) => _items[doc];
 
     /// <summary>
     /// How much of a ticket's text is kept to show it (the Ollama examples show up to 600 characters): a long thread's
@@ -126,6 +137,10 @@ internal sealed class RetrievalIndex
 
     public static RetrievalIndex Build(IReadOnlyList<RetrievalItem> items)
     {
+        // A language's tickets are numbered consecutively, in their order among the items, so that a query's selection
+        // pass reads only its language's part of the scores (a stable sort: ties between tickets still go to the earlier).
+        var itemOf = Enumerable.Range(0, items.Count).OrderBy(i => items[i].Language, StringComparer.Ordinal).ToArray();
+        items = [.. itemOf.Select(i => items[i])];
         var vocabulary = new Dictionary<ulong, int>();
         var documentFrequency = new List<int>();
         var charTerm = new List<bool>();
@@ -172,7 +187,7 @@ internal sealed class RetrievalIndex
         var words = new WordCounts();
         var documents = new Document[n];
         var vectors = new Vectors(n);
-        var building = new Dictionary<string, Dictionary<int, (List<int> Docs, List<float> Weights)>>();
+        var building = new Dictionary<string, (int First, Dictionary<int, (List<int> Docs, List<float> Weights)> Lists)>();
         var weighted = new List<(int Term, float Weight)>();
         var counted = new List<(int Term, int Count, float Idf, bool IsChar)>();
         for (var d = 0; d < n; d++)
@@ -201,10 +216,11 @@ internal sealed class RetrievalIndex
             words.Pair(ticketWords, answers[answer].Tokens);
             documents[d] = new Document(answer, item.Language, ticket, ticketWords);
             vectors.Add(d, Encode(vector, scale), scale);
-            if (!building.TryGetValue(item.Language, out var language))
+            if (!building.TryGetValue(item.Language, out var part))
             {
-                building[item.Language] = language = [];
+                building[item.Language] = part = (d, []);
             }
+            var language = part.Lists;
             foreach (var (term, weight) in vector.OrderByDescending(v => v.Weight).Take(PostingsPerDocument))
             {
                 if (!language.TryGetValue(term, out var list))
@@ -215,7 +231,8 @@ internal sealed class RetrievalIndex
                 list.Weights.Add(weight);
             }
         }
-        var postings = building.ToDictionary(l => l.Key, l => Postings.Of(l.Value));
+        var sizes = items.CountBy(i => i.Language).ToDictionary();
+        var postings = building.ToDictionary(l => l.Key, l => Postings.Of(l.Value.Lists, l.Value.First, l.Value.First + sizes[l.Key]));
         // What a query looks up: each term it can weigh, by hash, with its id and idf (a rare character n-gram weighs nothing).
         var lexicon = new Lexicon(vocabulary.Count(v => !isChar[v.Value] || df[v.Value] >= MinCharFrequency));
         foreach (var (term, id) in vocabulary)
@@ -226,7 +243,7 @@ internal sealed class RetrievalIndex
             }
         }
         vectors.Seal();
-        return new RetrievalIndex(lexicon, vectors, documents, [.. answers], postings, words.Ids, words.Particulars());
+        return new RetrievalIndex(lexicon, vectors, documents, [.. answers], postings, itemOf, words.Ids, words.Particulars());
     }
 
     /// <summary>Candidate answers for a ticket, best first, from tickets of the same language (all languages when none match).</summary>
@@ -244,14 +261,21 @@ internal sealed class RetrievalIndex
         // Candidates from the heaviest query terms only: light terms are common, their postings long and their say small.
         // Scores accumulate in a per-thread array as long as the index, cleared by the selection pass below.
         var scores = s_scores is { } pooled && pooled.Length >= _documents.Length ? pooled : s_scores = new float[_documents.Length];
-        var lists = _postings.TryGetValue(language, out var own) ? [own] : _postings.Values.ToList();
+        // A language's own lists (and only its tickets' scores to select from), or every language's when it has none.
+        var (lists, from, to) = _postings.TryGetValue(language, out var own) ? (own.Alone, own.First, own.End) : (_all, 0, _documents.Length);
         var table = QueryTable.For(query);
         SelectHeaviest(CollectionsMarshal.AsSpan(query), QueryTerms);
         ref var score = ref MemoryMarshal.GetArrayDataReference(scores);
-        foreach (var (term, weight) in query.Take(QueryTerms))
+        var heaviest = CollectionsMarshal.AsSpan(query)[..Math.Min(QueryTerms, query.Count)];
+        for (var t = 0; t < heaviest.Length; t++)
         {
+            var (term, weight) = heaviest[t];
             foreach (var postings in lists)
             {
+                if (t + ListsAhead < heaviest.Length)
+                {
+                    postings.Prefetch(heaviest[t + ListsAhead].Term);
+                }
                 if (postings.TryGet(term, out var start, out var length, out var listScale))
                 {
                     var scaled = weight * listScale;
@@ -265,7 +289,7 @@ internal sealed class RetrievalIndex
                 }
             }
         }
-        var candidates = Best(scores.AsSpan(0, _documents.Length), Candidates);
+        var candidates = Best(scores.AsSpan(from, to - from), Candidates, from);
 
         // Exact re-rank of the best candidates against the whole query vector: its frequent terms in a dense array, the
         // rest in a small open-addressing table (a merge of two sorted vectors costs a step per term of either; this one
@@ -359,12 +383,13 @@ internal sealed class RetrievalIndex
     /// <summary>
     /// The best <paramref name="take"/> tickets by score (in no order), in one sequential pass that also clears the scores
     /// for the next query. Eight scores at a time: a block with none above the floor (most of them) costs one comparison;
-    /// a ticket above it is appended to a buffer, which is cut to the best when full, raising the floor. Best means the
+    /// a ticket above it is appended to a buffer, which is cut to the best when full, raising the floor. The scores are
+    /// those of tickets <paramref name="firstDoc"/> onwards (a language's). Best means the
     /// higher score, then the lower id: tickets are offered in ascending id, so one that only equals the floor would lose
     /// to what set it. A bounded heap instead cost ~10,000 heap steps a query at 100,000 tickets (bench/README.md,
     /// 2026-12-07, noon).
     /// </summary>
-    internal static ReadOnlySpan<(int Doc, float Score)> Best(Span<float> scores, int take)
+    internal static ReadOnlySpan<(int Doc, float Score)> Best(Span<float> scores, int take, int firstDoc = 0)
     {
         var offered = s_offered is { } pooled && pooled.Length >= 4 * take ? pooled : s_offered = new (int, float)[4 * take];
         ref var score = ref MemoryMarshal.GetReference(scores);
@@ -380,7 +405,7 @@ internal sealed class RetrievalIndex
                 {
                     if (Unsafe.Add(ref score, j) > floor)
                     {
-                        offered[count++] = (j, Unsafe.Add(ref score, j));
+                        offered[count++] = (firstDoc + j, Unsafe.Add(ref score, j));
                     }
                 }
                 if (count > offered.Length - Vector256<float>.Count)
@@ -395,7 +420,7 @@ internal sealed class RetrievalIndex
         {
             if (Unsafe.Add(ref score, d) > floor)
             {
-                offered[count++] = (d, Unsafe.Add(ref score, d));
+                offered[count++] = (firstDoc + d, Unsafe.Add(ref score, d));
             }
             Unsafe.Add(ref score, d) = 0;
         }
@@ -417,6 +442,9 @@ internal sealed class RetrievalIndex
             .OrderByDescending(e => e.Item2).Take(k).ToList();
     }
 
+    private const int LexiconAhead = 16;
+    private const int ListsAhead = 4;
+
     /// <summary>The query's weighted terms, in a per-thread list reused by the next query.</summary>
     private List<(int Term, float Weight)> QueryVector(string text)
     {
@@ -429,10 +457,17 @@ internal sealed class RetrievalIndex
         {
             hashes.Add(term);
         }
+        // The lexicon's slots are fetched a few terms ahead: each is a cache miss of its own, and waiting for them one
+        // after the other was 6.4 % of the own model's CPU samples at 100,000 tickets (bench/README.md, 2026-12-07, afternoon).
         var counts = s_counts ??= [];
         counts.Clear();
-        foreach (var (term, count) in hashes.Counted)
+        for (var i = 0; i < hashes.Distinct; i++)
         {
+            if (i + LexiconAhead < hashes.Distinct)
+            {
+                _lexicon.Prefetch(hashes.At(i + LexiconAhead).Term);
+            }
+            var (term, count) = hashes.At(i);
             if (_lexicon.TryGet(term, out var id, out var idf))
             {
                 counts.Add((id, count, idf, IsCharTerm(term)));
@@ -605,16 +640,10 @@ internal sealed class RetrievalIndex
             }
         }
 
-        public IEnumerable<(ulong Term, int Count)> Counted
-        {
-            get
-            {
-                foreach (var slot in _slots)
-                {
-                    yield return (_keys[slot], _counts[slot]);
-                }
-            }
-        }
+        /// <summary>How many distinct terms were added; the i-th in the order first added is <see cref="At"/>(i).</summary>
+        public int Distinct => _slots.Count;
+
+        public (ulong Term, int Count) At(int i) => (_keys[_slots[i]], _counts[_slots[i]]);
 
         /// <summary>Fibonacci hashing: the upper bits of the FNV-1a hash times 2^64 / φ.</summary>
         private static int Home(ulong term, int mask) => (int)((term * 0x9E3779B97F4A7C15UL) >> 32) & mask;
@@ -962,15 +991,28 @@ internal sealed class RetrievalIndex
     /// </summary>
     private sealed class Postings
     {
-        private readonly Dictionary<int, (int Start, int Length, float Scale)> _lists;
+        // Where each term's list is, in an open-addressing table (≤ ¾ full, pinned): a query fetches the slots of its
+        // terms ahead of reading them (see Prefetch), which a Dictionary's buckets and entries do not allow.
+        private readonly ListPlace[] _lists;
+        private readonly int _shift;
 
-        private Postings(Dictionary<int, (int, int, float)> lists, int[] documents, byte[] weights) =>
-            (_lists, Documents, Weights) = (lists, documents, weights);
+        private Postings(ListPlace[] lists, int[] documents, byte[] weights, int first, int end)
+        {
+            (_lists, Documents, Weights, First, End) = (lists, documents, weights, first, end);
+            _shift = 32 - BitOperations.Log2((uint)lists.Length);
+        }
 
         public int[] Documents { get; }
         public byte[] Weights { get; }
 
-        public static Postings Of(Dictionary<int, (List<int> Docs, List<float> Weights)> building)
+        /// <summary>The language's tickets: ids First to End − 1.</summary>
+        public int First { get; }
+        public int End { get; }
+
+        /// <summary>These lists as the one language a query reads.</summary>
+        public Postings[] Alone => field ??= [this];
+
+        public static Postings Of(Dictionary<int, (List<int> Docs, List<float> Weights)> building, int first, int end)
         {
             var total = building.Values.Sum(p => (long)p.Docs.Count);
             if (total > Array.MaxLength)
@@ -978,7 +1020,8 @@ internal sealed class RetrievalIndex
                 throw new InvalidOperationException($"{total:N0} postings in one language are more than an index holds");
             }
             var (documents, weights) = (new int[total], new byte[total]);
-            var lists = new Dictionary<int, (int, int, float)>(building.Count);
+            var lists = GC.AllocateArray<ListPlace>((int)BitOperations.RoundUpToPowerOf2((uint)Math.Max(16, building.Count + (building.Count / 3) + 1)), pinned: true);
+            var shift = 32 - BitOperations.Log2((uint)lists.Length);
             var start = 0;
             foreach (var (term, (docs, termWeights)) in building)
             {
@@ -989,18 +1032,43 @@ internal sealed class RetrievalIndex
                     documents[start + i] = docs[order[i]];
                     weights[start + i] = Quantise(termWeights[order[i]], scale * 255f);
                 }
-                lists[term] = (start, order.Length, scale);
+                var slot = Home(term, shift);
+                while (lists[slot].Length != 0)
+                {
+                    slot = (slot + 1) & (lists.Length - 1);
+                }
+                lists[slot] = new ListPlace(term, start, order.Length, scale);
                 start += order.Length;
             }
-            return new Postings(lists, documents, weights);
+            return new Postings(lists, documents, weights, first, end);
         }
 
         public bool TryGet(int term, out int start, out int length, out float scale)
         {
-            var found = _lists.TryGetValue(term, out var list);
-            (start, length, scale) = list;
-            return found;
+            var mask = _lists.Length - 1;
+            for (var slot = Home(term, _shift); ; slot = (slot + 1) & mask)
+            {
+                ref readonly var list = ref _lists[slot];
+                if (list.Length == 0 || list.Term == term)
+                {
+                    (start, length, scale) = (list.Start, list.Length, list.Scale);
+                    return list.Length != 0;
+                }
+            }
         }
+
+        public unsafe void Prefetch(int term)
+        {
+            if (Sse.IsSupported)
+            {
+                Sse.Prefetch0(Unsafe.AsPointer(ref _lists[Home(term, _shift)]));
+            }
+        }
+
+        private static int Home(int term, int shift) => (int)(((uint)term * 2654435769u) >> shift);
+
+        /// <summary>A term's list: its first posting and how many; an empty slot has length 0 (no list is empty).</summary>
+        private readonly record struct ListPlace(int Term, int Start, int Length, float Scale);
     }
 
     /// <summary>
@@ -1110,7 +1178,7 @@ internal sealed class RetrievalIndex
         public Lexicon(int count)
         {
             var size = (int)BitOperations.RoundUpToPowerOf2((uint)Math.Max(16, count + (count / 3) + 1));
-            _slots = new Slot[size];
+            _slots = GC.AllocateArray<Slot>(size, pinned: true);
             _shift = 64 - BitOperations.Log2((uint)size);
         }
 
@@ -1141,6 +1209,14 @@ internal sealed class RetrievalIndex
                     (id, idf) = (entry.Id - 1, entry.Idf);
                     return true;
                 }
+            }
+        }
+
+        public unsafe void Prefetch(ulong term)
+        {
+            if (Sse.IsSupported)
+            {
+                Sse.Prefetch0(Unsafe.AsPointer(ref _slots[Home(term)]));
             }
         }
 
