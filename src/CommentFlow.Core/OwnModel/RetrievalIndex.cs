@@ -16,7 +16,7 @@ namespace CommentFlow.OwnModel;
 /// <para>
 /// Sized for 100,000+ comments: a ticket's whole vector is kept compactly (term ids as varint deltas, weights quantised to
 /// a byte against the ticket's largest weight: ~3 bytes a term instead of 8), but only its <see cref="PostingsPerDocument"/>
-/// heaviest terms are posted (8 bytes each, heaviest first). A query reads up to <see cref="PostingsScanned"/> postings of
+/// heaviest terms are posted (5 bytes each, a ticket id and a byte of weight, heaviest first). A query reads up to <see cref="PostingsScanned"/> postings of
 /// each of its <see cref="QueryTerms"/> heaviest terms, re-ranks the best <see cref="Candidates"/> exactly against the
 /// whole vectors (one hash probe per ticket term), and compares answers by ROUGE-L over interned token ids, 64 tokens at a time.
 /// Dropping terms from the vectors themselves measurably cost retrieval quality; the pruning of the search costs recall
@@ -986,7 +986,7 @@ internal sealed class RetrievalIndex
     /// <summary>
     /// One language's posting lists: the tickets posted under each term, heaviest first (impact order, so a query can stop
     /// after the ones that matter), each weight quantised to a byte of the list's own scale (its heaviest weight / 255),
-    /// so the hot loop reads no ticket's scale. All lists back to back in two arrays, a term's place in a dictionary: an
+    /// so the hot loop reads no ticket's scale. All lists back to back in two arrays, a term's place in a table: an
     /// object and two arrays a list cost ~90 B of headers and a cache miss a query term.
     /// </summary>
     private sealed class Postings
