@@ -207,7 +207,7 @@ internal sealed class LinearTextScorer
 
     private readonly Dictionary<string, int> _unigrams;
     private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _unigramLookup;
-    private readonly Bigrams _bigrams;
+    private readonly PrefetchTable<Bigram> _bigrams;
 
     // Every feature's row: its idf, then its weight for each member and class. Word rows are by slot. Character n-grams
     // form a trie (ML.NET's dictionary holds every prefix of its n-grams) numbered breadth first, siblings together and
@@ -254,7 +254,7 @@ internal sealed class LinearTextScorer
         }
 
         _unigrams = new Dictionary<string, int>(StringComparer.Ordinal);
-        var bigrams = new Dictionary<long, int>();
+        var bigrams = new Dictionary<ulong, int>();
         _wordRows = new float[wordCount * _stride];
         for (var slot = 0; slot < wordCount; slot++)
         {
@@ -274,7 +274,11 @@ internal sealed class LinearTextScorer
             }
         }
         _unigramLookup = _unigrams.GetAlternateLookup<ReadOnlySpan<char>>();
-        _bigrams = new Bigrams(bigrams);
+        _bigrams = new PrefetchTable<Bigram>(bigrams.Count);
+        foreach (var (key, slot) in bigrams)
+        {
+            _bigrams.Add(new Bigram(key, slot + 1));
+        }
 
         var grams = vocabulary.CharGrams;
         var nodes = grams.Length;
@@ -380,15 +384,19 @@ internal sealed class LinearTextScorer
         {
             if (w + BigramsAhead < count)
             {
-                _bigrams.Prefetch(slots[w + BigramsAhead - 1], slots[w + BigramsAhead]);
+                if (slots[w + BigramsAhead - 1] != NoSlot && slots[w + BigramsAhead] != NoSlot)
+                {
+                    _bigrams.Prefetch(BigramKey(slots[w + BigramsAhead - 1], slots[w + BigramsAhead]));
+                }
             }
             var slot = slots[w];
             if (slot != NoSlot)
             {
                 norm += Occur(counts.Increment(slot), wordRows.Slice(slot * _stride, _stride), block);
-                if (w > 0 && slots[w - 1] != NoSlot && _bigrams.Find(slots[w - 1], slot) is var bigram and not NoSlot)
+                if (w > 0 && slots[w - 1] != NoSlot && _bigrams.Find(BigramKey(slots[w - 1], slot)) is { IsEmpty: false } bigram)
                 {
-                    norm += Occur(counts.Increment(bigram), wordRows.Slice(bigram * _stride, _stride), block);
+                    var row = bigram.SlotPlusOne - 1;
+                    norm += Occur(counts.Increment(row), wordRows.Slice(row * _stride, _stride), block);
                 }
             }
         }
@@ -541,7 +549,7 @@ internal sealed class LinearTextScorer
         return chars[first] == c ? first : NoSlot;
     }
 
-    private static long BigramKey(int first, int second) => (long)first << 32 | (uint)second;
+    private static ulong BigramKey(int first, int second) => (ulong)(uint)first << 32 | (uint)second;
 
     private const int BigramsAhead = 4;
     private const int RowsAhead = 8;
@@ -554,53 +562,10 @@ internal sealed class LinearTextScorer
         }
     }
 
-    /// <summary>The word bigrams' slots by their words' slots, in an open-addressing table at most ¾ full (pinned, so a cell can be prefetched).</summary>
-    private sealed class Bigrams
+    /// <summary>A word bigram's slot by its words' slots; stored + 1, so that the default entry is empty.</summary>
+    private readonly record struct Bigram(ulong Key, int SlotPlusOne) : ITableEntry
     {
-        private readonly Cell[] _cells;
-        private readonly int _shift;
-
-        public Bigrams(Dictionary<long, int> slots)
-        {
-            _cells = GC.AllocateArray<Cell>((int)BitOperations.RoundUpToPowerOf2((uint)Math.Max(16, slots.Count + (slots.Count / 3) + 1)), pinned: true);
-            _shift = 64 - BitOperations.Log2((uint)_cells.Length);
-            foreach (var (key, slot) in slots)
-            {
-                var at = Home(key);
-                while (_cells[at].Slot != 0)
-                {
-                    at = (at + 1) & (_cells.Length - 1);
-                }
-                _cells[at] = new Cell(key, slot + 1);
-            }
-        }
-
-        /// <summary>The bigram's slot, or <see cref="NoSlot"/>.</summary>
-        public int Find(int first, int second)
-        {
-            var key = BigramKey(first, second);
-            for (var at = Home(key); ; at = (at + 1) & (_cells.Length - 1))
-            {
-                ref readonly var cell = ref _cells[at];
-                if (cell.Slot == 0 || cell.Key == key)
-                {
-                    return cell.Slot - 1;
-                }
-            }
-        }
-
-        public unsafe void Prefetch(int first, int second)
-        {
-            if (Sse.IsSupported && first != NoSlot && second != NoSlot)
-            {
-                Sse.Prefetch0(Unsafe.AsPointer(ref _cells[Home(BigramKey(first, second))]));
-            }
-        }
-
-        private int Home(long key) => (int)(((ulong)key * 0x9E3779B97F4A7C15UL) >> _shift);
-
-        /// <summary><c>Slot</c> is the bigram's slot + 1, so that 0 marks an empty cell.</summary>
-        private readonly record struct Cell(long Key, int Slot);
+        public bool IsEmpty => SlotPlusOne == 0;
     }
 
     /// <summary>Per-thread buffers, grown to the longest text seen.</summary>

@@ -39,7 +39,7 @@ internal sealed class RetrievalIndex
     private const string WordPrefix = "w:";
     private const string CharPrefix = "c:";
 
-    private readonly Lexicon _lexicon;
+    private readonly PrefetchTable<LexiconEntry> _lexicon;
     private readonly Vectors _vectors;
     private readonly Document[] _documents;
     private readonly Answer[] _answers;
@@ -65,7 +65,7 @@ internal sealed class RetrievalIndex
     [ThreadStatic]
     private static List<(int Term, float Weight)>? s_query;
 
-    private RetrievalIndex(Lexicon lexicon, Vectors vectors, Document[] documents, Answer[] answers, Dictionary<string, Postings> postings,
+    private RetrievalIndex(PrefetchTable<LexiconEntry> lexicon, Vectors vectors, Document[] documents, Answer[] answers, Dictionary<string, Postings> postings,
         int[] items, Dictionary<string, int> words, Particulars particulars)
     {
         _items = items;
@@ -234,12 +234,12 @@ internal sealed class RetrievalIndex
         var sizes = items.CountBy(i => i.Language).ToDictionary();
         var postings = building.ToDictionary(l => l.Key, l => Postings.Of(l.Value.Lists, l.Value.First, l.Value.First + sizes[l.Key]));
         // What a query looks up: each term it can weigh, by hash, with its id and idf (a rare character n-gram weighs nothing).
-        var lexicon = new Lexicon(vocabulary.Count(v => !isChar[v.Value] || df[v.Value] >= MinCharFrequency));
+        var lexicon = new PrefetchTable<LexiconEntry>(vocabulary.Count(v => !isChar[v.Value] || df[v.Value] >= MinCharFrequency));
         foreach (var (term, id) in vocabulary)
         {
             if (!isChar[id] || df[id] >= MinCharFrequency)
             {
-                lexicon.Add(term, rank[id], idf[id]);
+                lexicon.Add(new LexiconEntry(term, rank[id] + 1, idf[id]));
             }
         }
         vectors.Seal();
@@ -468,9 +468,10 @@ internal sealed class RetrievalIndex
                 _lexicon.Prefetch(hashes.At(i + LexiconAhead).Term);
             }
             var (term, count) = hashes.At(i);
-            if (_lexicon.TryGet(term, out var id, out var idf))
+            ref readonly var entry = ref _lexicon.Find(term);
+            if (!entry.IsEmpty)
             {
-                counts.Add((id, count, idf, IsCharTerm(term)));
+                counts.Add((entry.Id, count, entry.Idf, IsCharTerm(term)));
             }
         }
         var vector = s_query ??= new List<(int Term, float Weight)>(4_096);
@@ -991,16 +992,11 @@ internal sealed class RetrievalIndex
     /// </summary>
     private sealed class Postings
     {
-        // Where each term's list is, in an open-addressing table (≤ ¾ full, pinned): a query fetches the slots of its
-        // terms ahead of reading them (see Prefetch), which a Dictionary's buckets and entries do not allow.
-        private readonly ListPlace[] _lists;
-        private readonly int _shift;
+        // Where each term's list is: a query fetches its next terms' places while it reads this one's list.
+        private readonly PrefetchTable<ListPlace> _lists;
 
-        private Postings(ListPlace[] lists, int[] documents, byte[] weights, int first, int end)
-        {
+        private Postings(PrefetchTable<ListPlace> lists, int[] documents, byte[] weights, int first, int end) =>
             (_lists, Documents, Weights, First, End) = (lists, documents, weights, first, end);
-            _shift = 32 - BitOperations.Log2((uint)lists.Length);
-        }
 
         public int[] Documents { get; }
         public byte[] Weights { get; }
@@ -1020,8 +1016,7 @@ internal sealed class RetrievalIndex
                 throw new InvalidOperationException($"{total:N0} postings in one language are more than an index holds");
             }
             var (documents, weights) = (new int[total], new byte[total]);
-            var lists = GC.AllocateArray<ListPlace>((int)BitOperations.RoundUpToPowerOf2((uint)Math.Max(16, building.Count + (building.Count / 3) + 1)), pinned: true);
-            var shift = 32 - BitOperations.Log2((uint)lists.Length);
+            var lists = new PrefetchTable<ListPlace>(building.Count);
             var start = 0;
             foreach (var (term, (docs, termWeights)) in building)
             {
@@ -1032,12 +1027,7 @@ internal sealed class RetrievalIndex
                     documents[start + i] = docs[order[i]];
                     weights[start + i] = Quantise(termWeights[order[i]], scale * 255f);
                 }
-                var slot = Home(term, shift);
-                while (lists[slot].Length != 0)
-                {
-                    slot = (slot + 1) & (lists.Length - 1);
-                }
-                lists[slot] = new ListPlace(term, start, order.Length, scale);
+                lists.Add(new ListPlace(term, start, order.Length, scale));
                 start += order.Length;
             }
             return new Postings(lists, documents, weights, first, end);
@@ -1045,30 +1035,20 @@ internal sealed class RetrievalIndex
 
         public bool TryGet(int term, out int start, out int length, out float scale)
         {
-            var mask = _lists.Length - 1;
-            for (var slot = Home(term, _shift); ; slot = (slot + 1) & mask)
-            {
-                ref readonly var list = ref _lists[slot];
-                if (list.Length == 0 || list.Term == term)
-                {
-                    (start, length, scale) = (list.Start, list.Length, list.Scale);
-                    return list.Length != 0;
-                }
-            }
+            ref readonly var list = ref _lists.Find((uint)term);
+            (start, length, scale) = (list.Start, list.Length, list.Scale);
+            return !list.IsEmpty;
         }
 
-        public unsafe void Prefetch(int term)
+        public void Prefetch(int term) => _lists.Prefetch((uint)term);
+
+        /// <summary>A term's list: its first posting and how many (no list is empty, so length 0 is the empty entry).</summary>
+        private readonly record struct ListPlace(int Term, int Start, int Length, float Scale) : ITableEntry
         {
-            if (Sse.IsSupported)
-            {
-                Sse.Prefetch0(Unsafe.AsPointer(ref _lists[Home(term, _shift)]));
-            }
+            public ulong Key => (uint)Term;
+
+            public bool IsEmpty => Length == 0;
         }
-
-        private static int Home(int term, int shift) => (int)(((uint)term * 2654435769u) >> shift);
-
-        /// <summary>A term's list: its first posting and how many; an empty slot has length 0 (no list is empty).</summary>
-        private readonly record struct ListPlace(int Term, int Start, int Length, float Scale);
     }
 
     /// <summary>
@@ -1166,65 +1146,16 @@ internal sealed class RetrievalIndex
     }
 
     /// <summary>
-    /// The terms a query can weigh, by hash: each slot the hash, the term's id and its idf (16 bytes, four to a cache
-    /// line), open addressing at most three quarters full. A dictionary and three arrays by id cost a query five cache
+    /// The terms a query can weigh, by hash (in a <see cref="PrefetchTable{T}"/>): each entry the hash, the term's id and
+    /// its idf (16 bytes, four to a cache line). A dictionary and three arrays by id cost a query five cache
     /// misses a term at 100,000 tickets; this one, mostly (bench/README.md, 2026-12-07, noon).
     /// </summary>
-    private sealed class Lexicon
+    private readonly record struct LexiconEntry(ulong Key, int IdPlusOne, float Idf) : ITableEntry
     {
-        private readonly Slot[] _slots;
-        private readonly int _shift;
+        public int Id => IdPlusOne - 1;
 
-        public Lexicon(int count)
-        {
-            var size = (int)BitOperations.RoundUpToPowerOf2((uint)Math.Max(16, count + (count / 3) + 1));
-            _slots = GC.AllocateArray<Slot>(size, pinned: true);
-            _shift = 64 - BitOperations.Log2((uint)size);
-        }
-
-        public void Add(ulong term, int id, float idf)
-        {
-            var mask = _slots.Length - 1;
-            var slot = Home(term);
-            while (_slots[slot].Id != 0)
-            {
-                slot = (slot + 1) & mask;
-            }
-            _slots[slot] = new Slot(term, id + 1, idf);
-        }
-
-        public bool TryGet(ulong term, out int id, out float idf)
-        {
-            var mask = _slots.Length - 1;
-            for (var slot = Home(term); ; slot = (slot + 1) & mask)
-            {
-                ref readonly var entry = ref _slots[slot];
-                if (entry.Id == 0)
-                {
-                    (id, idf) = (0, 0);
-                    return false;
-                }
-                if (entry.Term == term)
-                {
-                    (id, idf) = (entry.Id - 1, entry.Idf);
-                    return true;
-                }
-            }
-        }
-
-        public unsafe void Prefetch(ulong term)
-        {
-            if (Sse.IsSupported)
-            {
-                Sse.Prefetch0(Unsafe.AsPointer(ref _slots[Home(term)]));
-            }
-        }
-
-        /// <summary>Fibonacci hashing: the top bits of the hash times 2^64 / φ.</summary>
-        private int Home(ulong term) => (int)((term * 0x9E3779B97F4A7C15UL) >> _shift);
-
-        /// <summary>An entry; <c>Id</c> is the term's id + 1, so that 0 marks an empty slot.</summary>
-        private readonly record struct Slot(ulong Term, int Id, float Idf);
+        /// <summary>The term's id is stored + 1, so that the default entry is empty.</summary>
+        public bool IsEmpty => IdPlusOne == 0;
     }
 }
 
