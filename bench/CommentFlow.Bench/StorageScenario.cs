@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.IO.Compression;
 using CommentFlow.Domain;
 using CommentFlow.Import;
@@ -24,17 +25,32 @@ internal static class StorageScenario
             .Where(i => i.Sample is not null).Select(i => i.Sample!)
             .DistinctBy(s => s.ContextHash).ToList();
 
-        var (plain, _, _) = await StoreBytesAsync(env, samples, new StorageOptions { CompressionThreshold = int.MaxValue });
-        var (gzip, _, gzipPayloads) = await StoreBytesAsync(env, samples, new StorageOptions { CompressionThreshold = 0, DictionaryFrom = 0 });
-        var (zstd, store, zstdPayloads) = await StoreBytesAsync(env, samples, new StorageOptions { CompressionThreshold = 0 });
+        var (plain, _, _, _) = await StoreBytesAsync(env, samples, new StorageOptions { CompressionThreshold = int.MaxValue });
+        var (gzip, _, gzipPayloads, _) = await StoreBytesAsync(env, samples, new StorageOptions { CompressionThreshold = 0, DictionaryFrom = 0 });
+        var (zstd, store, zstdPayloads, zstdFile) = await StoreBytesAsync(env, samples, new StorageOptions { CompressionThreshold = 0 });
         var legacy = await LegacyBytesAsync(env, store);
         var n = (double)samples.Count;
+        var probes = new List<(int Block, bool Dictionary, int Level, long Bytes, long RowBytes, double PackMicros, double ReadOneMs)>();
+        // Level 19 packs at ~1 ms of CPU a sample: quick mode (the test suite) runs one cheap layout, to prove the probe works.
+        (int, bool, int)[] layouts = env.Quick ? [(512, false, 3)] : [(128, true, 19), (128, false, 19), (512, true, 19), (512, false, 19), (2048, false, 19), (2048, false, 9), (2048, false, 3)];
+        foreach (var (block, withDictionary, level) in layouts)
+        {
+            var (bytes, rowBytes, packMicros, readOneMs) = await BlockLayoutProbeAsync(env, store, zstdFile, block, withDictionary, level);
+            probes.Add((block, withDictionary, level, bytes, rowBytes, packMicros, readOneMs));
+            Console.WriteLine($"storage, layout probe: slim rows and blocks of {block} payloads (zstd {level}{(withDictionary ? " + dictionary" : ", no dictionary")}): " +
+                $"{bytes / n:N0} B/sample, rows and their indexes {rowBytes / n:N0}; packing {packMicros:N0} µs a sample, one payload read from its block in {readOneMs:N2} ms");
+        }
         Console.WriteLine($"storage, {samples.Count:N0} samples: plain {plain / n:N0} B/sample, GZip {gzip / n:N0} B/sample ({gzipPayloads / n:N0} B payload), " +
             $"zstd + dictionary {zstd / n:N0} B/sample ({zstdPayloads / n:N0} B payload), earlier .json.gz {legacy / n:N0} B/sample");
         details["storage"] = new
         {
             samples = samples.Count, plain_bytes = plain, gzip_bytes = gzip, zstd_bytes = zstd, legacy_bytes = legacy,
             gzip_payload_bytes = gzipPayloads, zstd_payload_bytes = zstdPayloads,
+            block_layout_probe = probes.Select(p => new
+            {
+                block = p.Block, dictionary = p.Dictionary, level = p.Level, bytes = p.Bytes, row_and_index_bytes = p.RowBytes,
+                pack_us_per_sample = p.PackMicros, read_one_ms = p.ReadOneMs,
+            }).ToList(),
         };
         return
         [
@@ -42,6 +58,8 @@ internal static class StorageScenario
             new ResultRow("storage", "SQLite, GZip payloads", "bytes/sample", gzip / n, "earlier service's .json.gz", legacy / n, "report", null, HigherIsBetter: false),
             new ResultRow("storage", "SQLite, zstd + the store's dictionary (default)", "bytes/sample", zstd / n, "earlier service's .json.gz", legacy / n,
                 "≤ 341 B/sample (issue 16)", zstd / n <= legacy / n, HigherIsBetter: false),
+            .. probes.Select(p => new ResultRow("storage", $"layout probe, not the store: slim rows, blocks of {p.Block}, zstd {p.Level}{(p.Dictionary ? " + dictionary" : "")}",
+                "bytes/sample", p.Bytes / n, "earlier service's .json.gz", legacy / n, "report", null, HigherIsBetter: false)),
         ];
     }
 
@@ -49,7 +67,7 @@ internal static class StorageScenario
     /// The store file after its dictionary work, a checkpoint and VACUUM, so free pages and the WAL do not count; and the
     /// payloads' bytes alone.
     /// </summary>
-    private static async Task<(long Bytes, SqliteTrainingStore Store, long PayloadBytes)> StoreBytesAsync(BenchEnvironment env, List<TrainingSample> samples,
+    private static async Task<(long Bytes, SqliteTrainingStore Store, long PayloadBytes, string File)> StoreBytesAsync(BenchEnvironment env, List<TrainingSample> samples,
         StorageOptions options)
     {
         var dir = env.NewDir("storage");
@@ -73,7 +91,135 @@ internal static class StorageScenario
             payloadBytes = (long)(await command.ExecuteScalarAsync())!;
         }
         SqliteConnection.ClearAllPools();
-        return (new FileInfo(db).Length, store, payloadBytes);
+        return (new FileInfo(db).Length, store, payloadBytes, db);
+    }
+
+    /// <summary>
+    /// What a store of another layout would take, for issue 16's ≤ 341 B: the zstd store's file with its samples table
+    /// replaced by slim rows (a 16-byte binary hash, an integer time, the ticket key, counts, latency and a block number,
+    /// with the same three indexes) and the payloads in blocks of <paramref name="block"/> compressed together: zstd at
+    /// <paramref name="level"/> without a dictionary (the store's then dropped), or at 19 with the store's dictionary.
+    /// Each record in a block is the payload's JSON and the row's short text columns (type, status, priority, model,
+    /// engine, language, queue), length-prefixed, so nothing the store holds is dropped. The first payload is read back
+    /// from its block, to check that payloads stay readable one by one. Returns the file's bytes, those of the slim rows
+    /// with their indexes, the packing's compression time a sample, and the fastest of five decompressions of one block.
+    /// </summary>
+    private static async Task<(long Bytes, long RowBytes, double PackMicros, double ReadOneMs)> BlockLayoutProbeAsync(BenchEnvironment env,
+        SqliteTrainingStore store, string source, int block, bool withDictionary, int level)
+    {
+        var db = Path.Combine(env.NewDir("layout"), "probe.db");
+        File.Copy(source, db);
+        await using var connection = new SqliteConnection($"Data Source={db};Pooling=False");
+        await connection.OpenAsync();
+        // No WAL: each VACUUM below then shrinks the file itself.
+        await Exec(connection, """
+            PRAGMA journal_mode = DELETE;
+            CREATE TABLE slim (id INTEGER PRIMARY KEY, context_hash BLOB NOT NULL UNIQUE, ticket_key TEXT, created_at INTEGER NOT NULL,
+                comments_count INTEGER NOT NULL, suggestions_count INTEGER NOT NULL, latency_ms REAL NOT NULL, block INTEGER NOT NULL);
+            CREATE INDEX ix_slim_ticket_key ON slim (ticket_key);
+            CREATE INDEX ix_slim_created_at ON slim (created_at);
+            CREATE TABLE payload_blocks (id INTEGER PRIMARY KEY, content BLOB NOT NULL);
+            """);
+        var dictionary = store.Codec.Current ?? throw new InvalidOperationException("the zstd store has no dictionary");
+        var records = new List<byte[]>();
+        byte[]? firstPayload = null;
+        using var plain = new ZstdSharp.Compressor(level);
+        var packing = TimeSpan.Zero;
+        await using (var tx = connection.BeginTransaction())
+        {
+            await using var read = connection.CreateCommand();
+            read.Transaction = tx;
+            read.CommandText = """
+                SELECT id, context_hash, ticket_key, created_at, comments_count, suggestions_count, latency_ms, payload_encoding, payload,
+                       issue_type, status, priority, model, engine, language, queue FROM samples ORDER BY id
+                """;
+            await using var insert = connection.CreateCommand();
+            insert.Transaction = tx;
+            insert.CommandText = "INSERT INTO slim VALUES ($id, $h, $k, $t, $c, $s, $l, $b)";
+            await using (var reader = await read.ExecuteReaderAsync())
+            {
+                while (await reader.ReadAsync())
+                {
+                    var json = store.Codec.Decompress(reader.GetFieldValue<byte[]>(8), reader.GetInt32(7)).ToArray();
+                    firstPayload ??= json;
+                    var columns = System.Text.Encoding.UTF8.GetBytes(
+                        string.Join('\u0001', Enumerable.Range(9, 7).Select(i => reader.IsDBNull(i) ? "" : reader.GetString(i))));
+                    using var record = new MemoryStream();
+                    using (var writer = new BinaryWriter(record))
+                    {
+                        writer.Write7BitEncodedInt(json.Length);
+                        writer.Write(json);
+                        writer.Write7BitEncodedInt(columns.Length);
+                        writer.Write(columns);
+                    }
+                    records.Add(record.ToArray());
+                    insert.Parameters.Clear();
+                    insert.Parameters.AddWithValue("$id", reader.GetInt64(0));
+                    insert.Parameters.AddWithValue("$h", Convert.FromHexString(reader.GetString(1)));
+                    insert.Parameters.AddWithValue("$k", reader.IsDBNull(2) ? DBNull.Value : reader.GetString(2));
+                    insert.Parameters.AddWithValue("$t",
+                        DateTimeOffset.Parse(reader.GetString(3), System.Globalization.CultureInfo.InvariantCulture).ToUnixTimeMilliseconds());
+                    insert.Parameters.AddWithValue("$c", reader.GetInt64(4));
+                    insert.Parameters.AddWithValue("$s", reader.GetInt64(5));
+                    insert.Parameters.AddWithValue("$l", reader.GetDouble(6));
+                    insert.Parameters.AddWithValue("$b", (records.Count - 1) / block);
+                    await insert.ExecuteNonQueryAsync();
+                }
+            }
+            await using var blocks = connection.CreateCommand();
+            blocks.Transaction = tx;
+            blocks.CommandText = "INSERT INTO payload_blocks VALUES ($id, $content)";
+            foreach (var (chunk, id) in records.Chunk(block).Select((c, i) => (c, i)))
+            {
+                blocks.Parameters.Clear();
+                blocks.Parameters.AddWithValue("$id", id);
+                var content = chunk.SelectMany(r => r).ToArray();
+                var started = Stopwatch.GetTimestamp();
+                var packed = withDictionary ? dictionary.Compress(content, CompressionLevel.SmallestSize) : plain.Wrap(content).ToArray();
+                packing += Stopwatch.GetElapsedTime(started);
+                blocks.Parameters.AddWithValue("$content", packed);
+                await blocks.ExecuteNonQueryAsync();
+            }
+            await tx.CommitAsync();
+        }
+        // One payload read back from its block: decompress, step to its record.
+        var readOne = TimeSpan.MaxValue;
+        await using (var first = connection.CreateCommand())
+        {
+            first.CommandText = "SELECT content FROM payload_blocks WHERE id = (SELECT block FROM slim ORDER BY id LIMIT 1)";
+            var stored = (byte[])(await first.ExecuteScalarAsync())!;
+            using var unwrap = new ZstdSharp.Decompressor();
+            byte[] content = [];
+            for (var i = 0; i < 5; i++)
+            {
+                var started = Stopwatch.GetTimestamp();
+                content = withDictionary ? dictionary.Decompress(stored).ToArray() : unwrap.Unwrap(stored).ToArray();
+                var elapsed = Stopwatch.GetElapsedTime(started);
+                readOne = elapsed < readOne ? elapsed : readOne;
+            }
+            using var reader = new BinaryReader(new MemoryStream(content));
+            if (!reader.ReadBytes(reader.Read7BitEncodedInt()).AsSpan().SequenceEqual(firstPayload))
+            {
+                throw new InvalidOperationException("the layout probe did not read its first payload back");
+            }
+        }
+        // Without a dictionary, the store would hold none.
+        await Exec(connection, withDictionary ? "DROP TABLE samples; VACUUM;" : "DROP TABLE samples; DELETE FROM payload_dictionaries; VACUUM;");
+        var bytes = new FileInfo(db).Length;
+        // The rows' and their indexes' share by difference (the bundled SQLite has no dbstat): without the blocks, then without the rows.
+        await Exec(connection, "DROP TABLE payload_blocks; VACUUM;");
+        var withRows = new FileInfo(db).Length;
+        await Exec(connection, "DROP TABLE slim; VACUUM;");
+        var rowBytes = withRows - new FileInfo(db).Length;
+        await connection.CloseAsync();
+        return (bytes, rowBytes, packing.TotalMicroseconds / records.Count, readOne.TotalMilliseconds);
+    }
+
+    private static async Task Exec(SqliteConnection connection, string sql)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        await command.ExecuteNonQueryAsync();
     }
 
     /// <summary>The same samples as the store reads them back, in the earlier file format.</summary>
