@@ -132,6 +132,9 @@ internal sealed class PayloadDictionary
     [ThreadStatic]
     private static byte[]? t_output;
 
+    [ThreadStatic]
+    private static byte[]? t_compressed;
+
     public PayloadDictionary(int id, byte[] content, double heldOutRatio)
     {
         if (content.Length < 8 || BinaryPrimitives.ReadUInt32LittleEndian(content) != Magic || BinaryPrimitives.ReadInt32LittleEndian(content.AsSpan(4)) != id)
@@ -187,7 +190,17 @@ internal sealed class PayloadDictionary
             compressor.LoadDictionary(Content);
             compressors[zstdLevel] = compressor;
         }
-        return compressor.Wrap(json).ToArray();
+        // Into a per-thread buffer, then copied once at its size: Wrap(json) would allocate a buffer of the worst-case
+        // size (larger than the JSON) for every payload, only to copy it.
+        var bound = Compressor.GetCompressBound(json.Length);
+        var output = t_compressed is { } kept && kept.Length >= bound ? kept : t_compressed = new byte[Math.Max(bound, 16 * 1024)];
+        var written = compressor.Wrap(json, output);
+        var bytes = output.AsSpan(0, written).ToArray();
+        if (output.Length > 1 << 20)
+        {
+            t_compressed = null;
+        }
+        return bytes;
     }
 
     public ReadOnlySpan<byte> Decompress(byte[] frame)

@@ -38,6 +38,27 @@ public sealed class PayloadCodecTests
     }
 
     [Fact]
+    public void Compress_AllocatesOnlyThePayloadItReturns_AndAPayloadLargerThanTheKeptBufferStillRoundTrips()
+    {
+        var dictionary = PayloadDictionary.Train(PayloadCodec.FirstDictionaryId, Payloads.Value.Take(500).ToList(), 16_384, CompressionLevel.Optimal);
+        var json = Payloads.Value[700];
+        dictionary.Compress(json, CompressionLevel.Optimal); // the thread's compressor and buffer, made once
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        var bytes = dictionary.Compress(json, CompressionLevel.Optimal);
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        // The returned array (its header and length) and nothing of the JSON's size: a worst-case buffer a call is ~2 KB more.
+        Assert.InRange(allocated, bytes.Length, bytes.Length + 64);
+        Assert.Equal(json, dictionary.Decompress(bytes).ToArray());
+
+        // 2 MB of incompressible text: the kept buffer is outgrown, and not kept afterwards.
+        var random = new Random(7);
+        var large = Encoding.UTF8.GetBytes("{\"summary\":\"" + string.Concat(Enumerable.Range(0, 2_000_000).Select(_ => (char)random.Next('a', 'z' + 1))) + "\"}");
+        Assert.Equal(large, dictionary.Decompress(dictionary.Compress(large, CompressionLevel.Optimal)).ToArray());
+        Assert.Equal(json, dictionary.Decompress(dictionary.Compress(json, CompressionLevel.Optimal)).ToArray());
+    }
+
+    [Fact]
     public void Decompress_ADictionaryItHasNotLoaded_LoadsItOnceByTheIdTheFrameNames()
     {
         var dictionary = PayloadDictionary.Train(PayloadCodec.FirstDictionaryId, Payloads.Value.Take(500).ToList(), 16_384, CompressionLevel.Optimal);
