@@ -30,15 +30,17 @@ internal static class StorageScenario
         var (zstd, store, zstdPayloads, zstdFile) = await StoreBytesAsync(env, samples, new StorageOptions { CompressionThreshold = 0 });
         var legacy = await LegacyBytesAsync(env, store);
         var n = (double)samples.Count;
-        var probes = new List<(int Block, bool Dictionary, int Level, long Bytes, long RowBytes, double PackMicros, double ReadOneMs)>();
-        // Level 19 packs at ~1 ms of CPU a sample: quick mode (the test suite) runs one cheap layout, to prove the probe works.
-        (int, bool, int)[] layouts = env.Quick ? [(512, false, 3)] : [(128, true, 19), (128, false, 19), (512, true, 19), (512, false, 19), (2048, false, 19), (2048, false, 9), (2048, false, 3)];
+        // Level 19 packs at 0.3–1 ms of CPU a sample: quick mode (the test suite) runs one cheap layout, to prove the probe works.
+        (int Block, bool Dictionary, int Level)[] layouts = env.Quick
+            ? [(512, false, 3)]
+            : [(128, true, 19), (128, false, 19), (512, true, 19), (512, false, 19), (2048, false, 19), (2048, false, 9), (2048, false, 3)];
+        var probes = new List<LayoutProbe>();
         foreach (var (block, withDictionary, level) in layouts)
         {
-            var (bytes, rowBytes, packMicros, readOneMs) = await BlockLayoutProbeAsync(env, store, zstdFile, block, withDictionary, level);
-            probes.Add((block, withDictionary, level, bytes, rowBytes, packMicros, readOneMs));
+            var p = await BlockLayoutProbeAsync(env, store, zstdFile, block, withDictionary, level);
+            probes.Add(p);
             Console.WriteLine($"storage, layout probe: slim rows and blocks of {block} payloads (zstd {level}{(withDictionary ? " + dictionary" : ", no dictionary")}): " +
-                $"{bytes / n:N0} B/sample, rows and their indexes {rowBytes / n:N0}; packing {packMicros:N0} µs a sample, one payload read from its block in {readOneMs:N2} ms");
+                $"{p.Bytes / n:N0} B/sample, rows and their indexes {p.RowBytes / n:N0}; packing {p.PackMicros:N0} µs a sample, one payload read from its block in {p.ReadOneMs:N2} ms");
         }
         Console.WriteLine($"storage, {samples.Count:N0} samples: plain {plain / n:N0} B/sample, GZip {gzip / n:N0} B/sample ({gzipPayloads / n:N0} B payload), " +
             $"zstd + dictionary {zstd / n:N0} B/sample ({zstdPayloads / n:N0} B payload), earlier .json.gz {legacy / n:N0} B/sample");
@@ -94,6 +96,11 @@ internal static class StorageScenario
         return (new FileInfo(db).Length, store, payloadBytes, db);
     }
 
+    /// <param name="RowBytes">The slim rows with their indexes.</param>
+    /// <param name="PackMicros">The blocks' compression, CPU a sample.</param>
+    /// <param name="ReadOneMs">The fastest of five decompressions of one block: what reading one payload costs.</param>
+    private sealed record LayoutProbe(int Block, bool Dictionary, int Level, long Bytes, long RowBytes, double PackMicros, double ReadOneMs);
+
     /// <summary>
     /// What a store of another layout would take, for issue 16's ≤ 341 B: the zstd store's file with its samples table
     /// replaced by slim rows (a 16-byte binary hash, an integer time, the ticket key, counts, latency and a block number,
@@ -101,10 +108,9 @@ internal static class StorageScenario
     /// <paramref name="level"/> without a dictionary (the store's then dropped), or at 19 with the store's dictionary.
     /// Each record in a block is the payload's JSON and the row's short text columns (type, status, priority, model,
     /// engine, language, queue), length-prefixed, so nothing the store holds is dropped. The first payload is read back
-    /// from its block, to check that payloads stay readable one by one. Returns the file's bytes, those of the slim rows
-    /// with their indexes, the packing's compression time a sample, and the fastest of five decompressions of one block.
+    /// from its block, to check that payloads stay readable one by one.
     /// </summary>
-    private static async Task<(long Bytes, long RowBytes, double PackMicros, double ReadOneMs)> BlockLayoutProbeAsync(BenchEnvironment env,
+    private static async Task<LayoutProbe> BlockLayoutProbeAsync(BenchEnvironment env,
         SqliteTrainingStore store, string source, int block, bool withDictionary, int level)
     {
         var db = Path.Combine(env.NewDir("layout"), "probe.db");
@@ -212,7 +218,7 @@ internal static class StorageScenario
         await Exec(connection, "DROP TABLE slim; VACUUM;");
         var rowBytes = withRows - new FileInfo(db).Length;
         await connection.CloseAsync();
-        return (bytes, rowBytes, packing.TotalMicroseconds / records.Count, readOne.TotalMilliseconds);
+        return new LayoutProbe(block, withDictionary, level, bytes, rowBytes, packing.TotalMicroseconds / records.Count, readOne.TotalMilliseconds);
     }
 
     private static async Task Exec(SqliteConnection connection, string sql)
