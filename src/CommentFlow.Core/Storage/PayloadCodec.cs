@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Collections.Concurrent;
 using System.IO.Compression;
 using ZstdSharp;
+using ZstdSharp.Unsafe;
 
 namespace CommentFlow.Storage;
 
@@ -165,7 +166,7 @@ internal sealed class PayloadDictionary
     public static PayloadDictionary Train(int id, IReadOnlyList<byte[]> payloads, int capacity, CompressionLevel level)
     {
         var training = payloads.Where((_, i) => i % 5 != 4).ToList();
-        var content = DictBuilder.TrainFromBuffer(training, capacity);
+        var content = DictBuilder.TrainFromBufferFastCover(training, FastCover, capacity).ToArray();
         // The trainer picks a random id; the store's ids are sequential, so a payload's frame names the table's row.
         BinaryPrimitives.WriteInt32LittleEndian(content.AsSpan(4), id);
         var heldOut = payloads.Where((_, i) => i % 5 == 4).ToList();
@@ -173,6 +174,14 @@ internal sealed class PayloadDictionary
         var stored = heldOut.Sum(p => (long)trial.Compress(p, level).Length);
         return new PayloadDictionary(id, content, (double)stored / Math.Max(1, heldOut.Sum(p => (long)p.Length)));
     }
+
+    /// <summary>
+    /// zstd's own trainer (fastCover, d 8, f 20) with its segment size fixed instead of searched: the search trains several
+    /// dictionaries to keep one. Segments of 200 bytes gave payloads within half a percent of the searched dictionary's,
+    /// in a quarter to a third of the time, on the shared tickets and on the bench's workload (bench/README.md, 2026-12-07,
+    /// evening).
+    /// </summary>
+    private static readonly ZDICT_fastCover_params_t FastCover = new() { k = 200, d = 8, f = 20, accel = 1, steps = 0, splitPoint = 1.0 };
 
     /// <summary>GZip's levels mapped onto zstd's: fastest 1, optimal 3 (zstd's default), smallest 19.</summary>
     public byte[] Compress(ReadOnlySpan<byte> json, CompressionLevel level)
