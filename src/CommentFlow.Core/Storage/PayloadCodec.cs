@@ -178,7 +178,7 @@ internal sealed class PayloadDictionary
     /// <summary>
     /// zstd's own trainer (fastCover, d 8, f 20) with its segment size fixed instead of searched: the search trains several
     /// dictionaries to keep one. Segments of 200 bytes gave payloads within half a percent of the searched dictionary's,
-    /// in a quarter to a third of the time, on the shared tickets and on the bench's workload (bench/README.md, 2026-12-07,
+    /// in 27–40 % of the time, on the shared tickets and on the bench's workload (bench/README.md, 2026-12-07,
     /// evening).
     /// </summary>
     private static readonly ZDICT_fastCover_params_t FastCover = new() { k = 200, d = 8, f = 20, accel = 1, steps = 0, splitPoint = 1.0 };
