@@ -62,7 +62,7 @@ internal static class IngestScenario
         await using var connection = new SqliteConnection($"Data Source={db};Pooling=False");
         await connection.OpenAsync();
         // The store's own page size and checkpoint threshold, read from it, so the reference follows when they change.
-        await Exec(connection, $"PRAGMA page_size = {SqliteTrainingStore.PageSize}; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; " +
+        await Sql.ExecAsync(connection, $"PRAGMA page_size = {SqliteTrainingStore.PageSize}; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; " +
             $"PRAGMA wal_autocheckpoint = {SqliteTrainingStore.WalAutocheckpointPages};" +
             "CREATE TABLE samples (id INTEGER PRIMARY KEY, context_hash TEXT NOT NULL UNIQUE, created_at TEXT NOT NULL, payload TEXT NOT NULL);");
 
@@ -93,7 +93,7 @@ internal static class IngestScenario
         transaction.Commit();
         transaction.Dispose();
         var seconds = clock.Elapsed.TotalSeconds;
-        var stored = (long)(await Scalar(connection, "SELECT COUNT(*) FROM samples"))!;
+        var stored = (long)(await Sql.ScalarAsync(connection, "SELECT COUNT(*) FROM samples"))!;
         await connection.CloseAsync();
         var result = new IngestResult(requests, stored, seconds, FileBytes(db));
         Directory.Delete(dir, recursive: true);
@@ -159,20 +159,6 @@ internal static class IngestScenario
 
     private static long FileBytes(string db) =>
         new[] { db, db + "-wal" }.Where(File.Exists).Sum(f => new FileInfo(f).Length);
-
-    private static async Task Exec(SqliteConnection connection, string sql)
-    {
-        await using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        await command.ExecuteNonQueryAsync();
-    }
-
-    private static async Task<object?> Scalar(SqliteConnection connection, string sql)
-    {
-        await using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        return await command.ExecuteScalarAsync();
-    }
 }
 
 /// <summary>One request of the shared workload (<c>seed_baseline.py gen</c>).</summary>
@@ -196,5 +182,23 @@ internal static class Workload
             File.Move(path + ".tmp", path);
         }
         return path;
+    }
+}
+
+/// <summary>One SQL text run on a SQLite connection, for the scenarios' scratch databases.</summary>
+internal static class Sql
+{
+    public static async Task ExecAsync(SqliteConnection connection, string sql)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        await command.ExecuteNonQueryAsync();
+    }
+
+    public static async Task<object?> ScalarAsync(SqliteConnection connection, string sql)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return await command.ExecuteScalarAsync();
     }
 }

@@ -118,7 +118,7 @@ internal static class StorageScenario
         await using var connection = new SqliteConnection($"Data Source={db};Pooling=False");
         await connection.OpenAsync();
         // No WAL: each VACUUM below then shrinks the file itself.
-        await Exec(connection, """
+        await Sql.ExecAsync(connection, """
             PRAGMA journal_mode = DELETE;
             CREATE TABLE slim (id INTEGER PRIMARY KEY, context_hash BLOB NOT NULL UNIQUE, ticket_key TEXT, created_at INTEGER NOT NULL,
                 comments_count INTEGER NOT NULL, suggestions_count INTEGER NOT NULL, latency_ms REAL NOT NULL, block INTEGER NOT NULL);
@@ -210,22 +210,15 @@ internal static class StorageScenario
             }
         }
         // Without a dictionary, the store would hold none.
-        await Exec(connection, withDictionary ? "DROP TABLE samples; VACUUM;" : "DROP TABLE samples; DELETE FROM payload_dictionaries; VACUUM;");
+        await Sql.ExecAsync(connection, withDictionary ? "DROP TABLE samples; VACUUM;" : "DROP TABLE samples; DELETE FROM payload_dictionaries; VACUUM;");
         var bytes = new FileInfo(db).Length;
         // The rows' and their indexes' share by difference (the bundled SQLite has no dbstat): without the blocks, then without the rows.
-        await Exec(connection, "DROP TABLE payload_blocks; VACUUM;");
+        await Sql.ExecAsync(connection, "DROP TABLE payload_blocks; VACUUM;");
         var withRows = new FileInfo(db).Length;
-        await Exec(connection, "DROP TABLE slim; VACUUM;");
+        await Sql.ExecAsync(connection, "DROP TABLE slim; VACUUM;");
         var rowBytes = withRows - new FileInfo(db).Length;
         await connection.CloseAsync();
         return new LayoutProbe(block, withDictionary, level, bytes, rowBytes, packing.TotalMicroseconds / records.Count, readOne.TotalMilliseconds);
-    }
-
-    private static async Task Exec(SqliteConnection connection, string sql)
-    {
-        await using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        await command.ExecuteNonQueryAsync();
     }
 
     /// <summary>The same samples as the store reads them back, in the earlier file format.</summary>

@@ -2,7 +2,6 @@ using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
 using System.Text;
 
 namespace CommentFlow.OwnModel;
@@ -554,13 +553,7 @@ internal sealed class LinearTextScorer
     private const int BigramsAhead = 4;
     private const int RowsAhead = 8;
 
-    private unsafe void PrefetchRow(int node)
-    {
-        if (Sse.IsSupported)
-        {
-            Sse.Prefetch0(Unsafe.AsPointer(ref _nodeRows[node * _stride]));
-        }
-    }
+    private void PrefetchRow(int node) => CacheLine.Fetch(ref _nodeRows[node * _stride]);
 
     /// <summary>A word bigram's slot by its words' slots; stored + 1, so that the default entry is empty.</summary>
     private readonly record struct Bigram(ulong Key, int SlotPlusOne) : ITableEntry
@@ -577,7 +570,7 @@ internal sealed class LinearTextScorer
         public char[] Chars { get; private set; } = new char[1024];
 
         /// <summary>The character n-grams' trie nodes, in text order: at most five a position.</summary>
-        public int[] Nodes { get; private set; } = new int[5 * 1026];
+        public int[] Nodes { get; private set; } = new int[ScorerVocabulary.CharGramLength * 1026];
 
         /// <summary>Each word's slot, in text order: at most one word per two characters.</summary>
         public int[] WordSlots { get; private set; } = new int[513];

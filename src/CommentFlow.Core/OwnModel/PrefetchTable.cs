@@ -57,14 +57,20 @@ internal sealed class PrefetchTable<T> where T : struct, ITableEntry
     }
 
     /// <summary>Asks for the cache line where <paramref name="key"/>'s lookup starts.</summary>
-    public unsafe void Prefetch(ulong key)
-    {
-        if (Sse.IsSupported)
-        {
-            Sse.Prefetch0(Unsafe.AsPointer(ref _cells[Home(key)]));
-        }
-    }
+    public void Prefetch(ulong key) => CacheLine.Fetch(ref _cells[Home(key)]);
 
     /// <summary>Fibonacci hashing: the top bits of the key times 2^64 / φ.</summary>
     private int Home(ulong key) => (int)((key * 0x9E3779B97F4A7C15UL) >> _shift);
+}
+
+/// <summary>Asks the processor for the cache line holding a value of a pinned array, so that a later read finds it there.</summary>
+internal static class CacheLine
+{
+    public static unsafe void Fetch<T>(ref T value)
+    {
+        if (Sse.IsSupported)
+        {
+            Sse.Prefetch0(Unsafe.AsPointer(ref value));
+        }
+    }
 }

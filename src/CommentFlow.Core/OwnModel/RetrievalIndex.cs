@@ -1120,13 +1120,7 @@ internal sealed class RetrievalIndex
         }
 
         /// <summary>Asks for the cache line that holds the ticket's place, so that <see cref="Prefetch"/> does not wait for it.</summary>
-        public unsafe void PrefetchPlace(int doc)
-        {
-            if (Sse.IsSupported)
-            {
-                Sse.Prefetch0(Unsafe.AsPointer(ref _places[doc]));
-            }
-        }
+        public void PrefetchPlace(int doc) => CacheLine.Fetch(ref _places[doc]);
 
         /// <summary>Asks for the ticket's scale and vector, up to 2 KB: the hardware's own prefetch follows a longer one.</summary>
         public unsafe void Prefetch(int doc)

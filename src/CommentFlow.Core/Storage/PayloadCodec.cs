@@ -201,14 +201,9 @@ internal sealed class PayloadDictionary
         }
         // Into a per-thread buffer, then copied once at its size: Wrap(json) would allocate a buffer of the worst-case
         // size (larger than the JSON) for every payload, only to copy it.
-        var bound = Compressor.GetCompressBound(json.Length);
-        var output = t_compressed is { } kept && kept.Length >= bound ? kept : t_compressed = new byte[Math.Max(bound, 16 * 1024)];
-        var written = compressor.Wrap(json, output);
-        var bytes = output.AsSpan(0, written).ToArray();
-        if (output.Length > 1 << 20)
-        {
-            t_compressed = null;
-        }
+        var output = ThreadBuffer(ref t_compressed, Compressor.GetCompressBound(json.Length));
+        var bytes = output.AsSpan(0, compressor.Wrap(json, output)).ToArray();
+        LetLargeGo(ref t_compressed);
         return bytes;
     }
 
@@ -220,13 +215,22 @@ internal sealed class PayloadDictionary
         {
             throw new InvalidDataException("A zstd payload declares an impossible size.");
         }
-        var output = t_output is { } kept && kept.Length >= (int)size ? kept : t_output = new byte[Math.Max((int)size, 16 * 1024)];
+        var output = ThreadBuffer(ref t_output, (int)size);
         var written = decompressor.Unwrap(frame, output);
-        if (output.Length > 1 << 20)
-        {
-            // An unusually large payload is not kept alive by the thread afterwards.
-            t_output = null;
-        }
+        LetLargeGo(ref t_output);
         return output.AsSpan(0, written);
+    }
+
+    /// <summary>The thread's buffer when it holds <paramref name="size"/> bytes, else a larger one kept in its place.</summary>
+    private static byte[] ThreadBuffer(ref byte[]? kept, int size) =>
+        kept is { } buffer && buffer.Length >= size ? buffer : kept = new byte[Math.Max(size, 16 * 1024)];
+
+    /// <summary>An unusually large payload's buffer is not kept alive by the thread afterwards (the caller still holds it).</summary>
+    private static void LetLargeGo(ref byte[]? kept)
+    {
+        if (kept is { Length: > 1 << 20 })
+        {
+            kept = null;
+        }
     }
 }
