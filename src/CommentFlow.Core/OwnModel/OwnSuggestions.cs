@@ -80,11 +80,25 @@ internal static class OwnSuggestions
 
     /// <summary>The same for a ticket as the service receives it: its summary is the subject, the rest of its text the body.</summary>
     public static IReadOnlyList<OwnSuggestion> For(RetrievalIndex index, RetrievalSettings settings, TicketContext context, string language,
-        int max, string? expectedType = null)
+        int max, string? expectedType = null) =>
+        For(index, settings, context, TicketText.Of(context), language, max, expectedType);
+
+    /// <param name="text">The ticket's <see cref="TicketText.Of"/> text: the summary, a space, the rest.</param>
+    public static IReadOnlyList<OwnSuggestion> For(RetrievalIndex index, RetrievalSettings settings, TicketContext context, string text,
+        string language, int max, string? expectedType = null)
     {
-        var text = TicketText.Of(context);
-        var body = text.Length > context.Summary.Length ? text[(context.Summary.Length + 1)..] : "";
-        return For(index, settings, context.Summary, body, language, max, expectedType);
+        var subject = context.Summary;
+        if (subject.Length == 0 || text.Length <= subject.Length + 1)
+        {
+            return For(index, settings, subject, text.Length > subject.Length ? text[(subject.Length + 1)..] : "", language, max, expectedType);
+        }
+        // The text is already the subject and the body joined as the path above joins them: the same answer, no copies.
+        var neighbours = index.Nearest(text, language, Math.Max(settings.Neighbours, ReplyComposer.ReferenceNeighbours));
+        if (neighbours.Count == 0 || max <= 0)
+        {
+            return [];
+        }
+        return From(index, neighbours, new QueryWords(index, text, subject.Length), max, expectedType);
     }
 
     /// <summary>The stored type, or for history replies (which have none) what the text itself says.</summary>

@@ -14,9 +14,15 @@ internal sealed class QueryWords
     private readonly Particulars _particulars;
 
     public QueryWords(RetrievalIndex index, string subject, string body)
+        : this(index, subject.Length == 0 ? body : body.Length == 0 ? subject : subject + " " + body, subject.Length)
     {
-        _text = subject.Length == 0 ? body : body.Length == 0 ? subject : subject + " " + body;
-        _subjectLength = subject.Length;
+    }
+
+    /// <param name="text">The subject, a space and the body, already joined (the served path has it: no copy).</param>
+    public QueryWords(RetrievalIndex index, string text, int subjectLength)
+    {
+        _text = text;
+        _subjectLength = subjectLength;
         _particulars = index.Particulars;
         var lower = _text.ToLowerInvariant();
         var words = new List<(int, int, int)>();

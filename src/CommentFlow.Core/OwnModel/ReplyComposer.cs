@@ -11,8 +11,17 @@ namespace CommentFlow.OwnModel;
 internal sealed record Composition(string Text, IReadOnlyList<ComposedSentence> Sentences, bool MentionsTicket, bool TicketHasParticulars,
     double Kept);
 
+/// <param name="AdaptedText">The sentence as adapted; null when it is kept as it was (its text is read from its answer only
+/// if it is chosen: most of the pool is not).</param>
+/// <param name="Tokens">Its words; a kept sentence's are a slice of its answer's, not a copy.</param>
 /// <param name="Source">The neighbour (rank among the nearest) the sentence comes from.</param>
-internal sealed record ComposedSentence(string Text, int[] Tokens, double Position, int Source, int Index, bool Adapted, bool Mentions);
+/// <param name="Doc">That neighbour's ticket in the index.</param>
+/// <param name="Index">The sentence's place among its answer's sentences.</param>
+internal sealed record ComposedSentence(string? AdaptedText, ReadOnlyMemory<int> Tokens, double Position, int Source, int Doc, int Index,
+    bool Mentions)
+{
+    public bool Adapted => AdaptedText is not null;
+}
 
 /// <summary>
 /// The own model's reply composer (bench/research/README.md has how each choice was cross-validated on the train sides).
@@ -46,6 +55,12 @@ internal static partial class ReplyComposer
     [ThreadStatic]
     private static List<int>? s_table;
 
+    [ThreadStatic]
+    private static int[]? s_rowData, s_rowStart, s_alone;
+
+    [ThreadStatic]
+    private static char[]? s_layout;
+
     public static Composition Compose(RetrievalIndex index, IReadOnlyList<(int Doc, float Similarity)> neighbours, QueryWords query)
     {
         var (pool, kept, all) = Pool(index, neighbours, query);
@@ -61,7 +76,7 @@ internal static partial class ReplyComposer
             }
         }
         var ordered = chosen.Select(c => pool[c]).ToList();
-        return new Composition(Layout(ordered), ordered, ordered.Any(c => c.Mentions), ownParticulars, all == 0 ? 0 : kept / all);
+        return new Composition(Layout(index, ordered), ordered, ordered.Any(c => c.Mentions), ownParticulars, all == 0 ? 0 : kept / all);
     }
 
     /// <summary>
@@ -79,39 +94,72 @@ internal static partial class ReplyComposer
         {
             var doc = neighbours[rank].Doc;
             var weight = Math.Exp((neighbours[rank].Similarity - neighbours[0].Similarity) / Temperature);
-            var answer = index.AnswerOf(doc);
+            var answer = new AnswerText(index, doc); // decoded only if a sentence is adapted
             var tokens = index.AnswerTokensOf(doc);
             var sentences = index.SentencesOf(doc);
             for (var k = 0; k < sentences.Length; k++)
             {
-                var adapted = Adapt(index, doc, answer, tokens, sentences[k], k == 0, k == sentences.Length - 1, query, phrase);
+                var adapted = Adapt(index, doc, ref answer, tokens, sentences[k], k == 0, k == sentences.Length - 1, query, phrase);
                 all += weight;
                 if (adapted is not { } a)
                 {
                     continue;
                 }
                 kept += weight;
-                if (!seen.Add(Key(a.Tokens)))
+                if (!seen.Add(Key(a.Tokens.Span)))
                 {
                     continue;
                 }
-                pool.Add(new ComposedSentence(a.Text, a.Tokens, (double)k / sentences.Length, rank, k, a.Adapted,
-                    a.Tokens.Any(query.IsOwnParticular)));
+                pool.Add(new ComposedSentence(a.Text, a.Tokens, (double)k / sentences.Length, rank, doc, k, Mentions(a.Tokens.Span, query)));
             }
         }
         return (pool, kept, all);
     }
 
+    private static bool Mentions(ReadOnlySpan<int> tokens, QueryWords query)
+    {
+        foreach (var t in tokens)
+        {
+            if (query.IsOwnParticular(t))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /// <summary>One sentence a line; a list's steps taken from several letters are numbered again, 1, 2, 3.</summary>
-    private static string Layout(List<ComposedSentence> sentences)
+    private static string Layout(RetrievalIndex index, List<ComposedSentence> sentences)
     {
         var text = new System.Text.StringBuilder();
         var step = 0;
         foreach (var s in sentences)
         {
-            var marker = ListMarker().Match(s.Text);
-            step = marker.Success ? step + 1 : 0;
-            text.Append(text.Length > 0 ? "\n" : "").Append(marker.Success ? $"{step}. {s.Text[marker.Length..]}" : s.Text);
+            ReadOnlySpan<char> sentence = s.AdaptedText;
+            if (s.AdaptedText is null)
+            {
+                // Kept as it was: read from its letter, decoded again for each such sentence (a few hundred bytes, no string).
+                var range = index.SentencesOf(s.Doc)[s.Index];
+                sentence = index.AnswerChars(s.Doc, ref s_layout)[range.Start..range.End];
+            }
+            var marker = 0;
+            foreach (var m in ListMarker().EnumerateMatches(sentence))
+            {
+                marker = m.Length;
+            }
+            step = marker > 0 ? step + 1 : 0;
+            if (text.Length > 0)
+            {
+                text.Append('\n');
+            }
+            if (marker > 0)
+            {
+                text.Append(step).Append(". ").Append(sentence[marker..]);
+            }
+            else
+            {
+                text.Append(sentence);
+            }
         }
         return text.ToString();
     }
@@ -120,10 +168,10 @@ internal static partial class ReplyComposer
     private static partial System.Text.RegularExpressions.Regex ListMarker();
 
     /// <summary>Sentences with the same words are one: the same greeting in eight letters is offered once.</summary>
-    private static int Key(int[] tokens)
+    private static int Key(ReadOnlySpan<int> tokens)
     {
         var hash = new HashCode();
-        hash.AddBytes(MemoryMarshal.AsBytes(tokens.AsSpan()));
+        hash.AddBytes(MemoryMarshal.AsBytes(tokens));
         return hash.ToHashCode();
     }
 
@@ -139,8 +187,12 @@ internal static partial class ReplyComposer
         private readonly double[] _weights;
         private readonly int[] _offsets;
         private readonly int _stateWords;
-        private readonly int[][][] _rows;
-        private readonly int[][] _alone;
+        // Each pool sentence's matching tokens, as rows of each pattern: one flat per-thread array, sentence by sentence
+        // and pattern by pattern, its bounds in _rowStart. Jagged, they were a third of what a composition allocated
+        // (bench/README.md, 2026-12-07, night).
+        private readonly int[] _rowData;
+        private readonly int[] _rowStart;
+        private readonly int[] _alone;
         private readonly int[] _readOrder;
 
         public Objective(RetrievalIndex index, IReadOnlyList<(int Doc, float Similarity)> neighbours, QueryWords query, List<ComposedSentence> pool)
@@ -192,55 +244,71 @@ internal static partial class ReplyComposer
                     table[slot + k] = row;
                 }
             }
-            _rows = new int[pool.Count][][];
-            var counts = new int[_patterns.Length];
+            var stride = _patterns.Length;
+            _rowStart = Pooled(ref s_rowStart, (pool.Count * stride) + 1);
+            var counts = new int[stride];
+            var total = 0;
             for (var p = 0; p < pool.Count; p++)
             {
-                var tokens = pool[p].Tokens;
                 Array.Clear(counts);
-                foreach (var t in tokens)
+                foreach (var t in pool[p].Tokens.Span)
                 {
                     if (slots.TryGetValue(t, out var slot))
                     {
-                        for (var k = 0; k < _patterns.Length; k++)
+                        for (var k = 0; k < stride; k++)
                         {
                             counts[k] += table[slot + k] >= 0 ? 1 : 0;
                         }
                     }
                 }
-                var rows = _rows[p] = new int[_patterns.Length][];
-                for (var k = 0; k < _patterns.Length; k++)
+                for (var k = 0; k < stride; k++)
                 {
-                    rows[k] = counts[k] == 0 ? [] : new int[counts[k]];
-                    counts[k] = 0;
+                    _rowStart[(p * stride) + k] = total;
+                    total += counts[k];
                 }
-                foreach (var t in tokens)
+            }
+            _rowStart[pool.Count * stride] = total;
+            _rowData = Pooled(ref s_rowData, total);
+            for (var p = 0; p < pool.Count; p++)
+            {
+                _rowStart.AsSpan(p * stride, stride).CopyTo(counts); // where each pattern's next row goes
+                foreach (var t in pool[p].Tokens.Span)
                 {
                     if (slots.TryGetValue(t, out var slot))
                     {
-                        for (var k = 0; k < _patterns.Length; k++)
+                        for (var k = 0; k < stride; k++)
                         {
                             if (table[slot + k] is var row and >= 0)
                             {
-                                rows[k][counts[k]++] = row;
+                                _rowData[counts[k]++] = row;
                             }
                         }
                     }
                 }
             }
             // Each sentence's LCS with each pattern on its own: what adding it can add at most (see Bound).
-            _alone = new int[pool.Count][];
+            _alone = Pooled(ref s_alone, pool.Count * stride);
             var alone = new ulong[_stateWords];
             for (var p = 0; p < pool.Count; p++)
             {
                 BitParallelLcs.Start(alone);
                 Read(alone, p);
-                _alone[p] = new int[_patterns.Length];
-                for (var k = 0; k < _patterns.Length; k++)
+                for (var k = 0; k < stride; k++)
                 {
-                    _alone[p][k] = _patterns[k].LcsOf(alone.AsSpan(_offsets[k], _patterns[k].Words));
+                    _alone[(p * stride) + k] = _patterns[k].LcsOf(alone.AsSpan(_offsets[k], _patterns[k].Words));
                 }
             }
+        }
+
+        /// <summary>A per-thread array of at least <paramref name="length"/>; its contents are the last composition's.</summary>
+        private static int[] Pooled(ref int[]? pooled, int length) =>
+            pooled is { } array && array.Length >= length ? array : pooled = new int[Math.Max(length, (pooled?.Length ?? 0) * 2)];
+
+        /// <summary>Sentence <paramref name="sentence"/>'s matching tokens as rows of pattern <paramref name="k"/>.</summary>
+        private ReadOnlySpan<int> Rows(int sentence, int k)
+        {
+            var at = (sentence * _patterns.Length) + k;
+            return _rowData.AsSpan(_rowStart[at], _rowStart[at + 1] - _rowStart[at]);
         }
 
         /// <summary>
@@ -334,13 +402,13 @@ internal static partial class ReplyComposer
             foreach (var k in _readOrder)
             {
                 var part = state.Slice(_offsets[k], _patterns[k].Words);
-                _patterns[k].Advance(part, _rows[candidate][k]);
+                _patterns[k].Advance(part, Rows(candidate, k));
                 for (var c = at; c < chosen.Count; c++)
                 {
-                    _patterns[k].Advance(part, _rows[chosen[c]][k]);
+                    _patterns[k].Advance(part, Rows(chosen[c], k));
                 }
                 exact += Term(k, _patterns[k].LcsOf(part), length);
-                rest -= Term(k, Math.Min(_patterns[k].Length, current[k] + _alone[candidate][k]), length);
+                rest -= Term(k, Math.Min(_patterns[k].Length, current[k] + _alone[(candidate * _patterns.Length) + k]), length);
                 // The margin absorbs the rounding of summing the same terms in another order than Bound and Score do.
                 if (exact + rest < pickScore - 1e-9)
                 {
@@ -362,7 +430,7 @@ internal static partial class ReplyComposer
             var score = 0.0;
             for (var k = 0; k < _patterns.Length; k++)
             {
-                score += Term(k, Math.Min(_patterns[k].Length, current[k] + _alone[candidate][k]), length);
+                score += Term(k, Math.Min(_patterns[k].Length, current[k] + _alone[(candidate * _patterns.Length) + k]), length);
             }
             return score;
         }
@@ -404,10 +472,9 @@ internal static partial class ReplyComposer
 
         private void Read(Span<ulong> state, int sentence)
         {
-            var rows = _rows[sentence];
             for (var k = 0; k < _patterns.Length; k++)
             {
-                _patterns[k].Advance(state.Slice(_offsets[k], _patterns[k].Words), rows[k]);
+                _patterns[k].Advance(state.Slice(_offsets[k], _patterns[k].Words), Rows(sentence, k));
             }
         }
 
@@ -425,16 +492,16 @@ internal static partial class ReplyComposer
     /// <summary>A past answer as a whole, adapted sentence by sentence; null when less than half of it could be kept.</summary>
     public static (string Text, double Kept)? AdaptWhole(RetrievalIndex index, int doc, QueryWords query)
     {
-        var answer = index.AnswerOf(doc);
+        var answer = new AnswerText(index, doc);
         var sentences = index.SentencesOf(doc);
-        var kept = new List<string>(sentences.Length);
+        var kept = new List<(int Sentence, string? Adapted)>(sentences.Length);
         var adapted = false;
         for (var k = 0; k < sentences.Length; k++)
         {
-            if (Adapt(index, doc, answer, index.AnswerTokensOf(doc), sentences[k], k == 0, k == sentences.Length - 1, query, query.KeyPhrase) is { } a)
+            if (Adapt(index, doc, ref answer, index.AnswerTokensOf(doc), sentences[k], k == 0, k == sentences.Length - 1, query, query.KeyPhrase) is { } a)
             {
-                kept.Add(a.Text);
-                adapted |= a.Adapted;
+                kept.Add((k, a.Text));
+                adapted |= a.Text is not null;
             }
         }
         if (kept.Count * 2 < sentences.Length || kept.Count == 0)
@@ -442,19 +509,67 @@ internal static partial class ReplyComposer
             return null;
         }
         // Untouched, the letter keeps its own layout; adapted, its kept sentences one per line.
-        return (kept.Count == sentences.Length && !adapted ? answer.Trim() : string.Join('\n', kept), (double)kept.Count / sentences.Length);
+        if (kept.Count == sentences.Length && !adapted)
+        {
+            return (answer.Chars.Trim().ToString(), 1.0);
+        }
+        var text = new System.Text.StringBuilder();
+        foreach (var (k, sentence) in kept)
+        {
+            if (text.Length > 0)
+            {
+                text.Append('\n');
+            }
+            if (sentence is null)
+            {
+                text.Append(answer.Chars[sentences[k].Start..sentences[k].End]);
+            }
+            else
+            {
+                text.Append(sentence);
+            }
+        }
+        return (text.ToString(), (double)kept.Count / sentences.Length);
     }
 
     /// <summary>
-    /// The sentence as it fits this ticket: unchanged when it names no particular this ticket lacks; with the span around
-    /// those particulars (and the words its own ticket gave it) replaced by this ticket's key phrase; or null when it cannot
-    /// be adapted (no key phrase, a span over <see cref="MaxAdaptedSpan"/> words or across a clause).
+    /// A past answer's text, decoded into a per-thread buffer when first asked for: most sentences need no adapting, and
+    /// decoding every neighbour's letter into a string of its own was about half of what a composition allocated.
     /// </summary>
-    internal static (string Text, int[] Tokens, bool Adapted)? Adapt(RetrievalIndex index, int doc, string answer, int[] answerTokens,
+    internal ref struct AnswerText(RetrievalIndex index, int doc)
+    {
+        [ThreadStatic]
+        private static char[]? s_buffer;
+
+        private ReadOnlySpan<char> _chars;
+        private bool _decoded;
+
+        public ReadOnlySpan<char> Chars
+        {
+            get
+            {
+                if (!_decoded)
+                {
+                    _chars = index.AnswerChars(doc, ref s_buffer);
+                    _decoded = true;
+                }
+                return _chars;
+            }
+        }
+    }
+
+    /// <summary>
+    /// The sentence as it fits this ticket: unchanged when it names no particular this ticket lacks (no text then: the
+    /// caller reads it from the answer if it needs it); with the span around those particulars (and the words its own
+    /// ticket gave it) replaced by this ticket's key phrase; or null when it cannot be adapted (no key phrase, a span over
+    /// <see cref="MaxAdaptedSpan"/> words or across a clause). <paramref name="answer"/> is decoded here when first needed.
+    /// </summary>
+    internal static (string? Text, ReadOnlyMemory<int> Tokens)? Adapt(RetrievalIndex index, int doc, ref AnswerText answer, int[] answerTokens,
         ReplySentence sentence, bool first, bool last, QueryWords query, KeyPhrase? phrase)
     {
         var particulars = index.Particulars;
-        var tokens = answerTokens.AsSpan(sentence.FirstToken, sentence.TokenCount);
+        var whole = answerTokens.AsMemory(sentence.FirstToken, sentence.TokenCount);
+        var tokens = whole.Span;
         int lo = -1, hi = -1;
         for (var k = 0; k < tokens.Length; k++)
         {
@@ -464,13 +579,12 @@ internal static partial class ReplyComposer
                 hi = k;
             }
         }
-        var text = answer[sentence.Start..sentence.End];
         // A letter's opening or signature line with a particular mirrors another customer's greeting, names them or
         // another team: it goes (another neighbour's can take its place). A key phrase never greets or signs.
         var opening = (first || last) && tokens.Length <= OpeningWords;
         if (lo < 0)
         {
-            return (text, tokens.ToArray(), false);
+            return (null, whole);
         }
         if (opening)
         {
@@ -504,6 +618,7 @@ internal static partial class ReplyComposer
         {
             return null;
         }
+        var text = answer.Chars[sentence.Start..sentence.End];
         // Where the words are in the sentence's text: the same \w+ matches the answer's tokens came from.
         int from = 0, to = 0, k2 = 0;
         foreach (var m in TicketText.WordPattern.EnumerateMatches(text)) // \w+ matches the same spans in any case
@@ -519,12 +634,12 @@ internal static partial class ReplyComposer
             }
             k2++;
         }
-        if (text.AsSpan(from, to - from).IndexOfAny(".!?;:\n") >= 0)
+        if (text[from..to].IndexOfAny(".!?;:\n") >= 0)
         {
             return null;
         }
         int[] adapted = [.. tokens[..lo], .. phrase.Tokens, .. tokens[(hi + 1)..]];
-        return (string.Concat(text.AsSpan(0, from), phrase.Text, text.AsSpan(to)), adapted, true);
+        return (string.Concat(text[..from], phrase.Text, text[to..]), adapted);
     }
 }
 

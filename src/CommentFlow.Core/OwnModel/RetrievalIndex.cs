@@ -115,6 +115,17 @@ internal sealed class RetrievalIndex
 
     internal string AnswerOf(int doc) => Encoding.UTF8.GetString(_answers[_documents[doc].Answer].Text);
 
+    /// <summary>The same text decoded into <paramref name="buffer"/> (grown when too small): no string for a read.</summary>
+    internal ReadOnlySpan<char> AnswerChars(int doc, ref char[]? buffer)
+    {
+        var bytes = _answers[_documents[doc].Answer].Text;
+        if (buffer is null || buffer.Length < bytes.Length)
+        {
+            buffer = new char[Math.Max(bytes.Length, 2 * (buffer?.Length ?? 512))]; // UTF-8 never decodes to more chars than bytes
+        }
+        return buffer.AsSpan(0, Encoding.UTF8.GetChars(bytes, buffer));
+    }
+
     internal string TypeOf(int doc) => _answers[_documents[doc].Answer].Type;
 
     /// <summary>The answer's type: stored, or read from its text (<see cref="OwnSuggestions.TypeOf"/>).</summary>

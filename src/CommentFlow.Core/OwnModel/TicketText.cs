@@ -27,8 +27,11 @@ internal static partial class TicketText
     /// What the type classifier reads: the text and the ticket's issue type, status and priority as marker words
     /// ("issuetypebug statusopen priorityhigh"), which the word n-grams turn into one feature each.
     /// </summary>
-    public static string ForClassifier(TicketContext context) =>
-        $"{Of(context)} {Marker("issuetype", context.IssueType)} {Marker("status", context.Status)} {Marker("priority", context.Priority)}";
+    public static string ForClassifier(TicketContext context) => ForClassifier(context, Of(context));
+
+    /// <summary>The same, from the ticket's <see cref="Of"/> text when the caller has it.</summary>
+    public static string ForClassifier(TicketContext context, string text) =>
+        $"{text} {Marker("issuetype", context.IssueType)} {Marker("status", context.Status)} {Marker("priority", context.Priority)}";
 
     private static string Marker(string field, string value) => field + string.Concat(value.ToLowerInvariant().Where(char.IsLetterOrDigit));
 

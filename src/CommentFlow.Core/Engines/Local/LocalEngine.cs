@@ -29,8 +29,8 @@ internal sealed class LocalEngine(LocalModelHost host) : ISuggestionEngine
         var text = TicketText.Of(context);
         var language = context.Language ?? LanguageDetector.Detect(text);
         // The type the classifier expects now is the composed reply's; the alternatives are the other kinds.
-        var expected = model.Types?.PredictOne(TicketText.ForClassifier(context));
-        var own = OwnSuggestions.For(model.Index, model.Settings, context, language, maxSuggestions, expected);
+        var expected = model.Types?.PredictOne(TicketText.ForClassifier(context, text));
+        var own = OwnSuggestions.For(model.Index, model.Settings, context, text, language, maxSuggestions, expected);
         var suggestions = own.Select(s => new Suggestion(s.Text, s.Type, Math.Round(model.Confidence(s.Score), 4))).ToList();
         return suggestions.Count == 0
             ? EngineResult.Failed(Name, model.Name, NoMatch)
