@@ -22,10 +22,18 @@ namespace CommentFlow.Bench;
 internal static class IngestScenario
 {
     private const int RawBatch = 5_000;
+    private const int WarmUpRequests = 30_000;
 
     public static async Task<List<ResultRow>> RunAsync(BenchEnvironment env, IReadOnlyList<int> sizes)
     {
         var rows = new List<ResultRow>();
+        // Both sides run once on a workload of their own before anything is timed: a service that captures has been
+        // running, and the http and local scenarios warm up too. Cold, the capture path's first ~30,000 requests ran at
+        // about a third of its rate later on (bench/README.md, 2026-12-07, night).
+        var warmUp = await Workload.GenerateAsync(env, env.Quick ? 1_000 : WarmUpRequests);
+        var warmRaw = await RawInsertAsync(env, warmUp);
+        var (warmPipeline, _) = await PipelineAsync(env, warmUp);
+        Console.WriteLine($"ingest warm-up, {warmPipeline.Requests:N0} requests: capture pipeline {warmPipeline.Rate:N0}/s, raw insert {warmRaw.Rate:N0}/s (not reported)");
         foreach (var size in sizes)
         {
             var workload = await Workload.GenerateAsync(env, size);
