@@ -86,7 +86,11 @@ internal static class LocalModelScenario
         var positions = Enumerable.Range(0, requests.Count).ToList();
         // Each stage alone on the same requests, as the served path runs it (OwnSuggestions.For).
         Func<int, object> nearestOf = i => index.Nearest(texts[i], languages[i], neighbours);
-        Func<int, QueryWords> wordsOf = i => new QueryWords(index, requests[i].Summary, texts[i][(requests[i].Summary.Length + 1)..]);
+        Func<int, QueryWords> wordsOf = i =>
+        {
+            var (text, subjectLength) = OwnSuggestions.Joined(requests[i], texts[i]);
+            return new QueryWords(index, text, subjectLength);
+        };
         var nearest = Passes(() => Measure(positions, nearestOf));
         var found = positions.Select(i => index.Nearest(texts[i], languages[i], Math.Max(neighbours, ReplyComposer.ReferenceNeighbours))).ToList();
         var words = positions.Select(wordsOf).ToList();

@@ -21,15 +21,19 @@ internal sealed record OwnSuggestion(string Text, string Type, double Similarity
 internal static class OwnSuggestions
 {
     public static IReadOnlyList<OwnSuggestion> For(RetrievalIndex index, RetrievalSettings settings, string subject, string body,
-        string language, int max, string? expectedType = null)
+        string language, int max, string? expectedType = null) =>
+        ForText(index, settings, QueryWords.Join(subject, body), subject.Length, language, max, expectedType);
+
+    /// <param name="text">The subject, a space and the body (<see cref="QueryWords.Join"/>); the body alone without a subject.</param>
+    private static IReadOnlyList<OwnSuggestion> ForText(RetrievalIndex index, RetrievalSettings settings, string text, int subjectLength,
+        string language, int max, string? expectedType)
     {
-        var text = subject.Length == 0 ? body : subject + " " + body;
         var neighbours = index.Nearest(text, language, Math.Max(settings.Neighbours, ReplyComposer.ReferenceNeighbours));
         if (neighbours.Count == 0 || max <= 0)
         {
             return [];
         }
-        return From(index, neighbours, new QueryWords(index, subject, body), max, expectedType);
+        return From(index, neighbours, new QueryWords(index, text, subjectLength), max, expectedType);
     }
 
     /// <summary>The suggestions once the nearest tickets are found: the composition and the alternatives (timed alone by the bench).</summary>
@@ -83,23 +87,20 @@ internal static class OwnSuggestions
         int max, string? expectedType = null) =>
         For(index, settings, context, TicketText.Of(context), language, max, expectedType);
 
-    /// <param name="text">The ticket's <see cref="TicketText.Of"/> text: the summary, a space, the rest.</param>
+    /// <param name="text">The ticket's <see cref="TicketText.Of"/> text.</param>
     public static IReadOnlyList<OwnSuggestion> For(RetrievalIndex index, RetrievalSettings settings, TicketContext context, string text,
         string language, int max, string? expectedType = null)
     {
-        var subject = context.Summary;
-        if (subject.Length == 0 || text.Length <= subject.Length + 1)
-        {
-            return For(index, settings, subject, text.Length > subject.Length ? text[(subject.Length + 1)..] : "", language, max, expectedType);
-        }
-        // The text is already the subject and the body joined as the path above joins them: the same answer, no copies.
-        var neighbours = index.Nearest(text, language, Math.Max(settings.Neighbours, ReplyComposer.ReferenceNeighbours));
-        if (neighbours.Count == 0 || max <= 0)
-        {
-            return [];
-        }
-        return From(index, neighbours, new QueryWords(index, text, subject.Length), max, expectedType);
+        var (joined, subjectLength) = Joined(context, text);
+        return ForText(index, settings, joined, subjectLength, language, max, expectedType);
     }
+
+    /// <summary>
+    /// A ticket's <see cref="TicketText.Of"/> text as its subject and body joined (<see cref="QueryWords.Join"/>): the same
+    /// string, no copy, since it is the summary, a space and the rest; after an empty summary, the rest alone.
+    /// </summary>
+    internal static (string Text, int SubjectLength) Joined(TicketContext context, string text) =>
+        context.Summary.Length == 0 ? (text[1..], 0) : (text, context.Summary.Length);
 
     /// <summary>The stored type, or for history replies (which have none) what the text itself says.</summary>
     internal static string TypeOf(string storedType, string text) => SuggestionTypes.Normalize(storedType) ?? GuessType(text);

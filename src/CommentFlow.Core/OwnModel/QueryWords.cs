@@ -14,11 +14,14 @@ internal sealed class QueryWords
     private readonly Particulars _particulars;
 
     public QueryWords(RetrievalIndex index, string subject, string body)
-        : this(index, subject.Length == 0 ? body : body.Length == 0 ? subject : subject + " " + body, subject.Length)
+        : this(index, Join(subject, body), subject.Length)
     {
     }
 
-    /// <param name="text">The subject, a space and the body, already joined (the served path has it: no copy).</param>
+    /// <summary>A ticket's subject and body as one text: the subject, a space and the body; the body alone without a subject.</summary>
+    public static string Join(string subject, string body) => subject.Length == 0 ? body : subject + " " + body;
+
+    /// <param name="text">The subject and the body joined (<see cref="Join"/>); the served path has it, so no copy is made.</param>
     public QueryWords(RetrievalIndex index, string text, int subjectLength)
     {
         _text = text;

@@ -245,7 +245,7 @@ internal static partial class ReplyComposer
                 }
             }
             var stride = _patterns.Length;
-            _rowStart = Pooled(ref s_rowStart, (pool.Count * stride) + 1);
+            _rowStart = PerThread.Buffer(ref s_rowStart, (pool.Count * stride) + 1);
             var counts = new int[stride];
             var total = 0;
             for (var p = 0; p < pool.Count; p++)
@@ -268,7 +268,7 @@ internal static partial class ReplyComposer
                 }
             }
             _rowStart[pool.Count * stride] = total;
-            _rowData = Pooled(ref s_rowData, total);
+            _rowData = PerThread.Buffer(ref s_rowData, total);
             for (var p = 0; p < pool.Count; p++)
             {
                 _rowStart.AsSpan(p * stride, stride).CopyTo(counts); // where each pattern's next row goes
@@ -287,7 +287,7 @@ internal static partial class ReplyComposer
                 }
             }
             // Each sentence's LCS with each pattern on its own: what adding it can add at most (see Bound).
-            _alone = Pooled(ref s_alone, pool.Count * stride);
+            _alone = PerThread.Buffer(ref s_alone, pool.Count * stride);
             var alone = new ulong[_stateWords];
             for (var p = 0; p < pool.Count; p++)
             {
@@ -299,10 +299,6 @@ internal static partial class ReplyComposer
                 }
             }
         }
-
-        /// <summary>A per-thread array of at least <paramref name="length"/>; its contents are the last composition's.</summary>
-        private static int[] Pooled(ref int[]? pooled, int length) =>
-            pooled is { } array && array.Length >= length ? array : pooled = new int[Math.Max(length, (pooled?.Length ?? 0) * 2)];
 
         /// <summary>Sentence <paramref name="sentence"/>'s matching tokens as rows of pattern <paramref name="k"/>.</summary>
         private ReadOnlySpan<int> Rows(int sentence, int k)

@@ -119,11 +119,8 @@ internal sealed class RetrievalIndex
     internal ReadOnlySpan<char> AnswerChars(int doc, ref char[]? buffer)
     {
         var bytes = _answers[_documents[doc].Answer].Text;
-        if (buffer is null || buffer.Length < bytes.Length)
-        {
-            buffer = new char[Math.Max(bytes.Length, 2 * (buffer?.Length ?? 512))]; // UTF-8 never decodes to more chars than bytes
-        }
-        return buffer.AsSpan(0, Encoding.UTF8.GetChars(bytes, buffer));
+        var chars = PerThread.Buffer(ref buffer, bytes.Length); // UTF-8 never decodes to more chars than bytes
+        return chars.AsSpan(0, Encoding.UTF8.GetChars(bytes, chars));
     }
 
     internal string TypeOf(int doc) => _answers[_documents[doc].Answer].Type;
@@ -271,7 +268,7 @@ internal sealed class RetrievalIndex
 
         // Candidates from the heaviest query terms only: light terms are common, their postings long and their say small.
         // Scores accumulate in a per-thread array as long as the index, cleared by the selection pass below.
-        var scores = s_scores is { } pooled && pooled.Length >= _documents.Length ? pooled : s_scores = new float[_documents.Length];
+        var scores = PerThread.Buffer(ref s_scores, _documents.Length);
         // A language's own lists (and only its tickets' scores to select from), or every language's when it has none.
         var (lists, from, to) = _postings.TryGetValue(language, out var own) ? (own.Alone, own.First, own.End) : (_all, 0, _documents.Length);
         var table = QueryTable.For(query);
@@ -402,7 +399,7 @@ internal sealed class RetrievalIndex
     /// </summary>
     internal static ReadOnlySpan<(int Doc, float Score)> Best(Span<float> scores, int take, int firstDoc = 0)
     {
-        var offered = s_offered is { } pooled && pooled.Length >= 4 * take ? pooled : s_offered = new (int, float)[4 * take];
+        var offered = PerThread.Buffer(ref s_offered, 4 * take);
         ref var score = ref MemoryMarshal.GetReference(scores);
         var count = 0;
         var floor = 0f;
