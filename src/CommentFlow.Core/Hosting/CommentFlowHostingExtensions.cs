@@ -219,6 +219,13 @@ internal static class CommentFlowHostingExtensions
         return builder;
     }
 
+    /// <summary>The archiving job of a SQLite store (see <see cref="ArchiveService"/>); register after the store, whose migration runs first.</summary>
+    public static IHostApplicationBuilder AddArchiving(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddHostedService<ArchiveService>();
+        return builder;
+    }
+
     /// <summary>The masker; the store applies it to every sample it writes (<see cref="SampleMasking"/>).</summary>
     public static IHostApplicationBuilder AddMasking(this IHostApplicationBuilder builder)
     {

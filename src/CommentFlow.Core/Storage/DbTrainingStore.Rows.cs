@@ -189,7 +189,8 @@ internal abstract partial class DbTrainingStore
     {
         await using var connection = await ConnectAsync(cancellationToken);
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT context_hash FROM samples ORDER BY id";
+        // The archive's first: its samples are older than every row.
+        command.CommandText = $"SELECT hash FROM (SELECT {ArchivedHash} AS hash, block, 0 AS id FROM archived_samples UNION ALL SELECT context_hash, NULL, id FROM samples) AS s ORDER BY block IS NULL, block, id";
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {

@@ -180,16 +180,18 @@ internal abstract partial class DbTrainingStore(StorageOptions options, TimeProv
             }
         }
 
+        // A sample already archived is a duplicate as much as one in samples (SQLite archives; see ArchiveBlock).
         // Parameters named with their '@': Npgsql strips it, and Microsoft.Data.Sqlite otherwise looks each name up under
         // three prefixes at every execution (2.3 % of the server's CPU under the HTTP bench's new tickets).
         await using var insert = connection.CreateCommand();
         insert.Transaction = tx;
         insert.CommandText =
-            """
+            $"""
             INSERT INTO samples (context_hash, ticket_key, created_at, issue_type, status, priority, comments_count,
                                  suggestions_count, model, engine, latency_ms, payload_encoding, payload, language, queue)
-            VALUES (@hash, @key, @created, @issue_type, @status, @priority, @comments, @suggestions, @model, @engine,
-                    @latency, @encoding, @payload, @language, @queue)
+            SELECT @hash, @key, @created, @issue_type, @status, @priority, @comments, @suggestions, @model, @engine,
+                   @latency, @encoding, @payload, @language, @queue
+            WHERE NOT EXISTS (SELECT 1 FROM archived_samples WHERE context_hash = {ArchivedKey("@hash")})
             ON CONFLICT (context_hash) DO NOTHING
             """;
         DbParameter Add(string name, DbType type)

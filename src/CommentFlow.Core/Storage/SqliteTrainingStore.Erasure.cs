@@ -30,12 +30,15 @@ internal sealed partial class SqliteTrainingStore
         await using var connection = await OpenForErasureAsync(cancellationToken);
 
         List<(long Id, TrainingSample Sample)> erased;
+        List<TrainingSample> archived;
         int feedback;
         await using (var tx = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken))
         {
             erased = await ReadErasedAsync(connection, tx, "ticket_key = $key", [("$key", ticketKey)], cancellationToken);
+            (archived, feedback) = await EraseArchivedAsync(connection, tx, await BlocksOfTicketAsync(connection, tx, ticketKey, cancellationToken),
+                r => r.TicketKey == ticketKey, cancellationToken);
             // Feedback of the ticket, and feedback on its samples that did not name the ticket.
-            feedback = await connection.ExecuteAsync(new CommandDefinition(
+            feedback += await connection.ExecuteAsync(new CommandDefinition(
                 """
                 DELETE FROM feedback
                 WHERE ticket_key = @ticketKey OR context_hash IN (SELECT context_hash FROM samples WHERE ticket_key = @ticketKey)
@@ -44,15 +47,16 @@ internal sealed partial class SqliteTrainingStore
                 "DELETE FROM samples WHERE ticket_key = @ticketKey", new { ticketKey }, tx, cancellationToken: cancellationToken));
             await connection.ExecuteAsync(new CommandDefinition(JiraCommentsForgetSql, new { ticketKey }, tx, cancellationToken: cancellationToken));
             Debug.Assert(deleted == erased.Count, "the write lock is held: the rows read are the rows deleted");
-            await StatsDelta.SubtractAsync(connection, tx, erased.Select(e => e.Sample), Now(), Shard, cancellationToken);
+            await StatsDelta.SubtractAsync(connection, tx, erased.Select(e => e.Sample).Concat(archived), Now(), Shard, cancellationToken);
             await tx.CommitAsync(cancellationToken);
         }
 
+        var samples = erased.Count + archived.Count;
         // Scrub even when nothing matched: a retry after a checkpoint that readers kept from finishing completes it.
-        var scrubbed = await ScrubAsync(connection, vacuum: erased.Count + feedback > 0, cancellationToken);
+        var scrubbed = await ScrubAsync(connection, vacuum: samples + feedback > 0, cancellationToken);
         // The ticket key is not logged: the log would keep what the store just erased.
-        LogErased(logger, erased.Count, feedback, scrubbed, Time.GetElapsedTime(started).TotalMilliseconds);
-        return new ErasureResult(erased.Count, feedback, scrubbed) { ContextHashes = [.. erased.Select(e => e.Sample.ContextHash)] };
+        LogErased(logger, samples, feedback, scrubbed, Time.GetElapsedTime(started).TotalMilliseconds);
+        return new ErasureResult(samples, feedback, scrubbed) { ContextHashes = [.. erased.Select(e => e.Sample.ContextHash), .. archived.Select(s => s.ContextHash)] };
     }
 
     public async Task<ErasureResult> DeleteOlderThanAsync(DateTimeOffset cutoff, CancellationToken cancellationToken)
@@ -61,6 +65,15 @@ internal sealed partial class SqliteTrainingStore
         var before = StoreTimestamps.Format(cutoff); // same fixed-width UTC format as created_at, so text order is time order
         await using var connection = await OpenForErasureAsync(cancellationToken);
         int samples = 0, feedback = 0;
+        // The archive first (its samples are the oldest): blocks wholly before the cutoff go, a block across it is rewritten.
+        await using (var tx = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken))
+        {
+            var (archived, archivedFeedback) = await EraseArchivedAsync(connection, tx, await BlocksOlderThanAsync(connection, tx, before, cancellationToken),
+                r => string.CompareOrdinal(StoreTimestamps.Format(r.CreatedAt), before) < 0, cancellationToken);
+            await StatsDelta.SubtractAsync(connection, tx, archived, Now(), Shard, cancellationToken);
+            await tx.CommitAsync(cancellationToken);
+            (samples, feedback) = (archived.Count, archivedFeedback);
+        }
         while (true)
         {
             await using var tx = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);

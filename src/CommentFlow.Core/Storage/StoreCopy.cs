@@ -67,7 +67,7 @@ internal sealed class StoreCopy(SqliteTrainingStore source, ITrainingStore desti
         }
 
         // Samples, a batch per transaction from the last source row the marker names.
-        var total = await source.CountAfterAsync(0, cancellationToken);
+        var total = await source.CountAfterAsync(SqliteTrainingStore.BeforeFirst, cancellationToken);
         var done = total - await source.CountAfterAsync(marker.LastId, cancellationToken);
         int written = 0, duplicates = 0;
         progress?.Report(new StoreCopyProgress(StoreCopyPhase.Samples, done, total));
@@ -251,8 +251,8 @@ internal sealed record StoreCopyMarker
 {
     public required string SourcePath { get; init; }
 
-    /// <summary>The last source row (samples.id) copied and committed.</summary>
-    public long LastId { get; init; }
+    /// <summary>The cursor of the last source sample copied and committed (see <see cref="SqliteTrainingStore.ReadBatchAfterAsync"/>).</summary>
+    public long LastId { get; init; } = SqliteTrainingStore.BeforeFirst;
 
     /// <summary>The destination held nothing when the migration started: it must end equal to the source.</summary>
     public bool EmptyAtStart { get; init; }

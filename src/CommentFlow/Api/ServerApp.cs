@@ -43,6 +43,7 @@ internal static class ServerApp
         builder.AddCommentFlowCore();
         builder.AddCapture();
         builder.AddRetention();
+        builder.AddArchiving();
         builder.AddEngines();
         builder.AddJiraReplies();
         builder.AddTrainingJobs();

@@ -420,7 +420,7 @@ public abstract class StoreContractTests
         var applied = await t.ScalarAsync("SELECT COUNT(*) FROM schema_migrations");
         await t.Store.MigrateAsync(None);
         await t.OpenAnother().MigrateAsync(None);
-        Assert.Equal(7, applied); // 0001_initial … 0006_payload_dictionaries, 0007_drop_unread_indexes
+        Assert.Equal(8, applied); // 0001_initial … 0007_drop_unread_indexes, 0008_archive
         Assert.Equal(applied, await t.ScalarAsync("SELECT COUNT(*) FROM schema_migrations"));
         Assert.Equal(1, (await t.Store.GetStatsAsync(None)).TotalSamples);
     }
@@ -449,7 +449,7 @@ public abstract class StoreContractTests
         var instances = Enumerable.Range(0, 4).Select(_ => t.OpenAnother()).ToList();
         await Task.WhenAll(instances.Select(i => Task.Run(() => i.MigrateAsync(None))));
 
-        Assert.Equal(7, await t.ScalarAsync("SELECT COUNT(*) FROM schema_migrations"));
+        Assert.Equal(8, await t.ScalarAsync("SELECT COUNT(*) FROM schema_migrations"));
         Assert.Equal(3, await t.ScalarAsync("SELECT COUNT(*) FROM store_meta"));
         await instances[0].WriteAsync([Some.Sample()], null, None);
         Assert.Equal(1, (await instances[3].GetStatsAsync(None)).TotalSamples);
