@@ -8,8 +8,8 @@ namespace CommentFlow.Storage;
 /// </summary>
 internal abstract partial class DbTrainingStore
 {
-    /// <summary>What <c>archived_samples.context_hash</c> holds for the hash in <paramref name="parameter"/>.</summary>
-    protected virtual string ArchivedKey(string parameter) => parameter;
+    /// <summary>What <c>archived_samples.context_hash</c> holds for <paramref name="contextHash"/>.</summary>
+    protected virtual object ArchivedKey(string contextHash) => AsText(contextHash);
 
     /// <summary><c>archived_samples.context_hash</c> as the hash's text.</summary>
     protected virtual string ArchivedHash => "context_hash";
@@ -65,7 +65,7 @@ internal abstract partial class DbTrainingStore
 
     private async Task<StoredRow?> FindArchivedAsync(DbConnection connection, DbTransaction? tx, string contextHash, CancellationToken cancellationToken)
     {
-        foreach (var (block, _) in await BlocksWhereAsync(connection, tx, $"WHERE context_hash = {ArchivedKey("@hash")}", [("hash", AsText(contextHash))], cancellationToken))
+        foreach (var (block, _) in await BlocksWhereAsync(connection, tx, "WHERE context_hash = @hash", [("hash", ArchivedKey(contextHash))], cancellationToken))
         {
             return (await ReadBlockAsync(connection, tx, block, cancellationToken)).FirstOrDefault(r => r.ContextHash == contextHash);
         }

@@ -53,8 +53,8 @@ internal abstract partial class DbTrainingStore(StorageOptions options, TimeProv
     /// <summary>
     /// Before a batch inserts its rows (in their order, which is the store's order): where several writers may insert the
     /// same hashes at once, takes what makes them wait for each other in one order, never in a cycle, and returns the
-    /// hashes already stored, which the batch then skips without an insert. Null by default (one writer: the insert's
-    /// conflict check is as cheap).
+    /// hashes already stored, which the batch then skips without an insert; where the store archives, those archived
+    /// (the insert's conflict check sees the rows only). Null by default (one writer: the insert's conflict check is as cheap).
     /// </summary>
     protected virtual Task<HashSet<string>?> ClaimAsync(DbConnection connection, DbTransaction tx, string[] hashes, CancellationToken cancellationToken) =>
         Task.FromResult<HashSet<string>?>(null);
@@ -180,18 +180,16 @@ internal abstract partial class DbTrainingStore(StorageOptions options, TimeProv
             }
         }
 
-        // A sample already archived is a duplicate as much as one in samples (SQLite archives; see ArchiveBlock).
         // Parameters named with their '@': Npgsql strips it, and Microsoft.Data.Sqlite otherwise looks each name up under
         // three prefixes at every execution (2.3 % of the server's CPU under the HTTP bench's new tickets).
         await using var insert = connection.CreateCommand();
         insert.Transaction = tx;
         insert.CommandText =
-            $"""
+            """
             INSERT INTO samples (context_hash, ticket_key, created_at, issue_type, status, priority, comments_count,
                                  suggestions_count, model, engine, latency_ms, payload_encoding, payload, language, queue)
-            SELECT @hash, @key, @created, @issue_type, @status, @priority, @comments, @suggestions, @model, @engine,
-                   @latency, @encoding, @payload, @language, @queue
-            WHERE NOT EXISTS (SELECT 1 FROM archived_samples WHERE context_hash = {ArchivedKey("@hash")})
+            VALUES (@hash, @key, @created, @issue_type, @status, @priority, @comments, @suggestions, @model, @engine,
+                    @latency, @encoding, @payload, @language, @queue)
             ON CONFLICT (context_hash) DO NOTHING
             """;
         DbParameter Add(string name, DbType type)

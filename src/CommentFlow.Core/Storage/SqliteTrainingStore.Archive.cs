@@ -73,8 +73,8 @@ internal sealed partial class SqliteTrainingStore
                     content,
                 }, tx, cancellationToken: cancellationToken));
             await connection.ExecuteAsync(new CommandDefinition(
-                $"INSERT INTO archived_samples (context_hash, block, ticket_key) VALUES ({ArchivedKey("@ContextHash")}, @Block, @TicketKey)",
-                block.Select(r => new { r.ContextHash, Block = id, r.TicketKey }), tx, cancellationToken: cancellationToken));
+                "INSERT INTO archived_samples (context_hash, block, ticket_key) VALUES (@Key, @Block, @TicketKey)",
+                block.Select(r => new { Key = ArchivedKey(r.ContextHash), Block = id, r.TicketKey }), tx, cancellationToken: cancellationToken));
             await connection.ExecuteAsync(new CommandDefinition(
                 "DELETE FROM samples WHERE id BETWEEN @first AND @last", new { first = rows[0].Id, last = rows[^1].Id }, tx, cancellationToken: cancellationToken));
             await tx.CommitAsync(cancellationToken);
@@ -130,7 +130,7 @@ internal sealed partial class SqliteTrainingStore
             feedback += await connection.ExecuteAsync(new CommandDefinition(
                 "DELETE FROM feedback WHERE context_hash IN @hashes", new { hashes }, tx, cancellationToken: cancellationToken));
             await connection.ExecuteAsync(new CommandDefinition(
-                $"DELETE FROM archived_samples WHERE context_hash = {ArchivedKey("@hash")}", hashes.Select(hash => new { hash }), tx, cancellationToken: cancellationToken));
+                "DELETE FROM archived_samples WHERE context_hash = @key", hashes.Select(hash => new { key = ArchivedKey(hash) }), tx, cancellationToken: cancellationToken));
             erased.AddRange(gone.Select(r => r.ToSample(Codec)));
         }
         return (erased, feedback);

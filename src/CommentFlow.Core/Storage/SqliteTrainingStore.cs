@@ -139,8 +139,28 @@ internal sealed partial class SqliteTrainingStore(string connectionString, Stora
 
     // The archive keeps an MD5 hash (32 lower-case hex digits, every hash the service makes) as its 16 bytes, which saves
     // ~17 B a sample; any other text (an imported store's) as it is. A blob never equals a text, so the two cannot meet.
-    protected override string ArchivedKey(string parameter) =>
-        $"(CASE WHEN length({parameter}) = 32 AND lower({parameter}) = {parameter} AND unhex({parameter}) IS NOT NULL THEN unhex({parameter}) ELSE {parameter} END)";
+    protected override object ArchivedKey(string contextHash) =>
+        contextHash.Length == 32 && contextHash.AsSpan().IndexOfAnyExcept(LowerHex) < 0 ? Convert.FromHexString(contextHash) : contextHash;
+
+    private static readonly System.Buffers.SearchValues<char> LowerHex = System.Buffers.SearchValues.Create("0123456789abcdef");
+
+    // One writer, so the rows' own conflict check is enough for them; the archive's hashes are looked up for the batch
+    // at once, and only when the archive holds any (a query a batch instead of a probe a row: capture's hot loop).
+    protected override async Task<HashSet<string>?> ClaimAsync(DbConnection connection, DbTransaction tx, string[] hashes, CancellationToken cancellationToken)
+    {
+        if (!await connection.ExecuteScalarAsync<bool>(new CommandDefinition("SELECT EXISTS (SELECT 1 FROM archive_blocks)", transaction: tx, cancellationToken: cancellationToken)))
+        {
+            return null;
+        }
+        var archived = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var chunk in hashes.Chunk(10_000))
+        {
+            archived.UnionWith(await connection.QueryAsync<string>(new CommandDefinition(
+                $"SELECT {ArchivedHash} FROM archived_samples WHERE context_hash IN @keys", new { keys = chunk.Select(ArchivedKey).ToArray() }, tx,
+                cancellationToken: cancellationToken)));
+        }
+        return archived;
+    }
 
     protected override string ArchivedHash => "(CASE WHEN typeof(context_hash) = 'blob' THEN lower(hex(context_hash)) ELSE context_hash END)";
 
