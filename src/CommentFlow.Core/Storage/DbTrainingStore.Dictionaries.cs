@@ -102,11 +102,22 @@ internal abstract partial class DbTrainingStore
         await using (var command = connection.CreateCommand())
         {
             command.CommandText = $"SELECT payload_encoding, payload FROM samples ORDER BY id DESC LIMIT {TrainingPayloads}";
-            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-            while (await reader.ReadAsync(cancellationToken))
+            await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
             {
-                var encoding = Convert.ToInt32(reader.GetValue(0), System.Globalization.CultureInfo.InvariantCulture); // INTEGER / smallint
-                payloads.Add(Codec.Decompress(reader.GetFieldValue<byte[]>(1), encoding).ToArray());
+                while (await reader.ReadAsync(cancellationToken))
+                {
+                    var encoding = Convert.ToInt32(reader.GetValue(0), System.Globalization.CultureInfo.InvariantCulture); // INTEGER / smallint
+                    payloads.Add(Codec.Decompress(reader.GetFieldValue<byte[]>(1), encoding).ToArray());
+                }
+            }
+            // Where most samples are archived, the newest blocks make up the rest (their payloads are plain JSON).
+            foreach (var block in payloads.Count < TrainingPayloads ? await BlocksAsync(connection, null, newestFirst: true, cancellationToken) : [])
+            {
+                payloads.AddRange(Enumerable.Reverse(await ReadBlockAsync(connection, null, block, cancellationToken)).Take(TrainingPayloads - payloads.Count).Select(r => r.Payload));
+                if (payloads.Count >= TrainingPayloads)
+                {
+                    break;
+                }
             }
         }
         if (payloads.Count < 10)

@@ -131,6 +131,20 @@ public sealed class SqliteArchiveTests
     }
 
     [Fact]
+    public async Task TrainDictionary_MostSamplesArchived_TrainsOnTheNewestBlocksToo()
+    {
+        var (store, _) = await NewStoreAsync();
+        await SeedAsync(store, 60);
+        Assert.Equal(59, await store.ArchiveAsync(At.AddDays(1), blockSamples: 32, partial: true, None));
+
+        // One row is left; the archive's payloads make up the rest of what the trainer reads.
+        var dictionary = await store.TrainDictionaryAsync(None);
+
+        Assert.NotNull(dictionary);
+        Assert.Same(dictionary, store.Codec.Current);
+    }
+
+    [Fact]
     public async Task ArchiveService_AtStart_ArchivesWholeBlocksOfTheSettledSamples()
     {
         var (store, dataDir) = await NewStoreAsync();
