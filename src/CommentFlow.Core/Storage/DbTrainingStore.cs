@@ -284,6 +284,9 @@ internal abstract partial class DbTrainingStore(StorageOptions options, TimeProv
             $"{StatsDelta.CountsSql} ORDER BY dimension, count DESC, value",
             transaction: tx, cancellationToken: cancellationToken))).ToList();
         var feedback = await FeedbackStats.ReadAsync(connection, tx, cancellationToken);
+        // A row a block: cheap at any size.
+        var archived = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
+            "SELECT CAST(COALESCE(SUM(samples), 0) AS bigint) FROM archive_blocks", transaction: tx, cancellationToken: cancellationToken));
         await tx.CommitAsync(cancellationToken);
 
         IReadOnlyDictionary<string, long> By(string dimension) =>
@@ -295,6 +298,7 @@ internal abstract partial class DbTrainingStore(StorageOptions options, TimeProv
             TotalSuggestions = totals.Suggestions,
             TotalComments = totals.Comments,
             Compressed = meta.GetValueOrDefault("compressed") == "1",
+            ArchivedSamples = archived,
             Created = StoreTimestamps.Parse(meta["created"]),
             // Every write marks its shard; store_meta's is when the store was made (or last written before it had shards).
             LastModified = StoreTimestamps.Parse(totals.LastModified is { } batch && string.CompareOrdinal(batch, meta["last_modified"]) > 0 ? batch : meta["last_modified"]),

@@ -198,6 +198,9 @@ internal sealed record StoreStats
     public required long TotalSuggestions { get; init; }
     public required long TotalComments { get; init; }
     public required bool Compressed { get; init; }
+
+    /// <summary>Of the samples, those in the archive's blocks (SQLite archives settled samples; 0 on PostgreSQL).</summary>
+    public required long ArchivedSamples { get; init; }
     public required DateTimeOffset Created { get; init; }
     public required DateTimeOffset LastModified { get; init; }
     public required IReadOnlyDictionary<string, long> ByIssueType { get; init; }

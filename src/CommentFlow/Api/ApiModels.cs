@@ -63,6 +63,7 @@ internal sealed record StatsDto
     public required IReadOnlyDictionary<string, long> Masked { get; init; }
     public required CommentFlow.Storage.FeedbackStats Feedback { get; init; }
     public required bool Compressed { get; init; }
+    public required long ArchivedSamples { get; init; }
     public required DateTimeOffset Created { get; init; }
     public required DateTimeOffset LastModified { get; init; }
     public required string Storage { get; init; }

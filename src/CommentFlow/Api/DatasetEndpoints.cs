@@ -50,6 +50,7 @@ internal static class DatasetEndpoints
                 Masked = s.Masked,
                 Feedback = s.Feedback,
                 Compressed = s.Compressed,
+                ArchivedSamples = s.ArchivedSamples,
                 Created = s.Created,
                 LastModified = s.LastModified,
                 Storage = store.Provider,

@@ -37,6 +37,7 @@ internal static class StatsCommand
         table.AddRow("Suggestions", $"{stats.TotalSuggestions:N0} ({stats.AvgSuggestionsPerSample:0.00} per sample)");
         table.AddRow("Comments", $"{stats.TotalComments:N0} ({stats.AvgCommentsPerSample:0.00} per sample)");
         table.AddRow("Compressed", stats.Compressed ? "yes" : "no");
+        table.AddRow("Archived", stats.ArchivedSamples.ToString("N0", System.Globalization.CultureInfo.InvariantCulture));
         table.AddRow("Created", $"{stats.Created:u}");
         table.AddRow("Last modified", $"{stats.LastModified:u}");
         AnsiConsole.Write(table);

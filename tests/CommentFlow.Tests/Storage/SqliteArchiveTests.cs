@@ -72,6 +72,7 @@ public sealed class SqliteArchiveTests
         var archived = await store.ArchiveAsync(At.AddMinutes(50), blockSamples: 16, partial: true, None);
 
         Assert.Equal(50, archived);
+        Assert.Equal(50, (await store.GetStatsAsync(None)).ArchivedSamples);
         Assert.Equal(4, await StoreEvidence.ScalarAsync(dataDir, "SELECT COUNT(*) FROM archive_blocks"));
         Assert.Equal(10, await StoreEvidence.ScalarAsync(dataDir, "SELECT COUNT(*) FROM samples"));
         Assert.Equal(before, await ViewAsync(store));
