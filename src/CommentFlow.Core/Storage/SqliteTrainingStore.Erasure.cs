@@ -65,14 +65,21 @@ internal sealed partial class SqliteTrainingStore
         var before = StoreTimestamps.Format(cutoff); // same fixed-width UTC format as created_at, so text order is time order
         await using var connection = await OpenForErasureAsync(cancellationToken);
         int samples = 0, feedback = 0;
-        // The archive first (its samples are the oldest): blocks wholly before the cutoff go, a block across it is rewritten.
-        await using (var tx = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken))
+        // The archive first (its samples are the oldest), a block a transaction: blocks wholly before the cutoff go, a block
+        // across it is rewritten.
+        while (true)
         {
-            var (archived, archivedFeedback) = await EraseArchivedAsync(connection, tx, await BlocksOlderThanAsync(connection, tx, before, cancellationToken),
+            await using var tx = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
+            var block = (await BlocksOlderThanAsync(connection, tx, before, cancellationToken)).Take(1).ToList();
+            var (archived, archivedFeedback) = await EraseArchivedAsync(connection, tx, block,
                 r => string.CompareOrdinal(StoreTimestamps.Format(r.CreatedAt), before) < 0, cancellationToken);
+            if (archived.Count == 0)
+            {
+                break;
+            }
             await StatsDelta.SubtractAsync(connection, tx, archived, Now(), Shard, cancellationToken);
             await tx.CommitAsync(cancellationToken);
-            (samples, feedback) = (archived.Count, archivedFeedback);
+            (samples, feedback) = (samples + archived.Count, feedback + archivedFeedback);
         }
         while (true)
         {
