@@ -42,7 +42,10 @@ public sealed class OldStoreTests
         var store = await OpenCopyAsync();
 
         var expected = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(AppContext.BaseDirectory, "Storage", "Fixtures", "store-schema4.stats.json")))!;
-        var stats = JsonNode.Parse(JsonSerializer.Serialize(await store.GetStatsAsync(None), CliJson.Options))!;
+        var stats = JsonNode.Parse(JsonSerializer.Serialize(await store.GetStatsAsync(None), CliJson.Options))!.AsObject();
+        // Added since that version: nothing of the file is archived.
+        Assert.Equal(0, stats["archived_samples"]!.GetValue<long>());
+        stats.Remove("archived_samples");
         Assert.Equal(expected.ToJsonString(), stats.ToJsonString());
 
         using var export = new MemoryStream();
