@@ -25,6 +25,7 @@ internal static class CommandLine
         root.Subcommands.Add(Configurable(ImportTicketsCommand.Create()));
         root.Subcommands.Add(Configurable(ImportJiraCommand.Create()));
         root.Subcommands.Add(Configurable(ForgetCommand.Create()));
+        root.Subcommands.Add(Configurable(ArchiveCommand.Create()));
         root.Subcommands.Add(Configurable(MigrateCommand.Create()));
         root.Subcommands.Add(EvaluateCommand.Create());
         root.Subcommands.Add(Configurable(ModelCommands.Train()));
