@@ -27,7 +27,7 @@ internal sealed partial class SqliteTrainingStore
         await using var connection = await OpenAsync(cancellationToken);
         for (var blocks = 0; blocks < maxBlocks; blocks++)
         {
-            // Read and packed outside the write lock (zstd 19 takes ~0.5 ms a sample): capture goes on meanwhile.
+            // Read and packed outside the write lock (zstd 19 takes ~1 ms of CPU a sample): capture goes on meanwhile.
             var rows = new List<(long Id, StoredRow Row)>(blockSamples);
             await using (var snapshot = await BeginSnapshotAsync(connection, cancellationToken))
             await using (var command = connection.CreateCommand())
