@@ -18,7 +18,8 @@ internal static class ArchiveBlock
 
     private const int Level = 19;
 
-    // Version 1: the count, then each column for every sample in turn (strings as BinaryWriter writes them).
+    // Version 1: the count, then each column for every sample in turn (row ids and times as steps from the one before,
+    // strings as BinaryWriter writes them).
     private const byte Version = 1;
 
     [ThreadStatic]
@@ -27,13 +28,21 @@ internal static class ArchiveBlock
     [ThreadStatic]
     private static Decompressor? t_decompressor;
 
-    public static (int Encoding, byte[] Content) Pack(IReadOnlyList<StoredRow> rows, PayloadCodec codec)
+    /// <summary>Packs samples with the row ids they had (which a resumed <c>migrate</c> goes by), in ascending id order.</summary>
+    public static (int Encoding, byte[] Content) Pack(IReadOnlyList<(long Id, StoredRow Row)> samples, PayloadCodec codec)
     {
+        var rows = samples.Select(s => s.Row).ToList();
         using var buffer = new MemoryStream();
         using (var writer = new BinaryWriter(buffer, Encoding.UTF8, leaveOpen: true))
         {
             writer.Write(Version);
             writer.Write7BitEncodedInt(rows.Count);
+            var previousId = 0L;
+            foreach (var (id, _) in samples)
+            {
+                writer.Write7BitEncodedInt64(id - previousId);
+                previousId = id;
+            }
             foreach (var row in rows)
             {
                 writer.Write(row.ContextHash);
@@ -71,8 +80,8 @@ internal static class ArchiveBlock
         return (Zstd, compressor.Wrap(buffer.GetBuffer().AsSpan(0, (int)buffer.Length)).ToArray());
     }
 
-    /// <summary>The block's samples in the order they were packed, each payload plain JSON.</summary>
-    public static List<StoredRow> Unpack(byte[] content, int encoding)
+    /// <summary>The block's samples with their row ids, in the order they were packed, each payload plain JSON.</summary>
+    public static List<(long Id, StoredRow Row)> Unpack(byte[] content, int encoding)
     {
         if (encoding != Zstd)
         {
@@ -85,6 +94,13 @@ internal static class ArchiveBlock
             throw new InvalidDataException("An archive block of an unknown version: this build cannot read it.");
         }
         var count = reader.Read7BitEncodedInt();
+        var ids = new long[count];
+        var id = 0L;
+        for (var i = 0; i < count; i++)
+        {
+            id += reader.Read7BitEncodedInt64();
+            ids[i] = id;
+        }
         var hashes = new string[count];
         for (var i = 0; i < count; i++)
         {
@@ -108,13 +124,13 @@ internal static class ArchiveBlock
             columns[i] = (reader.ReadString(), reader.ReadString(), reader.ReadString(), reader.ReadString(), reader.ReadString(),
                 ReadOptional(reader), ReadOptional(reader), reader.ReadDouble());
         }
-        var rows = new List<StoredRow>(count);
+        var rows = new List<(long, StoredRow)>(count);
         for (var i = 0; i < count; i++)
         {
             var payload = reader.ReadBytes(reader.Read7BitEncodedInt());
             var c = columns[i];
-            rows.Add(new StoredRow(hashes[i], keys[i], created[i], c.IssueType, c.Status, c.Priority, c.Model, c.Engine, c.Latency,
-                PayloadCodec.Plain, payload, c.Language, c.Queue));
+            rows.Add((ids[i], new StoredRow(hashes[i], keys[i], created[i], c.IssueType, c.Status, c.Priority, c.Model, c.Engine, c.Latency,
+                PayloadCodec.Plain, payload, c.Language, c.Queue)));
         }
         return rows;
     }

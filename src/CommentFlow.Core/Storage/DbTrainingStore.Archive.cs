@@ -15,7 +15,11 @@ internal abstract partial class DbTrainingStore
     protected virtual string ArchivedHash => "context_hash";
 
     /// <summary>The samples of one block, in the order they were archived.</summary>
-    protected async Task<List<StoredRow>> ReadBlockAsync(DbConnection connection, DbTransaction? tx, long block, CancellationToken cancellationToken)
+    protected async Task<List<StoredRow>> ReadBlockAsync(DbConnection connection, DbTransaction? tx, long block, CancellationToken cancellationToken) =>
+        [.. (await ReadBlockWithIdsAsync(connection, tx, block, cancellationToken)).Select(s => s.Row)];
+
+    /// <summary>The samples of one block with the row ids they had, in the order they were archived (ascending id).</summary>
+    protected async Task<List<(long Id, StoredRow Row)>> ReadBlockWithIdsAsync(DbConnection connection, DbTransaction? tx, long block, CancellationToken cancellationToken)
     {
         await using var command = Command(connection, tx, "SELECT encoding, content FROM archive_blocks WHERE id = @block", [("block", block)]);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);

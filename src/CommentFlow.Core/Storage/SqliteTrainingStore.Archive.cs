@@ -47,7 +47,7 @@ internal sealed partial class SqliteTrainingStore
                 break;
             }
             var block = rows.Select(r => r.Row).ToList();
-            var (encoding, content) = ArchiveBlock.Pack(block, Codec);
+            var (encoding, content) = ArchiveBlock.Pack(rows, Codec);
 
             await using var tx = (SqliteTransaction)await BeginWriteAsync(connection, exclusive: true, cancellationToken);
             // Still there, all of them, and still not the newest: an erasure meanwhile leaves them to the next run.
@@ -60,12 +60,14 @@ internal sealed partial class SqliteTrainingStore
             }
             var id = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
                 """
-                INSERT INTO archive_blocks (samples, oldest, newest, days, encoding, content)
-                VALUES (@samples, @oldest, @newest, @days, @encoding, @content) RETURNING id
+                INSERT INTO archive_blocks (samples, first_id, last_id, oldest, newest, days, encoding, content)
+                VALUES (@samples, @firstId, @lastId, @oldest, @newest, @days, @encoding, @content) RETURNING id
                 """,
                 new
                 {
                     samples = block.Count,
+                    firstId = rows[0].Id,
+                    lastId = rows[^1].Id,
                     oldest = StoreTimestamps.Format(block.Min(r => r.CreatedAt)),
                     newest = StoreTimestamps.Format(block.Max(r => r.CreatedAt)),
                     days = ArchiveBlock.Days(block),
@@ -99,25 +101,32 @@ internal sealed partial class SqliteTrainingStore
         var feedback = 0;
         foreach (var block in blocks)
         {
-            var rows = await ReadBlockAsync(connection, tx, block, cancellationToken);
-            var gone = rows.Where(erase).ToList();
+            var samples = await ReadBlockWithIdsAsync(connection, tx, block, cancellationToken);
+            var gone = samples.Select(s => s.Row).Where(erase).ToList();
             if (gone.Count == 0)
             {
                 continue;
             }
-            var kept = rows.Where(r => !erase(r)).ToList();
+            var keptWithIds = samples.Where(s => !erase(s.Row)).ToList();
+            var kept = keptWithIds.Select(s => s.Row).ToList();
             if (kept.Count == 0)
             {
                 await connection.ExecuteAsync(new CommandDefinition("DELETE FROM archive_blocks WHERE id = @block", new { block }, tx, cancellationToken: cancellationToken));
             }
             else
             {
-                var (encoding, content) = ArchiveBlock.Pack(kept, Codec);
+                var (encoding, content) = ArchiveBlock.Pack(keptWithIds, Codec);
                 await connection.ExecuteAsync(new CommandDefinition(
-                    "UPDATE archive_blocks SET samples = @samples, oldest = @oldest, newest = @newest, days = @days, encoding = @encoding, content = @content WHERE id = @block",
+                    """
+                    UPDATE archive_blocks SET samples = @samples, first_id = @firstId, last_id = @lastId, oldest = @oldest, newest = @newest, days = @days,
+                                              encoding = @encoding, content = @content
+                    WHERE id = @block
+                    """,
                     new
                     {
                         samples = kept.Count,
+                        firstId = keptWithIds[0].Id,
+                        lastId = keptWithIds[^1].Id,
                         oldest = StoreTimestamps.Format(kept.Min(r => r.CreatedAt)),
                         newest = StoreTimestamps.Format(kept.Max(r => r.CreatedAt)),
                         days = ArchiveBlock.Days(kept),

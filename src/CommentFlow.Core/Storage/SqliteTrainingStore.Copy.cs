@@ -7,7 +7,8 @@ namespace CommentFlow.Storage;
 /// <summary>
 /// What <see cref="StoreCopy"/> reads from a SQLite store (the source) beyond what every store offers: a resumable
 /// cursor over the archive's samples, then the rows. A row's cursor is its id; an archived sample's is negative, after
-/// <see cref="BeforeFirst"/>, from its block and its place in it, so every archived sample comes before every row.
+/// <see cref="BeforeFirst"/>, from its block and its place in it, so every archived sample comes before every row. A
+/// cursor among the rows also finds the samples archived since it was taken by the ids they had as rows, which blocks keep.
 /// </summary>
 internal sealed partial class SqliteTrainingStore
 {
@@ -43,6 +44,20 @@ internal sealed partial class SqliteTrainingStore
                 }
             }
         }
+        else
+        {
+            // Rows archived after the cursor was taken: they were rows past it, and come before the rows left.
+            foreach (var block in await BlocksAfterRowAsync(connection, tx, afterId, cancellationToken))
+            {
+                foreach (var (id, row) in (await ReadBlockWithIdsAsync(connection, tx, block, cancellationToken)).Where(s => s.Id > afterId))
+                {
+                    if (batch.Count < limit)
+                    {
+                        batch.Add((id, row.ToSample(Codec)));
+                    }
+                }
+            }
+        }
         await using var command = connection.CreateCommand();
         command.Transaction = tx;
         command.CommandText = $"SELECT {SampleColumns}, id FROM samples WHERE id > $after ORDER BY id LIMIT $limit";
@@ -73,6 +88,20 @@ internal sealed partial class SqliteTrainingStore
                 archived += Math.Clamp(ArchiveCursor(block, (int)samples) - Math.Max(afterId, ArchiveCursor(block, 0) - 1) - 1, 0, samples);
             }
         }
+        else
+        {
+            // Blocks wholly after the cursor by their ids count whole; only the one across it is read.
+            foreach (var (block, samples, firstId) in await connection.QueryAsync<(long Block, long Samples, long FirstId)>(new CommandDefinition(
+                "SELECT id, samples, first_id FROM archive_blocks WHERE last_id > @afterId", new { afterId }, tx, cancellationToken: cancellationToken)))
+            {
+                archived += firstId > afterId ? samples : (await ReadBlockWithIdsAsync(connection, tx, block, cancellationToken)).Count(s => s.Id > afterId);
+            }
+        }
         return rows + archived;
     }
+
+    /// <summary>The blocks holding a sample whose row id was above <paramref name="afterId"/>, in order.</summary>
+    private static async Task<List<long>> BlocksAfterRowAsync(SqliteConnection connection, SqliteTransaction tx, long afterId, CancellationToken cancellationToken) =>
+        [.. await connection.QueryAsync<long>(new CommandDefinition(
+            "SELECT id FROM archive_blocks WHERE last_id > @afterId ORDER BY id", new { afterId }, tx, cancellationToken: cancellationToken))];
 }

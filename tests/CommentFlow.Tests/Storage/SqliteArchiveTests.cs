@@ -248,6 +248,34 @@ public sealed class SqliteArchiveTests
         await MigrationTests.AssertSameStoreAsync(source, destination);
     }
 
+    [Fact]
+    public async Task Migrate_SourceArchivesBetweenTwoRuns_TheResumedRunFindsTheArchivedRowsByTheirIds()
+    {
+        var (source, _) = await NewStoreAsync();
+        await SeedAsync(source, 70);
+        var (destination, _) = await NewStoreAsync(new StorageOptions());
+        using var cancel = new CancellationTokenSource();
+        var batches = 0;
+        var progress = new List<StoreCopyProgress>();
+
+        // Two batches of rows copied, then the source archives every sample but the newest, the rows past the cursor included.
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => new StoreCopy(source, destination, TimeProvider.System) { BatchSize = 9 }.RunAsync(
+            new InlineProgress<StoreCopyProgress>(p =>
+            {
+                if (p.Phase == StoreCopyPhase.Samples && p.Done > 0 && ++batches == 2)
+                {
+                    cancel.Cancel();
+                }
+            }), cancel.Token));
+        Assert.Equal(69, await source.ArchiveAsync(At.AddDays(1), blockSamples: 16, partial: true, None));
+        var result = await new StoreCopy(source, destination, TimeProvider.System) { BatchSize = 9 }.RunAsync(new InlineProgress<StoreCopyProgress>(progress.Add), None);
+
+        Assert.True(result.Verified, string.Join("; ", result.Problems));
+        Assert.Equal((52, 0), (result.Written, result.Duplicates));
+        Assert.Equal((18, 70), (progress[0].Done, progress[0].Total)); // counted from the cursor, archived rows included
+        await MigrationTests.AssertSameStoreAsync(source, destination);
+    }
+
     private static string Json(TrainingSample? sample) => System.Text.Json.JsonSerializer.Serialize(sample);
 
     private static async Task<byte[]> FirstBlockAsync(string dataDir)

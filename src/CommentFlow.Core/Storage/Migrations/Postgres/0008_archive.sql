@@ -3,6 +3,8 @@
 CREATE TABLE archive_blocks (
     id        bigint  PRIMARY KEY,
     samples   integer NOT NULL,
+    first_id  bigint  NOT NULL,
+    last_id   bigint  NOT NULL,
     oldest    text    NOT NULL,
     newest    text    NOT NULL,
     days      text    NOT NULL,

@@ -5,6 +5,8 @@
 CREATE TABLE archive_blocks (
     id        INTEGER PRIMARY KEY,
     samples   INTEGER NOT NULL,
+    first_id  INTEGER NOT NULL,  -- the lowest and highest row id its samples had (a resumed migrate goes by row ids)
+    last_id   INTEGER NOT NULL,
     oldest    TEXT    NOT NULL,  -- created_at of its oldest and newest sample: retention drops a block whole when it can
     newest    TEXT    NOT NULL,
     days      TEXT    NOT NULL,  -- samples per UTC day, "yyyy-MM-dd=n;…", for the per-day counts
