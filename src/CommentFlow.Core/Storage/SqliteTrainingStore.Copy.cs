@@ -49,12 +49,13 @@ internal sealed partial class SqliteTrainingStore
             // Rows archived after the cursor was taken: they were rows past it, and come before the rows left.
             foreach (var block in await BlocksAfterRowAsync(connection, tx, afterId, cancellationToken))
             {
-                foreach (var (id, row) in (await ReadBlockWithIdsAsync(connection, tx, block, cancellationToken)).Where(s => s.Id > afterId))
+                if (batch.Count >= limit)
                 {
-                    if (batch.Count < limit)
-                    {
-                        batch.Add((id, row.ToSample(Codec)));
-                    }
+                    break;
+                }
+                foreach (var (id, row) in (await ReadBlockWithIdsAsync(connection, tx, block, cancellationToken)).Where(s => s.Id > afterId).Take(limit - batch.Count))
+                {
+                    batch.Add((id, row.ToSample(Codec)));
                 }
             }
         }
