@@ -5,7 +5,7 @@ namespace CommentFlow.Storage;
 
 /// <summary>
 /// A block of the archive (migration 0008): whole samples, their short columns and their payloads' JSON, compressed
-/// together as one zstd frame at level 19. Samples compressed together share their greetings, field names and
+/// together as one zstd frame at level 19 (9 when an erasure rewrites one). Samples compressed together share their greetings, field names and
 /// boilerplate: on the shared tickets a block of 1,024 takes ~230 B a sample, against ~680 B as rows with a payload each
 /// (bench/README.md). The layout is by column (every hash, then every time, …, then every payload), which compresses
 /// 4 % better than sample after sample; the store's dictionary is not used, as it gains nothing at this size, so a block
@@ -16,20 +16,27 @@ internal static class ArchiveBlock
     /// <summary><c>archive_blocks.encoding</c> of this layout: a zstd frame without a dictionary.</summary>
     public const int Zstd = 1;
 
-    private const int Level = 19;
+    /// <summary>zstd's level for blocks the archiving job packs: the smallest, off the writers' lock.</summary>
+    public const int Level = 19;
+
+    /// <summary>
+    /// zstd's level for a block rewritten by an erasure or retention, inside its transaction (capture waits meanwhile):
+    /// a tenth of level 19's CPU for a slightly larger block (bench/README.md, 2026-12-07, late night).
+    /// </summary>
+    public const int RewriteLevel = 9;
 
     // Version 1: the count, then each column for every sample in turn (row ids and times as steps from the one before,
     // strings as BinaryWriter writes them).
     private const byte Version = 1;
 
     [ThreadStatic]
-    private static Compressor? t_compressor;
+    private static Dictionary<int, Compressor>? t_compressors;
 
     [ThreadStatic]
     private static Decompressor? t_decompressor;
 
     /// <summary>Packs samples with the row ids they had (which a resumed <c>migrate</c> goes by), in ascending id order.</summary>
-    public static (int Encoding, byte[] Content) Pack(IReadOnlyList<(long Id, StoredRow Row)> samples, PayloadCodec codec)
+    public static (int Encoding, byte[] Content) Pack(IReadOnlyList<(long Id, StoredRow Row)> samples, PayloadCodec codec, int level = Level)
     {
         var rows = samples.Select(s => s.Row).ToList();
         using var buffer = new MemoryStream();
@@ -76,7 +83,11 @@ internal static class ArchiveBlock
                 writer.Write(json);
             }
         }
-        var compressor = t_compressor ??= new Compressor(Level);
+        var compressors = t_compressors ??= [];
+        if (!compressors.TryGetValue(level, out var compressor))
+        {
+            compressors[level] = compressor = new Compressor(level);
+        }
         return (Zstd, compressor.Wrap(buffer.GetBuffer().AsSpan(0, (int)buffer.Length)).ToArray());
     }
 

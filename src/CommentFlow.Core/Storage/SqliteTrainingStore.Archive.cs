@@ -115,7 +115,7 @@ internal sealed partial class SqliteTrainingStore
             }
             else
             {
-                var (encoding, content) = ArchiveBlock.Pack(keptWithIds, Codec);
+                var (encoding, content) = ArchiveBlock.Pack(keptWithIds, Codec, ArchiveBlock.RewriteLevel);
                 await connection.ExecuteAsync(new CommandDefinition(
                     """
                     UPDATE archive_blocks SET samples = @samples, first_id = @firstId, last_id = @lastId, oldest = @oldest, newest = @newest, days = @days,
