@@ -5,11 +5,11 @@ namespace CommentFlow.Storage;
 
 /// <summary>
 /// A block of the archive (migration 0008): whole samples, their short columns and their payloads' JSON, compressed
-/// together as one zstd frame at level 19 (9 when an erasure rewrites one). Samples compressed together share their greetings, field names and
-/// boilerplate: on the shared tickets a block of 1,024 takes ~230 B a sample, against ~680 B as rows with a payload each
-/// (bench/README.md). The layout is by column (every hash, then every time, …, then every payload), which compresses
-/// 4 % better than sample after sample; the store's dictionary is not used, as it gains nothing at this size, so a block
-/// reads by itself.
+/// together as one zstd frame at level 19 (9 when an erasure rewrites one). Samples compressed together share their
+/// greetings, field names and boilerplate: on the shared tickets a block of 1,024 takes ~230 B a sample, against
+/// ~680 B as rows with a payload each (bench/README.md). The layout is by column (every hash, then every time, …, then
+/// every payload), which compresses 4 % better than sample after sample; the store's dictionary is not used, as it
+/// gains nothing at this size, so a block reads by itself.
 /// </summary>
 internal static class ArchiveBlock
 {
