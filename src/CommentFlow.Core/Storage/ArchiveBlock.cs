@@ -35,8 +35,11 @@ internal static class ArchiveBlock
     [ThreadStatic]
     private static Decompressor? t_decompressor;
 
+    /// <summary>A packed block as <c>archive_blocks</c> holds it: its content and what is read without decoding it.</summary>
+    public sealed record Packed(int Samples, long FirstId, long LastId, string Oldest, string Newest, string Days, int Encoding, byte[] Content);
+
     /// <summary>Packs samples with the row ids they had (which a resumed <c>migrate</c> goes by), in ascending id order.</summary>
-    public static (int Encoding, byte[] Content) Pack(IReadOnlyList<(long Id, StoredRow Row)> samples, PayloadCodec codec, int level = Level)
+    public static Packed Pack(IReadOnlyList<(long Id, StoredRow Row)> samples, PayloadCodec codec, int level = Level)
     {
         var rows = samples.Select(s => s.Row).ToList();
         using var buffer = new MemoryStream();
@@ -88,7 +91,8 @@ internal static class ArchiveBlock
         {
             compressors[level] = compressor = new Compressor(level);
         }
-        return (Zstd, compressor.Wrap(buffer.GetBuffer().AsSpan(0, (int)buffer.Length)).ToArray());
+        return new Packed(rows.Count, samples[0].Id, samples[^1].Id, StoreTimestamps.Format(rows.Min(r => r.CreatedAt)),
+            StoreTimestamps.Format(rows.Max(r => r.CreatedAt)), Days(rows), Zstd, compressor.Wrap(buffer.GetBuffer().AsSpan(0, (int)buffer.Length)).ToArray());
     }
 
     /// <summary>The block's samples with their row ids, in the order they were packed, each payload plain JSON.</summary>
@@ -147,7 +151,7 @@ internal static class ArchiveBlock
     }
 
     /// <summary>Samples per UTC day, as <c>archive_blocks.days</c> holds them: "yyyy-MM-dd=n;…".</summary>
-    public static string Days(IEnumerable<StoredRow> rows) =>
+    private static string Days(IEnumerable<StoredRow> rows) =>
         string.Join(';', rows.CountBy(r => r.CreatedAt.UtcDateTime.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture))
             .OrderBy(d => d.Key, StringComparer.Ordinal).Select(d => $"{d.Key}={d.Value}"));
 

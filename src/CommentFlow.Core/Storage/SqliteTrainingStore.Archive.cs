@@ -46,8 +46,7 @@ internal sealed partial class SqliteTrainingStore
             {
                 break;
             }
-            var block = rows.Select(r => r.Row).ToList();
-            var (encoding, content) = ArchiveBlock.Pack(rows, Codec);
+            var packed = ArchiveBlock.Pack(rows, Codec);
 
             await using var tx = (SqliteTransaction)await BeginWriteAsync(connection, exclusive: true, cancellationToken);
             // Still there, all of them, and still not the newest: an erasure meanwhile leaves them to the next run.
@@ -58,25 +57,10 @@ internal sealed partial class SqliteTrainingStore
             {
                 break;
             }
-            var id = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
-                """
-                INSERT INTO archive_blocks (samples, first_id, last_id, oldest, newest, days, encoding, content)
-                VALUES (@samples, @firstId, @lastId, @oldest, @newest, @days, @encoding, @content) RETURNING id
-                """,
-                new
-                {
-                    samples = block.Count,
-                    firstId = rows[0].Id,
-                    lastId = rows[^1].Id,
-                    oldest = StoreTimestamps.Format(block.Min(r => r.CreatedAt)),
-                    newest = StoreTimestamps.Format(block.Max(r => r.CreatedAt)),
-                    days = ArchiveBlock.Days(block),
-                    encoding,
-                    content,
-                }, tx, cancellationToken: cancellationToken));
+            var id = await WriteBlockAsync(connection, tx, packed, null, cancellationToken);
             await connection.ExecuteAsync(new CommandDefinition(
                 "INSERT INTO archived_samples (context_hash, block, ticket_key) VALUES (@Key, @Block, @TicketKey)",
-                block.Select(r => new { Key = ArchivedKey(r.ContextHash), Block = id, r.TicketKey }), tx, cancellationToken: cancellationToken));
+                rows.Select(r => new { Key = ArchivedKey(r.Row.ContextHash), Block = id, r.Row.TicketKey }), tx, cancellationToken: cancellationToken));
             await connection.ExecuteAsync(new CommandDefinition(
                 "DELETE FROM samples WHERE id BETWEEN @first AND @last", new { first = rows[0].Id, last = rows[^1].Id }, tx, cancellationToken: cancellationToken));
             await tx.CommitAsync(cancellationToken);
@@ -107,33 +91,14 @@ internal sealed partial class SqliteTrainingStore
             {
                 continue;
             }
-            var keptWithIds = samples.Where(s => !erase(s.Row)).ToList();
-            var kept = keptWithIds.Select(s => s.Row).ToList();
+            var kept = samples.Where(s => !erase(s.Row)).ToList();
             if (kept.Count == 0)
             {
                 await connection.ExecuteAsync(new CommandDefinition("DELETE FROM archive_blocks WHERE id = @block", new { block }, tx, cancellationToken: cancellationToken));
             }
             else
             {
-                var (encoding, content) = ArchiveBlock.Pack(keptWithIds, Codec, ArchiveBlock.RewriteLevel);
-                await connection.ExecuteAsync(new CommandDefinition(
-                    """
-                    UPDATE archive_blocks SET samples = @samples, first_id = @firstId, last_id = @lastId, oldest = @oldest, newest = @newest, days = @days,
-                                              encoding = @encoding, content = @content
-                    WHERE id = @block
-                    """,
-                    new
-                    {
-                        samples = kept.Count,
-                        firstId = keptWithIds[0].Id,
-                        lastId = keptWithIds[^1].Id,
-                        oldest = StoreTimestamps.Format(kept.Min(r => r.CreatedAt)),
-                        newest = StoreTimestamps.Format(kept.Max(r => r.CreatedAt)),
-                        days = ArchiveBlock.Days(kept),
-                        encoding,
-                        content,
-                        block,
-                    }, tx, cancellationToken: cancellationToken));
+                await WriteBlockAsync(connection, tx, ArchiveBlock.Pack(kept, Codec, ArchiveBlock.RewriteLevel), block, cancellationToken);
             }
             var hashes = gone.Select(r => r.ContextHash).ToArray();
             feedback += await connection.ExecuteAsync(new CommandDefinition(
@@ -143,6 +108,22 @@ internal sealed partial class SqliteTrainingStore
             erased.AddRange(gone.Select(r => r.ToSample(Codec)));
         }
         return (erased, feedback);
+    }
+
+    /// <summary>A new block (returning its id), or block <paramref name="replacing"/> rewritten.</summary>
+    private static async Task<long> WriteBlockAsync(SqliteConnection connection, SqliteTransaction tx, ArchiveBlock.Packed packed, long? replacing,
+        CancellationToken cancellationToken)
+    {
+        var parameters = new DynamicParameters(packed);
+        parameters.Add("Id", replacing);
+        return await connection.ExecuteScalarAsync<long>(new CommandDefinition(
+            """
+            INSERT INTO archive_blocks (id, samples, first_id, last_id, oldest, newest, days, encoding, content)
+            VALUES (@Id, @Samples, @FirstId, @LastId, @Oldest, @Newest, @Days, @Encoding, @Content)
+            ON CONFLICT (id) DO UPDATE SET samples = excluded.samples, first_id = excluded.first_id, last_id = excluded.last_id,
+                oldest = excluded.oldest, newest = excluded.newest, days = excluded.days, encoding = excluded.encoding, content = excluded.content
+            RETURNING id
+            """, parameters, tx, cancellationToken: cancellationToken));
     }
 
     private static async Task<List<long>> BlocksOfTicketAsync(SqliteConnection connection, SqliteTransaction tx, string ticketKey, CancellationToken cancellationToken) =>

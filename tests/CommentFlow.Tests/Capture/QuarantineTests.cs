@@ -1,4 +1,3 @@
-using System.CommandLine;
 using System.Text.Json.Nodes;
 using CommentFlow.Capture;
 using CommentFlow.Storage;
@@ -8,6 +7,7 @@ using CommentFlow.Tests.Training;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
+using CommentFlow.Tests.Cli;
 
 namespace CommentFlow.Tests.Capture;
 
@@ -83,10 +83,5 @@ public sealed class QuarantineTests
         Assert.Equal((0, 0), (code, JsonNode.Parse(output)!.AsArray().Count));
     }
 
-    private static async Task<(int Code, string Output)> RunAsync(string[] args)
-    {
-        using var output = new StringWriter();
-        var code = await CommentFlow.Cli.CommandLine.Build().Parse(args).InvokeAsync(new InvocationConfiguration { Output = output });
-        return (code, output.ToString());
-    }
+    private static Task<(int Code, string Output)> RunAsync(params string[] args) => CliRun.RunAsync(args);
 }

@@ -1,21 +1,15 @@
-using System.CommandLine;
 using System.Text.Json.Nodes;
 using CommentFlow.Cli;
 using CommentFlow.Domain;
 using CommentFlow.Tests.Legacy;
+using CommentFlow.Tests.Cli;
 
 namespace CommentFlow.Tests.Privacy;
 
 [Collection(CliCollection.Name)]
 public sealed class ForgetCommandTests
 {
-    private static async Task<(int Code, string Output)> RunAsync(params string[] args)
-    {
-        using var output = new StringWriter();
-        using var error = new StringWriter();
-        var code = await CommentFlow.Cli.CommandLine.Build().Parse(args).InvokeAsync(new InvocationConfiguration { Output = output, Error = error });
-        return (code, output + error.ToString());
-    }
+    private static Task<(int Code, string Output)> RunAsync(params string[] args) => CliRun.RunAsync(args);
 
     [Fact]
     public async Task Forget_TicketKey_ErasesItsSamplesAndFeedbackAndPrintsTheCounts()

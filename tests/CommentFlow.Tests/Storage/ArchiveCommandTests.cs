@@ -1,20 +1,14 @@
-using System.CommandLine;
 using System.Text.Json.Nodes;
 using CommentFlow.Tests.Legacy;
 using CommentFlow.Tests.Privacy;
+using CommentFlow.Tests.Cli;
 
 namespace CommentFlow.Tests.Storage;
 
 [Collection(CliCollection.Name)]
 public sealed class ArchiveCommandTests
 {
-    private static async Task<(int Code, string Output)> RunAsync(params string[] args)
-    {
-        using var output = new StringWriter();
-        using var error = new StringWriter();
-        var code = await CommentFlow.Cli.CommandLine.Build().Parse(args).InvokeAsync(new InvocationConfiguration { Output = output, Error = error });
-        return (code, output + error.ToString());
-    }
+    private static Task<(int Code, string Output)> RunAsync(params string[] args) => CliRun.RunAsync(args);
 
     [Fact]
     public async Task Archive_SettledOnlyThenAll_WholeBlocksThenEverySampleButTheNewest()
