@@ -14,19 +14,20 @@ namespace CommentFlow.Bench;
 
 /// <summary>
 /// Scenario 1: the shared workload (<c>seed_baseline.py gen</c>, 20 % exact repeats) through the capture pipeline
-/// (bounded queue → one writer → SQLite, GZip payloads, masking, stats in the same transaction) against a raw SQLite
+/// (bounded queue → one writer → SQLite, zstd payloads, masking, stats in the same transaction) against a raw SQLite
 /// insert of the same requests (one prepared statement, 5,000 rows a transaction, WAL, same page size, synchronous
-/// level and WAL checkpoint threshold as the store), in the same run. Both sides read and parse the same JSON Lines
-/// file while they are timed.
+/// level and WAL checkpoint threshold as the store), in alternating pairs (<see cref="AlternatingPairs"/>). Both sides
+/// read and parse the same JSON Lines file while they are timed.
 /// </summary>
 internal static class IngestScenario
 {
     private const int RawBatch = 5_000;
     private const int WarmUpRequests = 30_000;
 
-    public static async Task<List<ResultRow>> RunAsync(BenchEnvironment env, IReadOnlyList<int> sizes)
+    public static async Task<List<ResultRow>> RunAsync(BenchEnvironment env, IReadOnlyList<int> sizes, Dictionary<string, object> details)
     {
         var rows = new List<ResultRow>();
+        var runs = new Dictionary<string, object>();
         // Both sides run once on a workload of their own before anything is timed: a service that captures has been
         // running, and the http and local scenarios warm up too. Cold, the capture path's first ~30,000 requests ran at
         // about a third of its rate later on (bench/README.md, 2026-12-07, night).
@@ -37,14 +38,31 @@ internal static class IngestScenario
         foreach (var size in sizes)
         {
             var workload = await Workload.GenerateAsync(env, size);
-            var raw = await RawInsertAsync(env, workload);
-            var (pipeline, storeDir) = await PipelineAsync(env, workload);
-            env.KeepStore(size, storeDir);
-            Console.WriteLine($"ingest {size:N0}: capture pipeline {pipeline.Rate:N0}/s ({pipeline.Stored:N0} stored, {pipeline.Bytes / (double)pipeline.Stored:N0} B/sample), raw insert {raw.Rate:N0}/s ({raw.Bytes / (double)raw.Stored:N0} B/row)");
+            string? kept = null;
+            var (median, all) = await AlternatingPairs.RunAsync(AlternatingPairs.Count(env),
+                async () =>
+                {
+                    var (result, dir) = await PipelineAsync(env, workload);
+                    // The last store stays for the stats scenario; the others only take disk (~850 MB at 1M).
+                    if (kept is not null)
+                    {
+                        Directory.Delete(kept, recursive: true);
+                    }
+                    kept = dir;
+                    return result;
+                },
+                () => RawInsertAsync(env, workload),
+                r => r.Rate,
+                (i, p) => Console.WriteLine($"ingest {size:N0}, pair {i}: capture pipeline {p.Subject.Rate:N0}/s ({p.Subject.Stored:N0} stored, {p.Subject.Bytes / (double)p.Subject.Stored:N0} B/sample, " +
+                    $"CPU {p.Subject.CpuMicrosPerRequest:N1} µs a request), raw insert {p.Reference.Rate:N0}/s ({p.Reference.Bytes / (double)p.Reference.Stored:N0} B/row, CPU {p.Reference.CpuMicrosPerRequest:N1} µs): {p.Ratio:0.00}×"));
+            env.KeepStore(size, kept!);
+            runs[$"{size}"] = all.Select(p => new { pipeline = p.Subject.Rate, raw = p.Reference.Rate, ratio = p.Ratio, pipeline_cpu_us = p.Subject.CpuMicrosPerRequest, raw_cpu_us = p.Reference.CpuMicrosPerRequest }).ToList();
+            var (pipeline, raw) = (median.Subject, median.Reference);
             rows.Add(new ResultRow("ingest", $"{size:N0} requests", "requests/s", pipeline.Rate, "raw SQLite insert", raw.Rate,
                 size >= 1_000_000 ? "≥ 80 % of raw and ≥ 10,000/s" : "≥ 80 % of raw",
                 pipeline.Rate >= 0.8 * raw.Rate && (size < 1_000_000 || pipeline.Rate >= 10_000)));
         }
+        details["ingest"] = runs;
 
         // The earlier service on 1,000 requests of the same workload (200 in quick mode: it needs ~50 s for 1,000), against
         // the pipeline on the same requests.
@@ -57,9 +75,17 @@ internal static class IngestScenario
         return rows;
     }
 
-    internal sealed record IngestResult(long Requests, long Stored, double Seconds, long Bytes)
+    /// <param name="CpuSeconds">The bench process's CPU meanwhile (all its threads): what a request costs, beside how fast.</param>
+    internal sealed record IngestResult(long Requests, long Stored, double Seconds, long Bytes, double CpuSeconds)
     {
         public double Rate => Requests / Seconds;
+        public double CpuMicrosPerRequest => CpuSeconds * 1e6 / Requests;
+    }
+
+    private static double ProcessCpuSeconds()
+    {
+        using var process = Process.GetCurrentProcess();
+        return process.TotalProcessorTime.TotalSeconds;
     }
 
     /// <summary>The reference: parse, hash, INSERT OR IGNORE the JSON text, in big transactions.</summary>
@@ -74,6 +100,7 @@ internal static class IngestScenario
             $"PRAGMA wal_autocheckpoint = {SqliteTrainingStore.WalAutocheckpointPages};" +
             "CREATE TABLE samples (id INTEGER PRIMARY KEY, context_hash TEXT NOT NULL UNIQUE, created_at TEXT NOT NULL, payload TEXT NOT NULL);");
 
+        var cpu = ProcessCpuSeconds();
         var clock = Stopwatch.StartNew();
         long requests = 0;
         var transaction = connection.BeginTransaction();
@@ -101,9 +128,10 @@ internal static class IngestScenario
         transaction.Commit();
         transaction.Dispose();
         var seconds = clock.Elapsed.TotalSeconds;
+        cpu = ProcessCpuSeconds() - cpu;
         var stored = (long)(await Sql.ScalarAsync(connection, "SELECT COUNT(*) FROM samples"))!;
         await connection.CloseAsync();
-        var result = new IngestResult(requests, stored, seconds, FileBytes(db));
+        var result = new IngestResult(requests, stored, seconds, FileBytes(db), cpu);
         Directory.Delete(dir, recursive: true);
         return result;
     }
@@ -122,6 +150,7 @@ internal static class IngestScenario
         var quarantine = new Quarantine(Options.Create(new CommentFlowOptions { DataDir = dir }), masker, TimeProvider.System);
         using var writer = new CaptureWriter(queue, store, quarantine, options, TimeProvider.System, NullLogger<CaptureWriter>.Instance);
 
+        var cpu = ProcessCpuSeconds();
         var clock = Stopwatch.StartNew();
         await writer.StartAsync(CancellationToken.None);
         long requests = 0;
@@ -147,13 +176,14 @@ internal static class IngestScenario
         }
         await writer.StopAsync(CancellationToken.None);
         var seconds = clock.Elapsed.TotalSeconds;
+        cpu = ProcessCpuSeconds() - cpu;
         var counters = queue.Counters;
         if (counters.Written + counters.Duplicates != requests || counters.Lost + counters.Dropped != 0)
         {
             throw new InvalidOperationException($"pipeline lost samples: {requests} requests, {counters.Written} written, {counters.Duplicates} duplicates");
         }
         var db = Path.Combine(dir, "commentflow.db");
-        return (new IngestResult(requests, counters.Written, seconds, FileBytes(db)), dir);
+        return (new IngestResult(requests, counters.Written, seconds, FileBytes(db), cpu), dir);
     }
 
     private static async Task<double> SeedBaselineAsync(BenchEnvironment env, string workload)

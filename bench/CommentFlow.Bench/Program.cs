@@ -46,7 +46,7 @@ try
     int[] ingestSizes = samples is { } n ? [n] : quick ? [3_000] : [10_000, 100_000, 1_000_000];
     if (Runs("ingest"))
     {
-        rows.AddRange(await IngestScenario.RunAsync(env, ingestSizes));
+        rows.AddRange(await IngestScenario.RunAsync(env, ingestSizes, details));
     }
     if (Runs("prep"))
     {
