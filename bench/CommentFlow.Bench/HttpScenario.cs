@@ -15,8 +15,9 @@ namespace CommentFlow.Bench;
 /// <summary>
 /// Scenarios 2 and 4: <c>commentflow serve</c> in its own process under <c>wrk</c> (Debian's, another process) on
 /// loopback, against a trivial ASP.NET Core handler that parses the same body (the bench itself, in a third process)
-/// in the same run (the rules engine on new tickets and the trivial handler in alternating pairs). Reports requests/s, wrk's latency percentiles, the CPU each side used, what capture did with the
-/// samples, and the enqueue cost the server measured on its request path (its /metrics histogram).
+/// in the same run (the rules engine on new tickets and the trivial handler in alternating pairs). Reports requests/s,
+/// wrk's latency percentiles, the CPU each side used, what capture did with the samples, and the enqueue cost the
+/// server measured on its request path (its /metrics histogram).
 /// </summary>
 internal static class HttpScenario
 {

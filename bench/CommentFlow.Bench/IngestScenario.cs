@@ -53,10 +53,20 @@ internal static class IngestScenario
                 },
                 () => RawInsertAsync(env, workload),
                 r => r.Rate,
-                (i, p) => Console.WriteLine($"ingest {size:N0}, pair {i}: capture pipeline {p.Subject.Rate:N0}/s ({p.Subject.Stored:N0} stored, {p.Subject.Bytes / (double)p.Subject.Stored:N0} B/sample, " +
-                    $"CPU {p.Subject.CpuMicrosPerRequest:N1} µs a request), raw insert {p.Reference.Rate:N0}/s ({p.Reference.Bytes / (double)p.Reference.Stored:N0} B/row, CPU {p.Reference.CpuMicrosPerRequest:N1} µs): {p.Ratio:0.00}×"));
+                (i, p) => Console.WriteLine(
+                    $"ingest {size:N0}, pair {i}: capture pipeline {p.Subject.Rate:N0}/s ({p.Subject.Stored:N0} stored, " +
+                    $"{p.Subject.Bytes / (double)p.Subject.Stored:N0} B/sample, CPU {p.Subject.CpuMicrosPerRequest:N1} µs a request), " +
+                    $"raw insert {p.Reference.Rate:N0}/s ({p.Reference.Bytes / (double)p.Reference.Stored:N0} B/row, " +
+                    $"CPU {p.Reference.CpuMicrosPerRequest:N1} µs): {p.Ratio:0.00}×"));
             env.KeepStore(size, kept!);
-            runs[$"{size}"] = all.Select(p => new { pipeline = p.Subject.Rate, raw = p.Reference.Rate, ratio = p.Ratio, pipeline_cpu_us = p.Subject.CpuMicrosPerRequest, raw_cpu_us = p.Reference.CpuMicrosPerRequest }).ToList();
+            runs[$"{size}"] = all.Select(p => new
+            {
+                pipeline = p.Subject.Rate,
+                raw = p.Reference.Rate,
+                ratio = p.Ratio,
+                pipeline_cpu_us = p.Subject.CpuMicrosPerRequest,
+                raw_cpu_us = p.Reference.CpuMicrosPerRequest,
+            }).ToList();
             var (pipeline, raw) = (median.Subject, median.Reference);
             rows.Add(new ResultRow("ingest", $"{size:N0} requests", "requests/s", pipeline.Rate, "raw SQLite insert", raw.Rate,
                 size >= 1_000_000 ? "≥ 80 % of raw and ≥ 10,000/s" : "≥ 80 % of raw",
