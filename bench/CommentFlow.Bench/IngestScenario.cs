@@ -72,6 +72,7 @@ internal static class IngestScenario
                 size >= 1_000_000 ? "≥ 80 % of raw and ≥ 10,000/s" : "≥ 80 % of raw",
                 pipeline.Rate >= 0.8 * raw.Rate && (size < 1_000_000 || pipeline.Rate >= 10_000)));
         }
+        rows.Add(await IntoArchivedStoreAsync(env, runs));
         details["ingest"] = runs;
 
         // The earlier service on 1,000 requests of the same workload (200 in quick mode: it needs ~50 s for 1,000), against
@@ -83,6 +84,47 @@ internal static class IngestScenario
         Console.WriteLine($"ingest {seedSize:N0}: capture pipeline {ours.Rate:N0}/s, earlier service (seed_baseline.py bench) {seed:N1}/s");
         rows.Add(new ResultRow("ingest", $"{seedSize:N0} requests", "requests/s", ours.Rate, "earlier Python service", seed, "report the ratio", null));
         return rows;
+    }
+
+    /// <summary>
+    /// Capture into a store whose samples so far are archived, as every store's are from its second day on: each batch's
+    /// hashes are then looked up in the archive too, under the writers' lock. Against the same requests into a store with
+    /// the same history not archived, in alternating pairs; the history is other tickets (another seed), so few requests
+    /// repeat it.
+    /// </summary>
+    private static async Task<ResultRow> IntoArchivedStoreAsync(BenchEnvironment env, Dictionary<string, object> runs)
+    {
+        var (historySize, size) = env.Quick ? (2_000, 3_000) : (50_000, 100_000);
+        var history = await Workload.GenerateAsync(env, historySize, seed: 7);
+        var workload = await Workload.GenerateAsync(env, size);
+        var (median, all) = await AlternatingPairs.RunAsync(AlternatingPairs.Count(env),
+            async () =>
+            {
+                var (_, dir) = await PipelineAsync(env, history);
+                var store = new SqliteTrainingStore(SqliteTrainingStore.DefaultConnectionString(dir), new StorageOptions(), TimeProvider.System,
+                    NullLogger<SqliteTrainingStore>.Instance);
+                await store.MigrateAsync(CancellationToken.None);
+                var archived = await store.ArchiveAsync(DateTimeOffset.UtcNow.AddDays(1), new StorageOptions().ArchiveBlock, partial: false,
+                    CancellationToken.None);
+                var (result, _) = await PipelineAsync(env, workload, dir);
+                Directory.Delete(dir, recursive: true);
+                Console.WriteLine($"ingest {size:N0} into a store with {archived:N0} archived samples: {result.Rate:N0}/s, " +
+                    $"CPU {result.CpuMicrosPerRequest:N1} µs a request");
+                return result;
+            },
+            async () =>
+            {
+                var (_, dir) = await PipelineAsync(env, history);
+                var (result, _) = await PipelineAsync(env, workload, dir);
+                Directory.Delete(dir, recursive: true);
+                return result;
+            },
+            r => r.Rate,
+            (i, p) => Console.WriteLine($"ingest {size:N0} into an archived store, pair {i}: {p.Subject.Rate:N0}/s against " +
+                $"{p.Reference.Rate:N0}/s with the history not archived: {p.Ratio:0.00}×"));
+        runs[$"{size}-into-archived-store"] = all.Select(p => new { archived = p.Subject.Rate, not_archived = p.Reference.Rate, ratio = p.Ratio }).ToList();
+        return new ResultRow("ingest", $"{size:N0} requests after {historySize:N0} archived", "requests/s", median.Subject.Rate,
+            "the same history, not archived", median.Reference.Rate, "report", null);
     }
 
     /// <param name="CpuSeconds">The bench process's CPU meanwhile (all its threads): what a request costs, beside how fast.</param>
@@ -147,9 +189,9 @@ internal static class IngestScenario
     }
 
     /// <summary>CommentFlow: what the server's request path and writer do, minus HTTP (scenario 4 has that).</summary>
-    internal static async Task<(IngestResult Result, string Dir)> PipelineAsync(BenchEnvironment env, string workload)
+    internal static async Task<(IngestResult Result, string Dir)> PipelineAsync(BenchEnvironment env, string workload, string? into = null)
     {
-        var dir = env.NewDir("store");
+        var dir = into ?? env.NewDir("store");
         var masker = new PersonalDataMasker(Options.Create(new MaskingOptions()));
         var store = new SqliteTrainingStore(SqliteTrainingStore.DefaultConnectionString(dir), new StorageOptions(), TimeProvider.System,
             NullLogger<SqliteTrainingStore>.Instance, masker);
@@ -192,6 +234,8 @@ internal static class IngestScenario
         {
             throw new InvalidOperationException($"pipeline lost samples: {requests} requests, {counters.Written} written, {counters.Duplicates} duplicates");
         }
+        // The conversion to the dictionary may still be running: done before anything else opens the store.
+        await store.DictionaryWork;
         var db = Path.Combine(dir, "commentflow.db");
         return (new IngestResult(requests, counters.Written, seconds, FileBytes(db), cpu), dir);
     }
@@ -221,12 +265,14 @@ internal sealed partial class WorkloadJson : JsonSerializerContext;
 /// <summary>The shared workload files, generated once per size and kept between runs.</summary>
 internal static class Workload
 {
-    public static async Task<string> GenerateAsync(BenchEnvironment env, int requests)
+    /// <param name="seed">The generator's seed: another one gives other tickets (42 is the generator's default).</param>
+    public static async Task<string> GenerateAsync(BenchEnvironment env, int requests, int seed = 42)
     {
-        var path = Path.Combine(env.CacheDir, $"workload-{requests}.jsonl");
+        var path = Path.Combine(env.CacheDir, seed == 42 ? $"workload-{requests}.jsonl" : $"workload-{requests}-seed{seed}.jsonl");
         if (!File.Exists(path))
         {
-            await env.RunAsync("python3", [env.SeedBaseline, "gen", "--out", path + ".tmp", "--samples", requests.ToString(System.Globalization.CultureInfo.InvariantCulture), "--dup-rate", "0.2"]);
+            await env.RunAsync("python3", [env.SeedBaseline, "gen", "--out", path + ".tmp", "--samples", requests.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                "--dup-rate", "0.2", "--seed", seed.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
             File.Move(path + ".tmp", path);
         }
         return path;
