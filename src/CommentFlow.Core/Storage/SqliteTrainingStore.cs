@@ -147,20 +147,24 @@ internal sealed partial class SqliteTrainingStore(string connectionString, Stora
 
     // One writer, so the rows' own conflict check is enough for them; the archive's hashes are looked up for the batch
     // at once, and only when the archive holds any (a query a batch instead of a probe a row: capture's hot loop). The
-    // hashes go in as one JSON array that json_each reads, each keyed as ArchivedKey keys it (32 lower-case hex digits
-    // as their 16 bytes, anything else as text): Dapper's expansion of a list into a parameter each took 12.6–20.8 ms
-    // for a batch of 1,000 against 1.9–4.5 ms, under the writers' lock (bench/README.md, 2026-12-08).
+    // keys go in as two JSON arrays that json_each reads, the blobs as hex, the texts as they are: Dapper's expansion of a
+    // list into a parameter each took 12.6–20.8 ms for a batch of 1,000 against 1.9–4.5 ms, under the writers' lock
+    // (bench/README.md, 2026-12-08).
     protected override async Task<HashSet<string>?> ClaimAsync(DbConnection connection, DbTransaction tx, string[] hashes, CancellationToken cancellationToken)
     {
         if (!await connection.ExecuteScalarAsync<bool>(new CommandDefinition("SELECT EXISTS (SELECT 1 FROM archive_blocks)", transaction: tx, cancellationToken: cancellationToken)))
         {
             return null;
         }
+        var keys = hashes.Select(ArchivedKey).ToList();
+        string Json(IEnumerable<string> values) => JsonSerializer.Serialize(values.ToArray(), StorageJsonContext.Default.StringArray);
         return new HashSet<string>(await connection.QueryAsync<string>(new CommandDefinition(
             $"""
-            SELECT {ArchivedHash} FROM archived_samples WHERE context_hash IN (
-                SELECT CASE WHEN length(value) = 32 AND value NOT GLOB '*[^0-9a-f]*' THEN unhex(value) ELSE value END FROM json_each(@hashes))
-            """, new { hashes = JsonSerializer.Serialize(hashes, StorageJsonContext.Default.StringArray) }, tx,
+            SELECT {ArchivedHash} FROM archived_samples WHERE context_hash IN (SELECT unhex(value) FROM json_each(@blobs))
+            UNION ALL
+            SELECT {ArchivedHash} FROM archived_samples WHERE context_hash IN (SELECT value FROM json_each(@texts))
+            """,
+            new { blobs = Json(keys.OfType<byte[]>().Select(Convert.ToHexString)), texts = Json(keys.OfType<string>()) }, tx,
             cancellationToken: cancellationToken)), StringComparer.Ordinal);
     }
 
