@@ -148,7 +148,7 @@ internal sealed partial class SqliteTrainingStore(string connectionString, Stora
     // One writer, so the rows' own conflict check is enough for them; the archive's hashes are looked up for the batch
     // at once, and only when the archive holds any (a query a batch instead of a probe a row: capture's hot loop). The
     // keys go in as two JSON arrays that json_each reads, the blobs as hex, the texts as they are: Dapper's expansion of a
-    // list into a parameter each took 12.6–20.8 ms for a batch of 1,000 against 1.9–4.5 ms, under the writers' lock
+    // list into a parameter each took 12.6–20.8 ms for a batch of 1,000 against 1.2–3.0 ms, under the writers' lock
     // (bench/README.md, 2026-12-08).
     protected override async Task<HashSet<string>?> ClaimAsync(DbConnection connection, DbTransaction tx, string[] hashes, CancellationToken cancellationToken)
     {
