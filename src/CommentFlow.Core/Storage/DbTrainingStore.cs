@@ -30,6 +30,9 @@ internal abstract partial class DbTrainingStore(StorageOptions options, TimeProv
     // A batch prepared before this instance had its dictionary can commit GZip payloads after the conversion passed them.
     private volatile bool _gzipAfterDictionary;
 
+    // What this instance wrote or found stored lately: repeats are then left unprepared (see BatchPreparation).
+    private readonly RecentHashes _recent = new();
+
     /// <summary>Decodes and compresses payloads with the store's dictionaries (see <see cref="PayloadCodec"/>).</summary>
     internal PayloadCodec Codec => LazyInitializer.EnsureInitialized(ref field, () => new PayloadCodec(LoadDictionary));
 
@@ -58,6 +61,12 @@ internal abstract partial class DbTrainingStore(StorageOptions options, TimeProv
     /// </summary>
     protected virtual Task<HashSet<string>?> ClaimAsync(DbConnection connection, DbTransaction tx, string[] hashes, CancellationToken cancellationToken) =>
         Task.FromResult<HashSet<string>?>(null);
+
+    /// <summary>Which of these hashes the samples table holds, read in the write's transaction.</summary>
+    protected virtual async Task<HashSet<string>> StoredAmongAsync(DbConnection connection, DbTransaction tx, string[] hashes, CancellationToken cancellationToken) =>
+        (await connection.QueryAsync<string>(new CommandDefinition(
+            $"SELECT context_hash FROM samples WHERE {IsAnyOf("context_hash", "@hashes")}", new { hashes }, tx, cancellationToken: cancellationToken)))
+            .ToHashSet(StringComparer.Ordinal);
 
     /// <summary>The stats_shards row this store's writes add to (see migration 0005): one per instance on PostgreSQL.</summary>
     protected virtual int Shard => 0;
@@ -154,7 +163,7 @@ internal abstract partial class DbTrainingStore(StorageOptions options, TimeProv
 
     // Mask, serialise (and, when compression is known to be on, compress) before taking the writers' lock.
     public PreparedBatch Prepare(IReadOnlyList<TrainingSample> samples) =>
-        new(samples, BatchPreparation.Prepare(masker, samples, Codec, _compressedKnown ? Options.GzipLevel : null));
+        new(samples, BatchPreparation.Prepare(masker, samples, Codec, _compressedKnown ? Options.GzipLevel : null, _recent));
 
     public async Task<WriteResult> WriteAsync(PreparedBatch batch, IProgress<int>? progress, CancellationToken cancellationToken)
     {
@@ -218,16 +227,33 @@ internal abstract partial class DbTrainingStore(StorageOptions options, TimeProv
         await insert.PrepareAsync(cancellationToken);
 
         var stored = await ClaimAsync(connection, tx, [.. samples.Select(s => s.ContextHash)], cancellationToken);
+        // Left unprepared as repeats (BatchPreparation): each is a duplicate of a row, of an archived sample (the claim) or of
+        // a sample earlier in the batch (prepared: the first of a hash always is, unless the store held it lately).
+        var preparedHashes = samples.Where((_, i) => payloads[i] is not null).Select(s => s.ContextHash).ToHashSet(StringComparer.Ordinal);
+        string[] unconfirmed = [.. samples.Where((s, i) => payloads[i] is null && stored?.Contains(s.ContextHash) != true && !preparedHashes.Contains(s.ContextHash))
+            .Select(s => s.ContextHash).Distinct(StringComparer.Ordinal)];
+        var rows = unconfirmed.Length == 0 ? new HashSet<string>() : await StoredAmongAsync(connection, tx, unconfirmed, cancellationToken);
+        var seen = new HashSet<string>(samples.Count, StringComparer.Ordinal);
         var aggregates = new StatsDelta();
         var written = 0;
+        var gzip = false;
         for (var i = 0; i < samples.Count; i++)
         {
-            if (stored?.Contains(samples[i].ContextHash) == true)
+            var hash = samples[i].ContextHash;
+            var first = seen.Add(hash);
+            if (!first || stored?.Contains(hash) == true || (payloads[i] is null && rows.Contains(hash)))
             {
                 progress?.Report(i + 1);
                 continue;
             }
-            var s = AsStored(samples[i]);
+            var (sample, sampleMasked, payload, encoding) = (samples[i], masked[i], payloads[i], encodings[i]);
+            if (payload is null)
+            {
+                // Erased since, or another hash with the same key: prepared here after all (rare), the batch left as it was.
+                (sample, sampleMasked, encoding, payload) = BatchPreparation.PrepareOne(masker, sample, Codec, Options.GzipLevel);
+            }
+            gzip |= encoding == PayloadCodec.Gzip;
+            var s = AsStored(sample);
             pHash.Value = s.ContextHash;
             pKey.Value = (object?)s.Context.TicketKey ?? DBNull.Value;
             pCreated.Value = TimestampValue(s.CreatedAt);
@@ -239,14 +265,14 @@ internal abstract partial class DbTrainingStore(StorageOptions options, TimeProv
             pModel.Value = s.Model;
             pEngine.Value = s.Engine;
             pLatency.Value = s.LatencyMs;
-            pPayload.Value = payloads[i];
-            pEncoding.Value = (short)encodings[i];
+            pPayload.Value = payload;
+            pEncoding.Value = (short)encoding;
             pLanguage.Value = (object?)s.Context.Language ?? DBNull.Value;
             pQueue.Value = (object?)s.Context.Queue ?? DBNull.Value;
             if (await insert.ExecuteNonQueryAsync(cancellationToken) == 1)
             {
                 written++;
-                aggregates.Add(s, masked[i]);
+                aggregates.Add(s, sampleMasked!);
             }
             progress?.Report(i + 1);
         }
@@ -263,7 +289,8 @@ internal abstract partial class DbTrainingStore(StorageOptions options, TimeProv
             _compressedKnown = true;
         }
         Interlocked.Add(ref _held, written);
-        if (Codec.Current is not null && written > 0 && encodings.Contains(PayloadCodec.Gzip))
+        _recent.Add(seen);
+        if (Codec.Current is not null && written > 0 && gzip)
         {
             _gzipAfterDictionary = true;
         }

@@ -168,6 +168,13 @@ internal sealed partial class SqliteTrainingStore(string connectionString, Stora
             cancellationToken: cancellationToken)), StringComparer.Ordinal);
     }
 
+    // A JSON array read by json_each, not a parameter a hash (see ClaimAsync).
+    protected override async Task<HashSet<string>> StoredAmongAsync(DbConnection connection, DbTransaction tx, string[] hashes, CancellationToken cancellationToken) =>
+        new(await connection.QueryAsync<string>(new CommandDefinition(
+            "SELECT context_hash FROM samples WHERE context_hash IN (SELECT value FROM json_each(@hashes))",
+            new { hashes = JsonSerializer.Serialize(hashes, StorageJsonContext.Default.StringArray) }, tx, cancellationToken: cancellationToken)),
+            StringComparer.Ordinal);
+
     protected override string ArchivedHash => "(CASE WHEN typeof(context_hash) = 'blob' THEN lower(hex(context_hash)) ELSE context_hash END)";
 
     // SQLite's LIKE ignores ASCII case already; ticket keys are ASCII in practice.

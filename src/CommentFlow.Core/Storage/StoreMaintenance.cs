@@ -42,7 +42,7 @@ internal static class StoreMaintenance
     /// transaction. Compressed payloads come back in a new array: the prepared batch stays as it was, should this attempt
     /// fail and be retried. <c>Converted</c> is set only when this batch turned compression on.
     /// </summary>
-    public static async Task<(bool Compressed, byte[][] Payloads, int[] Encodings, int? Converted)> CompressionForBatchAsync(DbConnection connection,
+    public static async Task<(bool Compressed, byte[]?[] Payloads, int[] Encodings, int? Converted)> CompressionForBatchAsync(DbConnection connection,
         DbTransaction tx, long held, BatchPreparation.Prepared prepared, PayloadCodec codec, StorageOptions options, CancellationToken cancellationToken)
     {
         var on = await connection.ExecuteScalarAsync<string>(new CommandDefinition(
@@ -51,7 +51,8 @@ internal static class StoreMaintenance
         {
             return (false, prepared.Payloads, prepared.Encodings, null);
         }
-        var compressed = prepared.Payloads.Select(p => codec.Compress(p, options.GzipLevel)).ToList();
+        // Prepared before compression was known to be on: every sample was prepared (BatchPreparation).
+        var compressed = prepared.Payloads.Select(p => codec.Compress(p!, options.GzipLevel)).ToList();
         return (true, [.. compressed.Select(c => c.Bytes)], [.. compressed.Select(c => c.Encoding)],
             on ? null : await CompressExistingAsync(connection, tx, options.GzipLevel, cancellationToken));
     }

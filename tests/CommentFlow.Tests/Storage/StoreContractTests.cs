@@ -105,6 +105,51 @@ public abstract class StoreContractTests
         Assert.False(stats.ByEngine.ContainsKey("ollama"));
     }
 
+    /// <summary>
+    /// A repeat of what the store holds (the same ticket asked about again) is not masked and compressed for nothing: it
+    /// is left unprepared and found stored under the writers' lock.
+    /// </summary>
+    [Fact]
+    public async Task Prepare_RepeatsOfStoredOrEarlierSamples_LeftUnpreparedAndWrittenAsDuplicates()
+    {
+        var t = await NewAsync(compressionThreshold: 0);
+        var (a, b, c) = (Some.Sample(), Some.Sample(), Some.Sample());
+        Assert.Equal(new WriteResult(2, 0), await t.Store.WriteAsync([a, b], null, None));
+
+        var batch = t.Store.Prepare([a, c, c, b]);
+
+        Assert.Equal([true, false, true, true], batch.Prepared!.Payloads.Select(p => p is null));
+        Assert.Equal(new WriteResult(1, 3), await t.Store.WriteAsync(batch, null, None));
+        Assert.Equal(3, await t.ScalarAsync("SELECT COUNT(*) FROM samples"));
+        Assert.Equal(new[] { a, b, c }.Select(s => s.Context.Description).Order(), (await ReadAllAsync(t.Store)).Select(s => s.Context.Description).Order());
+        await AssertStatsMatchSamplesAsync(t);
+    }
+
+    /// <summary>
+    /// The store forgets what it lately held only as a hint: a sample erased since is not a duplicate, and is masked,
+    /// compressed and stored when it comes again, whatever the preparation left out.
+    /// </summary>
+    [Fact]
+    public async Task WriteAsync_RepeatOfAnErasedSample_PreparedUnderTheLockStoredMaskedAndCounted()
+    {
+        var t = await NewAsync(compressionThreshold: 0, masker: Masker());
+        var gone = Some.Sample(Some.Context(key: "GONE-9", summary: "Mail from ana.perez@example.com"));
+        await t.Store.WriteAsync([gone, Some.Sample()], null, None);
+        Assert.Equal(1, (await t.Store.ForgetTicketAsync("GONE-9", None)).Samples);
+        var maskedBefore = (await t.Store.GetStatsAsync(None)).Masked.GetValueOrDefault("email");
+
+        var batch = t.Store.Prepare([gone]);
+
+        Assert.Null(Assert.Single(batch.Prepared!.Payloads)); // still taken for a repeat
+        Assert.Equal(new WriteResult(1, 0), await t.Store.WriteAsync(batch, null, None));
+        Assert.Null(Assert.Single(batch.Prepared.Payloads)); // the batch left as it was, should it be written again
+        var stored = Assert.Single(await t.Store.FindRecentAsync("GONE-9", 10, None));
+        Assert.Contains("<email>", stored.Context.Summary, StringComparison.Ordinal);
+        Assert.Equal(0, await t.ScalarAsync("SELECT COUNT(*) FROM samples WHERE payload_encoding = 0"));
+        Assert.Equal(maskedBefore + Masker().Mask(gone).Counts["email"], (await t.Store.GetStatsAsync(None)).Masked["email"]);
+        await AssertStatsMatchSamplesAsync(t);
+    }
+
     [Fact]
     public async Task GetStats_AfterWrites_MatchesCountsComputedFromSamples()
     {
@@ -384,10 +429,10 @@ public abstract class StoreContractTests
         var batch = Enumerable.Range(0, 5).Select(_ => Some.Sample()).ToList();
         var prepared = t.Store.Prepare(batch);
         Assert.NotNull(prepared.Prepared); // a real store masks and encodes up front
-        Assert.All(prepared.Prepared!.Payloads, p => Assert.Equal((byte)'{', p[0])); // compression not known on yet: plain JSON
+        Assert.All(prepared.Prepared!.Payloads, p => Assert.Equal((byte)'{', p![0])); // compression not known on yet: plain JSON
 
         Assert.Equal(new WriteResult(5, 0), await t.Store.WriteAsync(prepared, null, None));
-        Assert.All(prepared.Prepared.Payloads, p => Assert.Equal((byte)'{', p[0]));
+        Assert.All(prepared.Prepared.Payloads, p => Assert.Equal((byte)'{', p![0]));
         Assert.Equal(5, await t.CountGzipPayloadsAsync());
 
         // Written again (as a retry would, here into a second store): read back exactly, not compressed twice.
