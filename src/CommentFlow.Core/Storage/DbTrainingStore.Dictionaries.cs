@@ -8,7 +8,8 @@ namespace CommentFlow.Storage;
 /// The store's zstd dictionaries. Once compression is on and the store holds <see cref="StorageOptions.DictionaryFrom"/>
 /// samples, a dictionary is trained on its most recent payloads outside any transaction and committed in a short one
 /// that capture batches do not wait for; new payloads are compressed with it and the GZip ones converted in batches,
-/// one short transaction each. A dictionary is
+/// one short transaction each (while the first one trains, new payloads are stored plain and converted the same way:
+/// see <see cref="PayloadCodec.DictionaryComing"/>). A dictionary is
 /// committed before any payload naming it, and each row's payload and encoding change together, so a kill -9 at any
 /// point leaves only rows that read. A newer dictionary is trained when payloads compress worse than the current one did
 /// on the payloads held out of its training (measured over <see cref="DriftWindow"/> payloads), never on a timer; older
@@ -29,6 +30,9 @@ internal abstract partial class DbTrainingStore
 
     /// <summary>Rows rewritten per transaction: small, so a capture batch that meets one of them waits a few milliseconds at most.</summary>
     private const int ConvertBatch = 250;
+
+    /// <summary>For tests: awaited by the dictionary work before it trains, payloads meanwhile stored as while it trains.</summary>
+    internal Func<Task>? BeforeTraining { get; set; }
 
     /// <summary>The dictionary work in flight, or a completed task: tests and the bench wait on it.</summary>
     internal Task DictionaryWork => Volatile.Read(ref _dictionaryWork) ?? Task.CompletedTask;
@@ -64,10 +68,11 @@ internal abstract partial class DbTrainingStore
             return;
         }
         var train = Codec.Current is null ? Interlocked.Read(ref _held) >= Options.DictionaryFrom : Codec.Drifted(DriftWindow, DriftTolerance);
-        var convert = _gzipAfterDictionary;
+        var convert = _unconvertedAfterDictionary;
         if (train || convert)
         {
-            _gzipAfterDictionary = false;
+            _unconvertedAfterDictionary = false;
+            Codec.DictionaryComing = train;
             // A background failure is logged and tried again once DictionaryFrom more samples are held (training costs
             // ~0.2 s of CPU: not at every batch); capture goes on with the codec it has.
             _dictionaryWork = Task.Run(async () =>
@@ -76,14 +81,26 @@ internal abstract partial class DbTrainingStore
                 {
                     if (train)
                     {
-                        await TrainDictionaryAsync(CancellationToken.None);
+                        try
+                        {
+                            if (BeforeTraining is { } pause)
+                            {
+                                await pause();
+                            }
+                            await TrainDictionaryAsync(CancellationToken.None);
+                        }
+                        finally
+                        {
+                            // Trained (payloads now zstd) or not (GZip again): what was stored plain meanwhile stays readable.
+                            Codec.DictionaryComing = false;
+                        }
                     }
                     await ConvertToDictionaryAsync(CancellationToken.None);
                 }
                 catch (Exception e)
                 {
                     Interlocked.Exchange(ref _dictionaryRetryFrom, Interlocked.Read(ref _held) + Options.DictionaryFrom);
-                    _gzipAfterDictionary |= convert;
+                    _unconvertedAfterDictionary |= convert;
                     OnDictionaryFailed(e);
                 }
             });
@@ -179,10 +196,11 @@ internal abstract partial class DbTrainingStore
             tx, cancellationToken: cancellationToken)) == 1;
 
     /// <summary>
-    /// Re-encodes the GZip payloads with the current dictionary, <see cref="ConvertBatch"/> rows at a time. The rows are
-    /// read and compressed outside any transaction; only the rewrite takes one (the writers' lock shared, as a batch does),
-    /// so a capture batch inserting a duplicate of a row being rewritten waits a moment at most. A GZip payload never
-    /// changes until it is converted, so a rewrite that finds its row still GZip writes what was read. Returns how many.
+    /// Re-encodes the GZip and plain payloads (compression is on: plain ones were stored while the dictionary trained) with
+    /// the current dictionary, <see cref="ConvertBatch"/> rows at a time. The rows are read and compressed outside any
+    /// transaction; only the rewrite takes one (the writers' lock shared, as a batch does), so a capture batch inserting a
+    /// duplicate of a row being rewritten waits a moment at most. Once compression is on, a payload that is not zstd never
+    /// changes until it is converted, so a rewrite that finds its row still unconverted writes what was read. Returns how many.
     /// </summary>
     internal async Task<int> ConvertToDictionaryAsync(CancellationToken cancellationToken)
     {
@@ -195,18 +213,18 @@ internal abstract partial class DbTrainingStore
         while (true)
         {
             await using var connection = await ConnectAsync(cancellationToken);
-            var rows = (await connection.QueryAsync<(long Id, byte[] Payload)>(new CommandDefinition(
-                $"SELECT id, payload FROM samples WHERE payload_encoding = {PayloadCodec.Gzip} AND id > @after ORDER BY id LIMIT {ConvertBatch}",
+            var rows = (await connection.QueryAsync<(long Id, int Encoding, byte[] Payload)>(new CommandDefinition(
+                $"SELECT id, CAST(payload_encoding AS integer), payload FROM samples WHERE payload_encoding <> {PayloadCodec.Zstd} AND id > @after ORDER BY id LIMIT {ConvertBatch}",
                 new { after }, cancellationToken: cancellationToken))).ToList();
             if (rows.Count == 0)
             {
                 break;
             }
             var ids = rows.Select(r => r.Id).ToArray();
-            var payloads = rows.Select(r => dictionary.Compress(SamplePayload.Unpack(r.Payload, PayloadCodec.Gzip), Options.GzipLevel)).ToArray();
+            var payloads = rows.Select(r => dictionary.Compress(SamplePayload.Unpack(r.Payload, r.Encoding), Options.GzipLevel)).ToArray();
             await using (var tx = await BeginWriteAsync(connection, exclusive: false, cancellationToken))
             {
-                converted += await RewriteGzipPayloadsAsync(connection, tx, ids, payloads, cancellationToken);
+                converted += await RewriteUnconvertedPayloadsAsync(connection, tx, ids, payloads, cancellationToken);
                 await tx.CommitAsync(cancellationToken);
             }
             after = ids[^1];
@@ -219,11 +237,11 @@ internal abstract partial class DbTrainingStore
     }
 
     /// <summary>
-    /// Replaces the payloads of the rows still GZip with the given zstd ones, inside <paramref name="tx"/>; returns how
+    /// Replaces the payloads of the rows still not zstd with the given zstd ones, inside <paramref name="tx"/>; returns how
     /// many rows it rewrote. Row by row here (SQLite: one writer, no round trips).
     /// </summary>
-    protected virtual async Task<int> RewriteGzipPayloadsAsync(DbConnection connection, DbTransaction tx, long[] ids, byte[][] payloads, CancellationToken cancellationToken) =>
+    protected virtual async Task<int> RewriteUnconvertedPayloadsAsync(DbConnection connection, DbTransaction tx, long[] ids, byte[][] payloads, CancellationToken cancellationToken) =>
         await connection.ExecuteAsync(new CommandDefinition(
-            $"UPDATE samples SET payload = @payload, payload_encoding = {PayloadCodec.Zstd} WHERE id = @id AND payload_encoding = {PayloadCodec.Gzip}",
+            $"UPDATE samples SET payload = @payload, payload_encoding = {PayloadCodec.Zstd} WHERE id = @id AND payload_encoding <> {PayloadCodec.Zstd}",
             ids.Select((id, i) => new { id, payload = payloads[i] }), tx, cancellationToken: cancellationToken));
 }

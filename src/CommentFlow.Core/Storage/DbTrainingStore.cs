@@ -27,8 +27,8 @@ internal abstract partial class DbTrainingStore(StorageOptions options, TimeProv
     // After dictionary work failed, it is tried again once the store holds this many samples, not at every batch.
     private long _dictionaryRetryFrom;
 
-    // A batch prepared before this instance had its dictionary can commit GZip payloads after the conversion passed them.
-    private volatile bool _gzipAfterDictionary;
+    // A batch prepared before this instance had its dictionary can commit GZip or plain payloads after the conversion passed them.
+    private volatile bool _unconvertedAfterDictionary;
 
     // What this instance wrote or found stored lately: repeats are then left unprepared (see BatchPreparation).
     private readonly RecentHashes _recent = new();
@@ -236,7 +236,7 @@ internal abstract partial class DbTrainingStore(StorageOptions options, TimeProv
         var seen = new HashSet<string>(samples.Count, StringComparer.Ordinal);
         var aggregates = new StatsDelta();
         var written = 0;
-        var gzip = false;
+        var unconverted = false;
         for (var i = 0; i < samples.Count; i++)
         {
             var hash = samples[i].ContextHash;
@@ -252,7 +252,7 @@ internal abstract partial class DbTrainingStore(StorageOptions options, TimeProv
                 // Erased since, or another hash with the same key: prepared here after all (rare), the batch left as it was.
                 (sample, sampleMasked, encoding, payload) = BatchPreparation.PrepareOne(masker, sample, Codec, Options.GzipLevel);
             }
-            gzip |= encoding == PayloadCodec.Gzip;
+            unconverted |= compress && encoding != PayloadCodec.Zstd;
             var s = AsStored(sample);
             pHash.Value = s.ContextHash;
             pKey.Value = (object?)s.Context.TicketKey ?? DBNull.Value;
@@ -290,9 +290,9 @@ internal abstract partial class DbTrainingStore(StorageOptions options, TimeProv
         }
         Interlocked.Add(ref _held, written);
         _recent.Add(seen);
-        if (Codec.Current is not null && written > 0 && gzip)
+        if (Codec.Current is not null && written > 0 && unconverted)
         {
-            _gzipAfterDictionary = true;
+            _unconvertedAfterDictionary = true;
         }
         StartDictionaryWorkWhenDue();
         return new WriteResult(written, samples.Count - written);

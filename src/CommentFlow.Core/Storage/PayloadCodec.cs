@@ -31,6 +31,19 @@ internal sealed class PayloadCodec(Func<int, byte[]?> loadDictionary)
     /// <summary>The dictionary new payloads are compressed with; null until the store has one.</summary>
     public PayloadDictionary? Current => _current;
 
+    /// <summary>
+    /// Set while the store trains a dictionary: without one yet, new payloads are then stored plain rather than GZip, as
+    /// the conversion that follows re-encodes them anyway. Under capture the first training took 0.3–1.3 s, in which
+    /// 4,000–21,000 payloads were GZip-compressed (~36 µs each) only to be decompressed again (bench/README.md, 2026-12-08).
+    /// </summary>
+    public bool DictionaryComing
+    {
+        get => Volatile.Read(ref _dictionaryComing);
+        set => Volatile.Write(ref _dictionaryComing, value);
+    }
+
+    private bool _dictionaryComing;
+
     /// <summary>Adds a dictionary read from or written to the store; the newest becomes current.</summary>
     public void Add(PayloadDictionary dictionary)
     {
@@ -49,13 +62,14 @@ internal sealed class PayloadCodec(Func<int, byte[]?> loadDictionary)
 
     /// <summary>
     /// Compresses a payload's JSON: with the current dictionary when there is one (zstd at <paramref name="level"/>'s
-    /// counterpart), else GZip. Returns the encoding and bytes.
+    /// counterpart), else GZip, or not at all while a dictionary is coming (<see cref="DictionaryComing"/>). Returns the
+    /// encoding and bytes.
     /// </summary>
     public (int Encoding, byte[] Bytes) Compress(ReadOnlySpan<byte> json, CompressionLevel level)
     {
         if (_current is not { } dictionary)
         {
-            return (Gzip, SamplePayload.Compress(json, level));
+            return DictionaryComing ? (Plain, json.ToArray()) : (Gzip, SamplePayload.Compress(json, level));
         }
         var bytes = dictionary.Compress(json, level);
         Interlocked.Add(ref _plainBytes, json.Length);

@@ -47,15 +47,15 @@ internal sealed partial class PostgresTrainingStore(NpgsqlDataSource dataSource,
     protected override int Shard => _shard;
 
     // One statement for the batch. A row another instance is rewriting at this moment is skipped (it converts it), not
-    // waited for; one it has rewritten is no longer GZip.
-    protected override async Task<int> RewriteGzipPayloadsAsync(DbConnection connection, DbTransaction tx, long[] ids, byte[][] payloads, CancellationToken cancellationToken)
+    // waited for; one it has rewritten is zstd.
+    protected override async Task<int> RewriteUnconvertedPayloadsAsync(DbConnection connection, DbTransaction tx, long[] ids, byte[][] payloads, CancellationToken cancellationToken)
     {
         await using var command = new NpgsqlCommand(
             $"""
             UPDATE samples s SET payload = v.payload, payload_encoding = {PayloadCodec.Zstd}
             FROM unnest(@ids, @payloads) AS v(id, payload)
-            WHERE s.id = v.id AND s.payload_encoding = {PayloadCodec.Gzip}
-              AND s.id IN (SELECT id FROM samples WHERE id = ANY(@ids) AND payload_encoding = {PayloadCodec.Gzip} FOR UPDATE SKIP LOCKED)
+            WHERE s.id = v.id AND s.payload_encoding <> {PayloadCodec.Zstd}
+              AND s.id IN (SELECT id FROM samples WHERE id = ANY(@ids) AND payload_encoding <> {PayloadCodec.Zstd} FOR UPDATE SKIP LOCKED)
             """, (NpgsqlConnection)connection, (NpgsqlTransaction)tx);
         command.Parameters.Add(new NpgsqlParameter<long[]>("ids", ids));
         command.Parameters.Add(new NpgsqlParameter<byte[][]>("payloads", payloads));

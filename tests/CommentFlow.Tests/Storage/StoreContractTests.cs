@@ -381,6 +381,78 @@ public abstract class StoreContractTests
         Assert.Equal(45, (await ReadAllAsync(t.Store)).Count);
     }
 
+    /// <summary>
+    /// While the first dictionary trains, new payloads are stored plain (the conversion re-encodes them anyway: GZip would
+    /// be work done twice), read like any other, and converted with the GZip ones once it is there.
+    /// </summary>
+    [Fact]
+    public async Task WriteAsync_WhileTheFirstDictionaryTrains_PayloadsStoredPlainThenConverted()
+    {
+        var t = await NewAsync(new StorageOptions { CompressionThreshold = 0, DictionaryFrom = 30 });
+        var store = (DbTrainingStore)t.Store;
+        var training = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        store.BeforeTraining = async () =>
+        {
+            training.TrySetResult();
+            await release.Task;
+        };
+        List<TrainingSample> first = [.. Enumerable.Range(0, 30).Select(_ => Some.Sample())];
+        await t.Store.WriteAsync(first, null, None); // 30 held: the dictionary work starts
+        await training.Task;
+
+        List<TrainingSample> meanwhile = [.. Enumerable.Range(0, 10).Select(_ => Some.Sample())];
+        await t.Store.WriteAsync(meanwhile, null, None);
+        Assert.Equal(10, await t.ScalarAsync($"SELECT COUNT(*) FROM samples WHERE payload_encoding = {PayloadCodec.Plain}"));
+        Assert.Equal(30, await t.CountGzipPayloadsAsync());
+        Assert.True((await t.Store.GetStatsAsync(None)).Compressed);
+        Assert.Equal([.. first.Concat(meanwhile).Select(Shape)], (await ReadAllAsync(t.Store)).Select(Shape));
+
+        release.SetResult();
+        await store.DictionaryWork;
+
+        Assert.Equal(40, (await t.PayloadsAsync(PayloadCodec.Zstd)).Count);
+        Assert.Equal(0, await t.ScalarAsync($"SELECT COUNT(*) FROM samples WHERE payload_encoding <> {PayloadCodec.Zstd}"));
+        Assert.Equal([.. first.Concat(meanwhile).Select(Shape)], (await ReadAllAsync(t.Store)).Select(Shape));
+        await AssertStatsMatchSamplesAsync(t);
+    }
+
+    /// <summary>A training that fails leaves what it stored plain readable; writes go back to GZip, and the retry converts both.</summary>
+    [Fact]
+    public async Task WriteAsync_FirstDictionaryTrainingFails_PlainPayloadsStayReadableWritesGoBackToGzip()
+    {
+        var t = await NewAsync(new StorageOptions { CompressionThreshold = 0, DictionaryFrom = 20 });
+        var store = (DbTrainingStore)t.Store;
+        var training = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var fail = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        store.BeforeTraining = async () =>
+        {
+            training.TrySetResult();
+            await fail.Task;
+            throw new InvalidOperationException("training failed");
+        };
+        List<TrainingSample> written = [.. Enumerable.Range(0, 20).Select(_ => Some.Sample())];
+        await t.Store.WriteAsync(written, null, None);
+        await training.Task;
+        List<TrainingSample> meanwhile = [.. Enumerable.Range(0, 5).Select(_ => Some.Sample())];
+        await t.Store.WriteAsync(meanwhile, null, None);
+        fail.SetResult();
+        await store.DictionaryWork; // failed, logged
+
+        List<TrainingSample> after = [.. Enumerable.Range(0, 5).Select(_ => Some.Sample())];
+        await t.Store.WriteAsync(after, null, None);
+        Assert.Equal(5, await t.ScalarAsync($"SELECT COUNT(*) FROM samples WHERE payload_encoding = {PayloadCodec.Plain}"));
+        Assert.Equal(25, await t.CountGzipPayloadsAsync());
+        Assert.Equal([.. written.Concat(meanwhile).Concat(after).Select(Shape)], (await ReadAllAsync(t.Store)).Select(Shape));
+
+        store.BeforeTraining = null;
+        await t.Store.WriteAsync([.. Enumerable.Range(0, 15).Select(_ => Some.Sample())], null, None); // 45 held: tried again
+        await store.DictionaryWork;
+        Assert.Equal(1, await t.ScalarAsync("SELECT COUNT(*) FROM payload_dictionaries"));
+        Assert.Equal(0, await t.ScalarAsync($"SELECT COUNT(*) FROM samples WHERE payload_encoding <> {PayloadCodec.Zstd}"));
+        await AssertStatsMatchSamplesAsync(t);
+    }
+
     [Fact]
     public async Task WriteAsync_DictionaryWorkFails_WritesGoOnInGzipAndItIsTriedAgainDictionaryFromSamplesLater()
     {
