@@ -96,7 +96,7 @@ internal abstract partial class DbTrainingStore
             $"""
             SELECT context_hash, position, agent, action, final_text, ticket_key, engine, model, suggestion_type, created_at
             FROM feedback {(contextHashes is null ? "" : $"WHERE {IsAnyOf("context_hash", "@contextHashes")}")} ORDER BY id
-            """, new { contextHashes }, tx, cancellationToken: cancellationToken));
+            """, new { contextHashes = contextHashes is null ? null : AnyOf(contextHashes) }, tx, cancellationToken: cancellationToken));
         return rows.Select(r => new SuggestionFeedback
         {
             ContextHash = r.ContextHash,

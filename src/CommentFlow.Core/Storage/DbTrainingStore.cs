@@ -63,9 +63,9 @@ internal abstract partial class DbTrainingStore(StorageOptions options, TimeProv
         Task.FromResult<HashSet<string>?>(null);
 
     /// <summary>Which of these hashes the samples table holds, read in the write's transaction.</summary>
-    protected virtual async Task<HashSet<string>> StoredAmongAsync(DbConnection connection, DbTransaction tx, string[] hashes, CancellationToken cancellationToken) =>
+    private async Task<HashSet<string>> StoredAmongAsync(DbConnection connection, DbTransaction tx, string[] hashes, CancellationToken cancellationToken) =>
         (await connection.QueryAsync<string>(new CommandDefinition(
-            $"SELECT context_hash FROM samples WHERE {IsAnyOf("context_hash", "@hashes")}", new { hashes }, tx, cancellationToken: cancellationToken)))
+            $"SELECT context_hash FROM samples WHERE {IsAnyOf("context_hash", "@hashes")}", new { hashes = AnyOf(hashes) }, tx, cancellationToken: cancellationToken)))
             .ToHashSet(StringComparer.Ordinal);
 
     /// <summary>The stats_shards row this store's writes add to (see migration 0005): one per instance on PostgreSQL.</summary>
@@ -90,8 +90,11 @@ internal abstract partial class DbTrainingStore(StorageOptions options, TimeProv
     /// <summary>The sample as its text columns (and so the stats) hold it.</summary>
     protected virtual TrainingSample AsStored(TrainingSample sample) => sample;
 
-    /// <summary>A condition that <paramref name="column"/> is one of the array parameter <paramref name="parameter"/>.</summary>
+    /// <summary>A condition that <paramref name="column"/> is one of the values <see cref="AnyOf"/> made <paramref name="parameter"/>.</summary>
     protected abstract string IsAnyOf(string column, string parameter);
+
+    /// <summary>The value of an <see cref="IsAnyOf"/> parameter holding <paramref name="values"/>.</summary>
+    protected abstract object AnyOf(string[] values);
 
     // Hooks for the stores' own [LoggerMessage] methods, which keep their event ids.
     protected abstract void OnMigrationApplied(int version, string name);

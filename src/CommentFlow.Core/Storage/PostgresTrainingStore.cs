@@ -216,6 +216,8 @@ internal sealed partial class PostgresTrainingStore(NpgsqlDataSource dataSource,
 
     protected override string IsAnyOf(string column, string parameter) => $"{column} = ANY({parameter})";
 
+    protected override object AnyOf(string[] values) => values;
+
     protected override void OnMigrationApplied(int version, string name) => LogMigrationApplied(logger, version, name);
 
     protected override void OnCompressionEnabled(long samples, int converted) => LogCompressionEnabled(logger, samples, converted);

@@ -147,9 +147,7 @@ internal sealed partial class SqliteTrainingStore(string connectionString, Stora
 
     // One writer, so the rows' own conflict check is enough for them; the archive's hashes are looked up for the batch
     // at once, and only when the archive holds any (a query a batch instead of a probe a row: capture's hot loop). The
-    // keys go in as two JSON arrays that json_each reads, the blobs as hex, the texts as they are: Dapper's expansion of a
-    // list into a parameter each took 12.6–20.8 ms for a batch of 1,000 against 1.2–3.0 ms, under the writers' lock
-    // (bench/README.md, 2026-12-08).
+    // keys go in as two JSON arrays (AnyOf), the blobs as hex, the texts as they are.
     protected override async Task<HashSet<string>?> ClaimAsync(DbConnection connection, DbTransaction tx, string[] hashes, CancellationToken cancellationToken)
     {
         if (!await connection.ExecuteScalarAsync<bool>(new CommandDefinition("SELECT EXISTS (SELECT 1 FROM archive_blocks)", transaction: tx, cancellationToken: cancellationToken)))
@@ -157,23 +155,15 @@ internal sealed partial class SqliteTrainingStore(string connectionString, Stora
             return null;
         }
         var keys = hashes.Select(ArchivedKey).ToList();
-        string Json(IEnumerable<string> values) => JsonSerializer.Serialize(values.ToArray(), StorageJsonContext.Default.StringArray);
         return new HashSet<string>(await connection.QueryAsync<string>(new CommandDefinition(
             $"""
             SELECT {ArchivedHash} FROM archived_samples WHERE context_hash IN (SELECT unhex(value) FROM json_each(@blobs))
             UNION ALL
-            SELECT {ArchivedHash} FROM archived_samples WHERE context_hash IN (SELECT value FROM json_each(@texts))
+            SELECT {ArchivedHash} FROM archived_samples WHERE {IsAnyOf("context_hash", "@texts")}
             """,
-            new { blobs = Json(keys.OfType<byte[]>().Select(Convert.ToHexString)), texts = Json(keys.OfType<string>()) }, tx,
+            new { blobs = AnyOf([.. keys.OfType<byte[]>().Select(Convert.ToHexString)]), texts = AnyOf([.. keys.OfType<string>()]) }, tx,
             cancellationToken: cancellationToken)), StringComparer.Ordinal);
     }
-
-    // A JSON array read by json_each, not a parameter a hash (see ClaimAsync).
-    protected override async Task<HashSet<string>> StoredAmongAsync(DbConnection connection, DbTransaction tx, string[] hashes, CancellationToken cancellationToken) =>
-        new(await connection.QueryAsync<string>(new CommandDefinition(
-            "SELECT context_hash FROM samples WHERE context_hash IN (SELECT value FROM json_each(@hashes))",
-            new { hashes = JsonSerializer.Serialize(hashes, StorageJsonContext.Default.StringArray) }, tx, cancellationToken: cancellationToken)),
-            StringComparer.Ordinal);
 
     protected override string ArchivedHash => "(CASE WHEN typeof(context_hash) = 'blob' THEN lower(hex(context_hash)) ELSE context_hash END)";
 
@@ -222,8 +212,11 @@ internal sealed partial class SqliteTrainingStore(string connectionString, Stora
 
     protected override DateTimeOffset ReadTimestamp(object value) => StoreTimestamps.Parse((string)value);
 
-    // Dapper expands an array parameter into a list.
-    protected override string IsAnyOf(string column, string parameter) => $"{column} IN {parameter}";
+    // One JSON array that json_each reads: Dapper's expansion of an array into a parameter a value took 12.6–20.8 ms for
+    // 1,000 hashes against 1.2–3.0 ms (bench/README.md, 2026-12-08).
+    protected override string IsAnyOf(string column, string parameter) => $"{column} IN (SELECT value FROM json_each({parameter}))";
+
+    protected override object AnyOf(string[] values) => JsonSerializer.Serialize(values, StorageJsonContext.Default.StringArray);
 
     protected override void OnMigrationApplied(int version, string name) => LogMigrationApplied(logger, version, name);
 

@@ -382,6 +382,26 @@ public abstract class StoreContractTests
     }
 
     /// <summary>
+    /// Holds the store's next dictionary training before it starts: <c>Started</c> completes once it is held, and the
+    /// training goes on (or, with <paramref name="fail"/>, fails) when <c>Release</c> is set.
+    /// </summary>
+    private static (Task Started, TaskCompletionSource Release) HoldTraining(DbTrainingStore store, bool fail = false)
+    {
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        store.BeforeTraining = async () =>
+        {
+            started.TrySetResult();
+            await release.Task;
+            if (fail)
+            {
+                throw new InvalidOperationException("training failed");
+            }
+        };
+        return (started.Task, release);
+    }
+
+    /// <summary>
     /// While the first dictionary trains, new payloads are stored plain (the conversion re-encodes them anyway: GZip would
     /// be work done twice), read like any other, and converted with the GZip ones once it is there.
     /// </summary>
@@ -390,16 +410,10 @@ public abstract class StoreContractTests
     {
         var t = await NewAsync(new StorageOptions { CompressionThreshold = 0, DictionaryFrom = 30 });
         var store = (DbTrainingStore)t.Store;
-        var training = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        store.BeforeTraining = async () =>
-        {
-            training.TrySetResult();
-            await release.Task;
-        };
+        var (training, release) = HoldTraining(store);
         List<TrainingSample> first = [.. Enumerable.Range(0, 30).Select(_ => Some.Sample())];
         await t.Store.WriteAsync(first, null, None); // 30 held: the dictionary work starts
-        await training.Task;
+        await training;
 
         List<TrainingSample> meanwhile = [.. Enumerable.Range(0, 10).Select(_ => Some.Sample())];
         await t.Store.WriteAsync(meanwhile, null, None);
@@ -423,20 +437,13 @@ public abstract class StoreContractTests
     {
         var t = await NewAsync(new StorageOptions { CompressionThreshold = 0, DictionaryFrom = 20 });
         var store = (DbTrainingStore)t.Store;
-        var training = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var fail = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        store.BeforeTraining = async () =>
-        {
-            training.TrySetResult();
-            await fail.Task;
-            throw new InvalidOperationException("training failed");
-        };
+        var (training, release) = HoldTraining(store, fail: true);
         List<TrainingSample> written = [.. Enumerable.Range(0, 20).Select(_ => Some.Sample())];
         await t.Store.WriteAsync(written, null, None);
-        await training.Task;
+        await training;
         List<TrainingSample> meanwhile = [.. Enumerable.Range(0, 5).Select(_ => Some.Sample())];
         await t.Store.WriteAsync(meanwhile, null, None);
-        fail.SetResult();
+        release.SetResult();
         await store.DictionaryWork; // failed, logged
 
         List<TrainingSample> after = [.. Enumerable.Range(0, 5).Select(_ => Some.Sample())];
